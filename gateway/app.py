@@ -1,0 +1,36 @@
+"""create_app(): routers, error handlers, lifespan. No logic."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway import error_handlers
+from gateway.files.router import router as files_router
+from gateway.fine_tuning.router import router as fine_tuning_router
+from gateway.models_api.router import router as models_router
+from gateway.request_context import RequestContextMiddleware
+from gateway.runtime import Runtime
+
+Lifecycle = Callable[[], Awaitable[None]]
+
+
+def create_app(runtime: Runtime, on_start: Lifecycle | None = None, on_stop: Lifecycle | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if on_start is not None:
+            await on_start()
+        try:
+            yield
+        finally:
+            if on_stop is not None:
+                await on_stop()
+            await runtime.close()
+
+    app = FastAPI(title="ftgate", version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.add_middleware(RequestContextMiddleware)
+    error_handlers.install(app)
+    for router in (files_router, fine_tuning_router, models_router):
+        app.include_router(router)
+    return app

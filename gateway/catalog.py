@@ -1,0 +1,46 @@
+"""Base models a project may fine-tune: public names, snapshot aliases and token limits."""
+
+from pydantic import BaseModel, Field
+
+
+class BaseModelSpec(BaseModel):
+    """One fine-tunable base model.
+
+    `id` is the resolved snapshot written on jobs; `aliases` are the names that resolve to it
+    (OpenAI turns `gpt-4o-mini` into `gpt-4o-mini-2024-07-18` at create time).
+    """
+
+    id: str
+    aliases: list[str] = Field(default_factory=list)
+    owned_by: str = "system"
+    created: int = 0
+    encoding: str | None = "o200k_base"
+    token_limit: int = 65536
+    methods: list[str] = Field(default_factory=lambda: ["supervised", "dpo"])
+    learning_rate_multiplier: float = 1.8
+    provider: str = "openai"
+
+
+DEFAULT_BASE_MODELS = (
+    BaseModelSpec(id="gpt-4.1-2025-04-14", aliases=["gpt-4.1"], created=1744316542),
+    BaseModelSpec(id="gpt-4.1-mini-2025-04-14", aliases=["gpt-4.1-mini"], created=1744317547),
+    BaseModelSpec(id="gpt-4.1-nano-2025-04-14", aliases=["gpt-4.1-nano"], created=1744321707),
+    BaseModelSpec(id="gpt-4o-2024-08-06", aliases=["gpt-4o"], created=1722814719),
+    BaseModelSpec(id="gpt-4o-mini-2024-07-18", aliases=["gpt-4o-mini"], created=1721172741),
+    BaseModelSpec(
+        id="gpt-3.5-turbo-0125",
+        aliases=["gpt-3.5-turbo"],
+        created=1706048358,
+        encoding="cl100k_base",
+        token_limit=16385,
+        methods=["supervised"],
+        learning_rate_multiplier=2.0,
+    ),
+)
+
+
+def resolve_base_model(models: list[BaseModelSpec], name: str) -> BaseModelSpec | None:
+    for spec in models:
+        if name == spec.id or name in spec.aliases:
+            return spec
+    return None

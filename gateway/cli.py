@@ -1,0 +1,75 @@
+"""The `ftgate` command: serve, migrate, and create API keys."""
+
+import argparse
+import asyncio
+import logging
+
+from gateway import migrations, projects
+from gateway.settings import Settings, get_settings
+
+
+def _migrate(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.database_url)
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from gateway.main import build_app
+
+    settings = get_settings()
+    if not args.no_migrate:
+        _migrate(settings)
+    uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+
+
+def migrate(_: argparse.Namespace) -> None:
+    settings = get_settings()
+    _migrate(settings)
+    print(f"database is at the newest schema: {settings.database_url.split('@')[-1]}")
+
+
+def create_key(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    _migrate(settings)
+    print(asyncio.run(_create_key(settings, args.project)))
+
+
+async def _create_key(settings: Settings, project_name: str) -> str:
+    from gateway.runtime import build_runtime
+
+    runtime = build_runtime(settings, lambda *_: None)
+    try:
+        async with runtime.transaction() as session:
+            project = await projects.get_or_create_project(session, project_name)
+            return await projects.create_key(session, project)
+    finally:
+        await runtime.close()
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="ftgate", description="OpenAI-compatible fine-tuning gateway")
+    commands = root.add_subparsers(required=True, metavar="COMMAND")
+
+    serve_cmd = commands.add_parser("serve", help="serve the API (migrates the database first)")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--log-level", default="info")
+    serve_cmd.add_argument("--no-migrate", action="store_true", help="skip the schema upgrade")
+    serve_cmd.set_defaults(handler=serve)
+
+    migrate_cmd = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate_cmd.set_defaults(handler=migrate)
+
+    keys_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(required=True, metavar="ACTION")
+    create_cmd = keys_cmd.add_parser("create", help="create a project's key; prints it last")
+    create_cmd.add_argument("--project", required=True)
+    create_cmd.set_defaults(handler=create_key)
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    args.handler(args)

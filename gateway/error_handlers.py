@@ -1,0 +1,72 @@
+"""Every error leaves as OpenAI's envelope; request validation is a 400 that names the param."""
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
+
+UNION_MEMBER = re.compile(r"^(int|float|str|bool|list|dict|none)$|[\[\]'\-]")
+INVALID_JSON_MESSAGE = (
+    "We could not parse the JSON body of your request. The API expects a JSON payload, but what "
+    "was sent was not valid JSON."
+)
+
+
+def render(error: GatewayError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+
+
+def param_of(loc: tuple[Any, ...]) -> str | None:
+    """`('body', 'method', 'supervised', 'hyperparameters', 'n_epochs', 'int')` →
+    `method.supervised.hyperparameters.n_epochs`; union-member tags are dropped."""
+    names: list[str] = []
+    for part in loc[1:]:
+        if isinstance(part, int):
+            names[-1:] = [f"{names[-1]}[{part}]"] if names else [f"[{part}]"]
+        elif UNION_MEMBER.search(str(part)):
+            break
+        else:
+            names.append(str(part))
+    return ".".join(names) or None
+
+
+def _is_union_alternative(error: Any) -> bool:
+    """A `"auto"` literal tried as one member of a union is noise beside the real complaint."""
+    return error["type"] == "literal_error" and bool(UNION_MEMBER.search(str(error["loc"][-1])))
+
+
+def from_validation_error(exc: RequestValidationError) -> InvalidRequest:
+    errors = list(exc.errors())
+    if any(error["type"] == "json_invalid" for error in errors):
+        return InvalidRequest(INVALID_JSON_MESSAGE)
+    first = next((e for e in errors if not _is_union_alternative(e)), errors[0])
+    param = param_of(tuple(first["loc"]))
+    if first["type"] == "missing":
+        return InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+    if param is None:
+        return InvalidRequest(f"Invalid request body: {first['msg']}.")
+    return InvalidRequest(f"Invalid value for '{param}': {first['msg']}.", param=param, code="invalid_value")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
+        return render(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return render(from_validation_error(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        where = f"({request.method} {request.url.path})"
+        if exc.status_code == 405:
+            return render(MethodNotAllowed(f"Method not allowed {where}"))
+        if exc.status_code == 404:
+            return render(NotFound(f"Invalid URL {where}"))
+        return render(InvalidRequest(str(exc.detail)))

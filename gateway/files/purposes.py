@@ -1,0 +1,58 @@
+"""File purposes and the rules tied to them."""
+
+from gateway.errors import InvalidRequest
+
+FINE_TUNE = "fine-tune"
+FINE_TUNE_RESULTS = "fine-tune-results"
+BATCH = "batch"
+
+UPLOADABLE = ("assistants", BATCH, FINE_TUNE, "vision", "user_data")
+LISTABLE = (*UPLOADABLE, "assistants_output", "batch_output", FINE_TUNE_RESULTS)
+
+BATCH_DEFAULT_EXPIRY_SECONDS = 30 * 24 * 3600
+MIN_EXPIRY_SECONDS = 3600
+MAX_EXPIRY_SECONDS = 30 * 24 * 3600
+
+
+def require_uploadable(purpose: str | None) -> str:
+    if not purpose:
+        raise InvalidRequest("Missing required parameter: 'purpose'.", param="purpose")
+    if purpose not in UPLOADABLE:
+        allowed = ", ".join(f"'{p}'" for p in UPLOADABLE)
+        raise InvalidRequest(
+            f"Invalid value for 'purpose': '{purpose}'. Supported values are: {allowed}.",
+            param="purpose",
+            code="invalid_value",
+        )
+    return purpose
+
+
+def require_jsonl_name(filename: str) -> None:
+    if not filename.lower().endswith(".jsonl"):
+        raise InvalidRequest(
+            "Invalid file format for Fine-Tuning API. Must be .jsonl", param="file"
+        )
+
+
+def expiry_seconds(purpose: str, fields: dict[str, str]) -> int | None:
+    """Seconds until expiry from `expires_after[anchor]` / `expires_after[seconds]`, if any."""
+    anchor = fields.get("expires_after[anchor]")
+    seconds = fields.get("expires_after[seconds]")
+    if anchor is None and seconds is None:
+        return BATCH_DEFAULT_EXPIRY_SECONDS if purpose == BATCH else None
+    if anchor != "created_at":
+        raise InvalidRequest(
+            "Invalid value for 'expires_after[anchor]': must be 'created_at'.",
+            param="expires_after[anchor]",
+        )
+    try:
+        value = int(seconds or "")
+    except ValueError:
+        value = -1
+    if not MIN_EXPIRY_SECONDS <= value <= MAX_EXPIRY_SECONDS:
+        raise InvalidRequest(
+            f"Invalid value for 'expires_after[seconds]': expected an integer between "
+            f"{MIN_EXPIRY_SECONDS} and {MAX_EXPIRY_SECONDS}.",
+            param="expires_after[seconds]",
+        )
+    return value

@@ -1,0 +1,33 @@
+"""SQL for stored files. Every query is scoped to a project; expired files do not exist."""
+
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.models import StoredFile
+
+
+def _live(query: Select[Any], project_id: str, now: int) -> Select[Any]:
+    return query.where(
+        StoredFile.project_id == project_id,
+        or_(StoredFile.expires_at.is_(None), StoredFile.expires_at > now),
+    )
+
+
+async def get(session: AsyncSession, project_id: str, file_id: str, now: int) -> StoredFile | None:
+    return await session.scalar(_live(select(StoredFile), project_id, now).where(StoredFile.id == file_id))
+
+
+def list_query(project_id: str, now: int, purpose: str | None) -> Select[Any]:
+    query = _live(select(StoredFile), project_id, now)
+    return query if purpose is None else query.where(StoredFile.purpose == purpose)
+
+
+def seq_query(project_id: str, file_id: str, now: int) -> Select[Any]:
+    return _live(select(StoredFile.seq), project_id, now).where(StoredFile.id == file_id)
+
+
+async def expired(session: AsyncSession, now: int, limit: int) -> list[StoredFile]:
+    query = select(StoredFile).where(StoredFile.expires_at <= now).limit(limit)
+    return list((await session.scalars(query)).all())

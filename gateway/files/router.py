@@ -1,0 +1,92 @@
+"""/v1/files: upload, list, retrieve, delete, content, and ftgate's validation report."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from gateway import ids
+from gateway.deps import CallerDep, RuntimeDep, SessionDep
+from gateway.files import service
+from gateway.files.schemas import FileDeleted, FileObject
+from gateway.files.upload import file_too_large, receive_upload
+from gateway.pagination import ListPageWithIds
+
+router = APIRouter(prefix="/v1/files", tags=["files"])
+
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+@router.post("")
+async def create(request: Request, caller: CallerDep, runtime: RuntimeDep) -> FileObject:
+    max_bytes = runtime.settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
+        raise file_too_large(max_bytes)
+    file_id = ids.new_file_id()
+    upload = await receive_upload(
+        content_type=request.headers.get("content-type"),
+        body=request.stream(),
+        blobs=runtime.blobs,
+        blob_key=file_id,
+        max_bytes=max_bytes,
+    )
+    try:
+        async with runtime.transaction() as session:
+            stored = service.add_uploaded(session, caller, file_id=file_id, upload=upload)
+    except BaseException:
+        runtime.blobs.delete(file_id)
+        raise
+    return FileObject.of(stored)
+
+
+@router.get("")
+async def list_files(
+    session: SessionDep,
+    caller: CallerDep,
+    purpose: str | None = None,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 10000,
+    order: Literal["asc", "desc"] = "desc",
+) -> ListPageWithIds[FileObject]:
+    rows, has_more = await service.list_files(
+        session, caller, purpose=purpose, after=after, limit=limit, order=order
+    )
+    data = [FileObject.of(row) for row in rows]
+    return ListPageWithIds(
+        data=data,
+        has_more=has_more,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+    )
+
+
+@router.get("/{file_id}")
+async def retrieve(file_id: str, session: SessionDep, caller: CallerDep) -> FileObject:
+    return FileObject.of(await service.retrieve(session, caller, file_id))
+
+
+@router.delete("/{file_id}")
+async def delete(file_id: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> FileDeleted:
+    await service.delete(session, caller, runtime.blobs, file_id)
+    return FileDeleted(id=file_id, deleted=True)
+
+
+@router.get("/{file_id}/content")
+async def retrieve_content(
+    file_id: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
+) -> StreamingResponse:
+    content = await service.open_content(session, caller, runtime.blobs, file_id)
+    return StreamingResponse(_chunks(content), media_type="application/octet-stream")
+
+
+@router.get("/{file_id}/validation")
+async def retrieve_validation(file_id: str, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
+    """ftgate's own addition: the report made while a fine-tune file streamed in."""
+    return await service.validation_report(session, caller, file_id)
+
+
+def _chunks(content: Any, size: int = 1024 * 1024) -> Any:
+    with content:
+        while chunk := content.read(size):
+            yield chunk

@@ -1,0 +1,38 @@
+"""Wire shapes of the Files API, field for field OpenAI's."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from gateway.models import StoredFile
+
+
+class FileObject(BaseModel):
+    id: str
+    object: Literal["file"] = "file"
+    bytes: int
+    created_at: int
+    expires_at: int | None
+    filename: str
+    purpose: str
+    status: Literal["uploaded", "processed", "error"]
+    status_details: str | None = Field(default=None, exclude_if=lambda value: value is None)
+
+    @classmethod
+    def of(cls, stored: StoredFile) -> "FileObject":
+        return cls(
+            id=stored.id,
+            bytes=stored.bytes,
+            created_at=stored.created_at,
+            expires_at=stored.expires_at,
+            filename=stored.filename,
+            purpose=stored.purpose,
+            status=stored.status,
+            status_details=stored.status_details,
+        )
+
+
+class FileDeleted(BaseModel):
+    id: str
+    object: Literal["file"] = "file"
+    deleted: bool

@@ -1,0 +1,131 @@
+"""The `validating_files` step: check a job's files against its model and method, then move the
+job to `queued` with its "auto" hyperparameters resolved, or to `failed` with OpenAI's error."""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from gateway.catalog import BaseModelSpec, resolve_base_model
+from gateway.files import repository as files_repository
+from gateway.fine_tuning import events, repository
+from gateway.fine_tuning.hyperparameters import resolve_auto
+from gateway.fine_tuning.status import JobStatus
+from gateway.models import Job, StoredFile
+from gateway.runtime import Runtime
+from gateway.storage.base import BlobStore
+from gateway.validation import TrainingFileValidator, ValidationReport
+
+MIN_TRAINING_EXAMPLES = 10
+INVALID_FILE_PREFIX = "The job failed due to an invalid {kind} file. Invalid file format. "
+METHOD_FORMATS = {"supervised": "chat", "dpo": "preference"}
+FORMAT_NAMES = {"chat": "fine-tune-chat", "preference": "preference", "prompt_completion": "prompt-completion"}
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    code: str
+    message: str
+    param: str
+
+
+async def validate_job_files(runtime: Runtime, job_id: str) -> None:
+    async with runtime.sessions() as session:
+        job = await repository.get_any(session, job_id)
+        if job is None or job.status != JobStatus.VALIDATING_FILES:
+            return
+        now = int(time.time())
+        training = await files_repository.get(session, job.project_id, job.training_file, now)
+        validation = (
+            await files_repository.get(session, job.project_id, job.validation_file, now)
+            if job.validation_file
+            else None
+        )
+    spec = resolve_base_model(runtime.settings.base_models, job.base_model)
+    outcome = await _check(runtime.blobs, job, spec, training, validation)
+    async with runtime.transaction() as session:
+        if isinstance(outcome, JobFailure):
+            error = {"code": outcome.code, "message": outcome.message, "param": outcome.param}
+            if await repository.compare_and_set(
+                session, job.id, JobStatus.VALIDATING_FILES, status=JobStatus.FAILED, error=error, updated_at=int(time.time())
+            ):
+                events.add(
+                    session,
+                    job.id,
+                    outcome.message,
+                    level="error",
+                    data={"error_code": outcome.code, "error_param": outcome.param},
+                )
+            return
+        if await repository.compare_and_set(
+            session, job.id, JobStatus.VALIDATING_FILES, status=JobStatus.QUEUED, method=outcome, updated_at=int(time.time())
+        ):
+            events.add(session, job.id, events.FILES_VALIDATED)
+
+
+async def _check(
+    blobs: BlobStore,
+    job: Job,
+    spec: BaseModelSpec | None,
+    training: StoredFile | None,
+    validation: StoredFile | None,
+) -> JobFailure | dict[str, Any]:
+    if spec is None:
+        return JobFailure("model_not_available", f"Model {job.base_model} is no longer available for fine-tuning.", "model")
+    failure, report = await _check_file(blobs, job, spec, training, job.training_file, "training")
+    if failure is not None:
+        return failure
+    assert report is not None
+    if report.n_examples < MIN_TRAINING_EXAMPLES:
+        return JobFailure(
+            "invalid_n_examples",
+            f"Training file has {report.n_examples} example(s), but must have at least {MIN_TRAINING_EXAMPLES} examples",
+            "training_file",
+        )
+    if job.validation_file is not None:
+        failure, _ = await _check_file(blobs, job, spec, validation, job.validation_file, "validation")
+        if failure is not None:
+            return failure
+    return resolve_auto(job.method, report.n_examples, spec.learning_rate_multiplier)
+
+
+async def _check_file(
+    blobs: BlobStore,
+    job: Job,
+    spec: BaseModelSpec,
+    stored: StoredFile | None,
+    file_id: str,
+    kind: str,
+) -> tuple[JobFailure | None, ValidationReport | None]:
+    code, param = f"invalid_{kind}_file", f"{kind}_file"
+    prefix = INVALID_FILE_PREFIX.format(kind=kind)
+    if stored is None or stored.validation is None:
+        return JobFailure(code, f"The job failed because the {kind} file {file_id} no longer exists.", param), None
+    report = ValidationReport.from_dict(stored.validation)
+    if report.encoding != spec.encoding or report.token_limit != spec.token_limit:
+        report = await anyio.to_thread.run_sync(_revalidate, blobs, stored.blob_key, spec)
+    if report.issues:
+        first = report.issues[0]
+        more = f" ({report.n_invalid - 1} more line(s) have errors; see GET /v1/files/{file_id}/validation)" if report.n_invalid > 1 else ""
+        return JobFailure(code, f"{prefix}{first.message}{more}", param), None
+    expected = METHOD_FORMATS[job.method["type"]]
+    if report.format is not None and report.format != expected:
+        found = FORMAT_NAMES.get(report.format or "", "an unknown")
+        return JobFailure(
+            code,
+            f"{prefix}Input file {file_id} is in the {found} format, but the specified fine-tuning job "
+            f"is using '{job.method['type']}' as the training method, which requires the "
+            f"{FORMAT_NAMES[expected]} format.",
+            param,
+        ), None
+    return None, report
+
+
+def _revalidate(blobs: BlobStore, blob_key: str, spec: BaseModelSpec) -> ValidationReport:
+    """Validate the stored file again with the model's own encoding and token limit."""
+    validator = TrainingFileValidator(encoding=spec.encoding, token_limit=spec.token_limit)
+    with blobs.open(blob_key) as content:
+        while chunk := content.read(1024 * 1024):
+            validator.feed(chunk)
+    return validator.finish()

@@ -1,0 +1,85 @@
+"""SQL for jobs, their events and checkpoints."""
+
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.fine_tuning.status import TERMINAL
+from gateway.models import Job, JobCheckpoint, JobEvent
+
+
+async def get(session: AsyncSession, project_id: str, job_id: str) -> Job | None:
+    return await session.scalar(select(Job).where(Job.id == job_id, Job.project_id == project_id))
+
+
+async def get_any(session: AsyncSession, job_id: str) -> Job | None:
+    """A job by id across projects: for workers, which act on ids they were handed."""
+    return await session.scalar(select(Job).where(Job.id == job_id))
+
+
+def list_query(project_id: str, metadata: dict[str, str], without_metadata: bool) -> Select[Any]:
+    query = select(Job).where(Job.project_id == project_id)
+    if without_metadata:
+        query = query.where(Job.user_metadata.is_(None))
+    for key, value in metadata.items():
+        query = query.where(Job.user_metadata[key].as_string() == value)
+    return query
+
+
+def seq_query(project_id: str, job_id: str) -> Select[Any]:
+    return select(Job.seq).where(Job.project_id == project_id, Job.id == job_id)
+
+
+async def compare_and_set(session: AsyncSession, job_id: str, expected_status: str, **values: Any) -> bool:
+    """Update the job only if it still has `expected_status`; True when this call won."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == expected_status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def active_job_ids(session: AsyncSession) -> list[str]:
+    return list((await session.scalars(select(Job.id).where(Job.status.not_in(list(TERMINAL))))).all())
+
+
+def events_query(job_id: str) -> Select[Any]:
+    return select(JobEvent).where(JobEvent.job_id == job_id)
+
+
+def event_seq_query(job_id: str, event_id: str) -> Select[Any]:
+    return select(JobEvent.seq).where(JobEvent.job_id == job_id, JobEvent.id == event_id)
+
+
+def checkpoints_query(job_id: str) -> Select[Any]:
+    return select(JobCheckpoint).where(JobCheckpoint.job_id == job_id)
+
+
+def checkpoint_seq_query(job_id: str, checkpoint_id: str) -> Select[Any]:
+    return select(JobCheckpoint.seq).where(JobCheckpoint.job_id == job_id, JobCheckpoint.id == checkpoint_id)
+
+
+async def fine_tuned_models(session: AsyncSession, project_id: str) -> list[Job]:
+    query = (
+        select(Job)
+        .where(
+            Job.project_id == project_id,
+            Job.fine_tuned_model.is_not(None),
+            Job.fine_tuned_model_deleted_at.is_(None),
+        )
+        .order_by(Job.seq)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def by_fine_tuned_model(session: AsyncSession, project_id: str, name: str) -> Job | None:
+    return await session.scalar(
+        select(Job).where(
+            Job.project_id == project_id,
+            Job.fine_tuned_model == name,
+            Job.fine_tuned_model_deleted_at.is_(None),
+        )
+    )

@@ -1,0 +1,85 @@
+"""/v1/fine_tuning/jobs: create, list, retrieve, cancel, pause, resume, events, checkpoints."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from gateway.deps import CallerDep, RuntimeDep, SessionDep
+from gateway.errors import InvalidRequest
+from gateway.fine_tuning import service
+from gateway.fine_tuning.params import JobCreateParams
+from gateway.fine_tuning.schemas import FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent
+from gateway.pagination import ListPage, ListPageWithIds
+
+router = APIRouter(prefix="/v1/fine_tuning/jobs", tags=["fine-tuning"])
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.post("")
+async def create(params: JobCreateParams, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> FineTuningJob:
+    job = await service.create(session, caller, runtime.settings.base_models, params)
+    return FineTuningJob.of(job)
+
+
+@router.get("")
+async def list_jobs(
+    request: Request, session: SessionDep, caller: CallerDep, after: str | None = None, limit: Limit = 20
+) -> ListPage[FineTuningJob]:
+    metadata, without_metadata = _metadata_filter(request)
+    jobs, has_more = await service.list_jobs(
+        session, caller, after=after, limit=limit, metadata=metadata, without_metadata=without_metadata
+    )
+    return ListPage(data=[FineTuningJob.of(job) for job in jobs], has_more=has_more)
+
+
+def _metadata_filter(request: Request) -> tuple[dict[str, str], bool]:
+    """`metadata[k]=v` pairs (deepObject style), or `metadata=null` for jobs without metadata."""
+    pairs = {
+        name[len("metadata[") : -1]: value
+        for name, value in request.query_params.items()
+        if name.startswith("metadata[") and name.endswith("]")
+    }
+    without = request.query_params.get("metadata")
+    if without not in (None, "null"):
+        raise InvalidRequest("Use metadata[key]=value to filter by metadata, or metadata=null.", param="metadata")
+    return pairs, without == "null"
+
+
+@router.get("/{fine_tuning_job_id}")
+async def retrieve(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
+    return FineTuningJob.of(await service.retrieve(session, caller, fine_tuning_job_id))
+
+
+@router.post("/{fine_tuning_job_id}/cancel")
+async def cancel(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
+    return FineTuningJob.of(await service.apply_action(session, caller, fine_tuning_job_id, "cancel"))
+
+
+@router.post("/{fine_tuning_job_id}/pause")
+async def pause(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
+    return FineTuningJob.of(await service.apply_action(session, caller, fine_tuning_job_id, "pause"))
+
+
+@router.post("/{fine_tuning_job_id}/resume")
+async def resume(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
+    return FineTuningJob.of(await service.apply_action(session, caller, fine_tuning_job_id, "resume"))
+
+
+@router.get("/{fine_tuning_job_id}/events")
+async def list_events(
+    fine_tuning_job_id: str, session: SessionDep, caller: CallerDep, after: str | None = None, limit: Limit = 20
+) -> ListPage[FineTuningJobEvent]:
+    rows, has_more = await service.list_events(session, caller, fine_tuning_job_id, after=after, limit=limit)
+    return ListPage(data=[FineTuningJobEvent.of(row) for row in rows], has_more=has_more)
+
+
+@router.get("/{fine_tuning_job_id}/checkpoints")
+async def list_checkpoints(
+    fine_tuning_job_id: str, session: SessionDep, caller: CallerDep, after: str | None = None, limit: Limit = 10
+) -> ListPageWithIds[FineTuningJobCheckpoint]:
+    rows, has_more = await service.list_checkpoints(session, caller, fine_tuning_job_id, after=after, limit=limit)
+    data = [FineTuningJobCheckpoint.of(row) for row in rows]
+    return ListPageWithIds(
+        data=data, has_more=has_more, first_id=data[0].id if data else None, last_id=data[-1].id if data else None
+    )

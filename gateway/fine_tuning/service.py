@@ -1,0 +1,176 @@
+"""Fine-tuning jobs: creation, the client's state changes, and reads of events and checkpoints."""
+
+import secrets
+import time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway import db, ids
+from gateway.catalog import BaseModelSpec, resolve_base_model
+from gateway.errors import InvalidRequest, NotFound
+from gateway.files import purposes
+from gateway.files import repository as files_repository
+from gateway.fine_tuning import events, repository
+from gateway.fine_tuning.hyperparameters import normalize_method
+from gateway.fine_tuning.params import JobCreateParams
+from gateway.fine_tuning.status import JobStatus, target_status
+from gateway.models import Job, JobCheckpoint, JobEvent
+from gateway.pagination import fetch_page, resolve_after
+from gateway.projects import Caller
+from gateway.task_names import ADVANCE_JOB
+
+
+def not_found(job_id: str) -> NotFound:
+    return NotFound(f"Could not find fine tune: {job_id}", param="fine_tuning_job_id", code="fine_tune_not_found")
+
+
+async def retrieve(session: AsyncSession, caller: Caller, job_id: str) -> Job:
+    job = await repository.get(session, caller.project_id, job_id)
+    if job is None:
+        raise not_found(job_id)
+    return job
+
+
+async def resolve_model(
+    session: AsyncSession, caller: Caller, catalog: list[BaseModelSpec], name: str
+) -> tuple[str, BaseModelSpec]:
+    """The job's `model` (a snapshot, or one of the project's fine-tuned models) and its base."""
+    spec = resolve_base_model(catalog, name)
+    if spec is not None:
+        return spec.id, spec
+    parent = await repository.by_fine_tuned_model(session, caller.project_id, name)
+    spec = resolve_base_model(catalog, parent.base_model) if parent is not None else None
+    if spec is None:
+        raise InvalidRequest(
+            f"Model {name} is not available for fine-tuning or does not exist.",
+            param="model",
+            code="model_not_available",
+        )
+    return name, spec
+
+
+async def _require_fine_tune_file(session: AsyncSession, caller: Caller, file_id: str, param: str) -> None:
+    stored = await files_repository.get(session, caller.project_id, file_id, int(time.time()))
+    if stored is None:
+        raise InvalidRequest(f"invalid {param}: {file_id}", param=param)
+    if stored.purpose != purposes.FINE_TUNE:
+        raise InvalidRequest(
+            f"File {file_id} has purpose '{stored.purpose}', but {param} must be a file uploaded "
+            f"with purpose '{purposes.FINE_TUNE}'.",
+            param=param,
+        )
+
+
+async def create(
+    session: AsyncSession, caller: Caller, catalog: list[BaseModelSpec], params: JobCreateParams
+) -> Job:
+    model, spec = await resolve_model(session, caller, catalog, params.model)
+    method = normalize_method(params)
+    if method["type"] not in spec.methods:
+        raise InvalidRequest(
+            f"Model {model} does not support the '{method['type']}' fine-tuning method.",
+            param="method.type",
+            code="model_not_available",
+        )
+    await _require_fine_tune_file(session, caller, params.training_file, "training_file")
+    if params.validation_file is not None:
+        await _require_fine_tune_file(session, caller, params.validation_file, "validation_file")
+    now = int(time.time())
+    job = Job(
+        id=ids.new_job_id(),
+        project_id=caller.project_id,
+        organization_id=caller.organization_id,
+        model=model,
+        base_model=spec.id,
+        training_file=params.training_file,
+        validation_file=params.validation_file,
+        status=JobStatus.VALIDATING_FILES,
+        created_at=now,
+        updated_at=now,
+        finished_at=None,
+        estimated_finish=None,
+        fine_tuned_model=None,
+        fine_tuned_model_deleted_at=None,
+        trained_tokens=None,
+        error=None,
+        method=method,
+        seed=params.seed if params.seed is not None else secrets.randbelow(2**31),
+        suffix=params.suffix,
+        integrations=[item.model_dump() for item in params.integrations or []],
+        user_metadata=params.metadata,
+        result_files=[],
+        provider=spec.provider,
+        upstream_id=None,
+    )
+    session.add(job)
+    events.add(session, job.id, events.created(job.id))
+    events.add(session, job.id, events.validating(job.training_file, job.validation_file))
+    await session.flush()
+    db.enqueue(session, ADVANCE_JOB, job.id)
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession,
+    caller: Caller,
+    *,
+    after: str | None,
+    limit: int,
+    metadata: dict[str, str],
+    without_metadata: bool,
+) -> tuple[list[Job], bool]:
+    after_seq = await resolve_after(session, repository.seq_query(caller.project_id, after or ""), after)
+    return await fetch_page(
+        session,
+        repository.list_query(caller.project_id, metadata, without_metadata),
+        Job.seq,
+        after_seq=after_seq,
+        limit=limit,
+    )
+
+
+ACTION_EVENTS = {"cancel": (events.CANCELLED, "warn"), "pause": (events.PAUSED, "info"), "resume": (events.RESUMED, "info")}
+
+
+async def apply_action(session: AsyncSession, caller: Caller, job_id: str, action: str) -> Job:
+    """Cancel, pause or resume; a transition the state machine refuses is a 400."""
+    job = await retrieve(session, caller, job_id)
+    target = target_status(action, job.status)
+    if target is None:
+        raise InvalidRequest(
+            f"Cannot {action} a job with status '{job.status}'.", param="fine_tuning_job_id", code="invalid_state"
+        )
+    now = int(time.time())
+    values: dict[str, Any] = {"status": target, "updated_at": now}
+    if target == JobStatus.CANCELLED:
+        values |= {"finished_at": now, "estimated_finish": None}
+    if not await repository.compare_and_set(session, job.id, job.status, **values):
+        raise InvalidRequest(
+            f"Cannot {action} job {job.id}: its status changed meanwhile; retrieve it and try again.",
+            param="fine_tuning_job_id",
+            code="invalid_state",
+        )
+    message, level = ACTION_EVENTS[action]
+    events.add(session, job.id, message, level=level)
+    await session.refresh(job)
+    db.enqueue(session, ADVANCE_JOB, job.id)
+    return job
+
+
+async def list_events(
+    session: AsyncSession, caller: Caller, job_id: str, *, after: str | None, limit: int
+) -> tuple[list[JobEvent], bool]:
+    await retrieve(session, caller, job_id)
+    after_seq = await resolve_after(session, repository.event_seq_query(job_id, after or ""), after)
+    return await fetch_page(session, repository.events_query(job_id), JobEvent.seq, after_seq=after_seq, limit=limit)
+
+
+async def list_checkpoints(
+    session: AsyncSession, caller: Caller, job_id: str, *, after: str | None, limit: int
+) -> tuple[list[JobCheckpoint], bool]:
+    await retrieve(session, caller, job_id)
+    after_seq = await resolve_after(session, repository.checkpoint_seq_query(job_id, after or ""), after)
+    return await fetch_page(
+        session, repository.checkpoints_query(job_id), JobCheckpoint.seq, after_seq=after_seq, limit=limit
+    )

@@ -1,0 +1,127 @@
+"""ORM models. Names never collide with wire names (StoredFile, not FileObject).
+
+Every table has an internal, monotonically increasing `seq` used for ordering and keyset
+pagination; public ids are random strings and carry no order.
+"""
+
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, JSONValue, Sequence
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(200))
+    organization_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hint: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[int]
+    revoked_at: Mapped[int | None]
+
+
+class StoredFile(Base):
+    __tablename__ = "files"
+    __table_args__ = (
+        Index("ix_files_project_seq", "project_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    filename: Mapped[str] = mapped_column(String(512))
+    purpose: Mapped[str] = mapped_column(String(32))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int]
+    expires_at: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16))
+    status_details: Mapped[str | None]
+    blob_key: Mapped[str] = mapped_column(String(256))
+    sha256: Mapped[str] = mapped_column(String(64))
+    validation: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+
+
+class Job(Base):
+    __tablename__ = "fine_tuning_jobs"
+    __table_args__ = (
+        Index("ix_fine_tuning_jobs_project_seq", "project_id", "seq"),
+        Index("ix_fine_tuning_jobs_status", "status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    organization_id: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(256))
+    base_model: Mapped[str] = mapped_column(String(256))
+    training_file: Mapped[str] = mapped_column(String(64))
+    validation_file: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[int]
+    updated_at: Mapped[int]
+    finished_at: Mapped[int | None]
+    estimated_finish: Mapped[int | None]
+    fine_tuned_model: Mapped[str | None] = mapped_column(String(512), unique=True)
+    fine_tuned_model_deleted_at: Mapped[int | None]
+    trained_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    hyperparameters: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    method: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    seed: Mapped[int]
+    suffix: Mapped[str | None] = mapped_column(String(64))
+    integrations: Mapped[list[Any] | None] = mapped_column(JSONValue)
+    user_metadata: Mapped[dict[str, str] | None] = mapped_column("metadata", JSONValue)
+    result_files: Mapped[list[str]] = mapped_column(JSONValue)
+    provider: Mapped[str] = mapped_column(String(64))
+    upstream_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class JobEvent(Base):
+    __tablename__ = "fine_tuning_job_events"
+    __table_args__ = (
+        UniqueConstraint("job_id", "upstream_event_id"),
+        Index("ix_fine_tuning_job_events_job_seq", "job_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("fine_tuning_jobs.id"))
+    upstream_event_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[int]
+    level: Mapped[str] = mapped_column(String(8))
+    message: Mapped[str]
+    data: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    type: Mapped[str] = mapped_column(String(16))
+
+
+class JobCheckpoint(Base):
+    __tablename__ = "fine_tuning_job_checkpoints"
+    __table_args__ = (
+        UniqueConstraint("job_id", "step_number"),
+        Index("ix_fine_tuning_job_checkpoints_job_seq", "job_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("fine_tuning_jobs.id"))
+    created_at: Mapped[int]
+    fine_tuned_model_checkpoint: Mapped[str] = mapped_column(String(512), unique=True)
+    step_number: Mapped[int]
+    metrics: Mapped[dict[str, float]] = mapped_column(JSONValue)

@@ -1,0 +1,25 @@
+"""/v1/models: list, retrieve, delete (fine-tuned models only)."""
+
+from fastapi import APIRouter
+
+from gateway.deps import CallerDep, RuntimeDep, SessionDep
+from gateway.models_api import service
+from gateway.models_api.schemas import Model, ModelDeleted, ModelList
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+@router.get("")
+async def list_models(session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> ModelList:
+    return ModelList(data=await service.list_models(session, caller, runtime.settings.base_models))
+
+
+@router.get("/{model:path}")
+async def retrieve(model: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> Model:
+    return await service.retrieve(session, caller, runtime.settings.base_models, model)
+
+
+@router.delete("/{model:path}")
+async def delete(model: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> ModelDeleted:
+    await service.delete(session, caller, runtime.settings.base_models, model)
+    return ModelDeleted(id=model, deleted=True)

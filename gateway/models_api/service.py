@@ -1,0 +1,51 @@
+"""Models a project sees: the configured base models and its own fine-tuned models."""
+
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.catalog import BaseModelSpec, resolve_base_model
+from gateway.errors import NotFound, PermissionDenied
+from gateway.fine_tuning import repository as jobs_repository
+from gateway.models_api.schemas import Model
+from gateway.projects import Caller
+
+
+def model_not_found(name: str) -> NotFound:
+    return NotFound(f"The model '{name}' does not exist", param="model", code="model_not_found")
+
+
+def _base(spec: BaseModelSpec, name: str | None = None) -> Model:
+    return Model(id=name or spec.id, created=spec.created, owned_by=spec.owned_by)
+
+
+async def list_models(session: AsyncSession, caller: Caller, catalog: list[BaseModelSpec]) -> list[Model]:
+    tuned = await jobs_repository.fine_tuned_models(session, caller.project_id)
+    return [_base(spec) for spec in catalog] + [
+        Model(id=job.fine_tuned_model, created=job.finished_at or job.created_at, owned_by=caller.organization_id)
+        for job in tuned
+        if job.fine_tuned_model
+    ]
+
+
+async def retrieve(session: AsyncSession, caller: Caller, catalog: list[BaseModelSpec], name: str) -> Model:
+    spec = resolve_base_model(catalog, name)
+    if spec is not None:
+        return _base(spec, name)
+    job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
+    if job is None:
+        raise model_not_found(name)
+    return Model(id=name, created=job.finished_at or job.created_at, owned_by=caller.organization_id)
+
+
+async def delete(session: AsyncSession, caller: Caller, catalog: list[BaseModelSpec], name: str) -> None:
+    if resolve_base_model(catalog, name) is not None:
+        raise PermissionDenied(
+            f"You do not have permission to delete the base model '{name}'; only fine-tuned models can be deleted.",
+            param="model",
+            code="model_not_deletable",
+        )
+    job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
+    if job is None:
+        raise model_not_found(name)
+    job.fine_tuned_model_deleted_at = int(time.time())

@@ -1,0 +1,49 @@
+"""Keyset pagination on the internal `seq`; clients page with `after=<id of the last item>`."""
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from gateway.errors import InvalidRequest
+
+Item = TypeVar("Item")
+
+
+class ListPage(BaseModel, Generic[Item]):
+    object: Literal["list"] = "list"
+    data: list[Item]
+    has_more: bool
+
+
+class ListPageWithIds(ListPage[Item], Generic[Item]):
+    first_id: str | None
+    last_id: str | None
+
+
+async def resolve_after(session: AsyncSession, scoped_seq_query: Select[Any], after: str | None) -> int | None:
+    """The `seq` of the `after` object, looked up within the caller's scope."""
+    if after is None:
+        return None
+    seq = await session.scalar(scoped_seq_query)
+    if seq is None:
+        raise InvalidRequest(f"No such object for 'after': {after}", param="after")
+    return seq
+
+
+async def fetch_page(
+    session: AsyncSession,
+    query: Select[Any],
+    seq: InstrumentedAttribute[int],
+    *,
+    after_seq: int | None,
+    limit: int,
+    descending: bool = True,
+) -> tuple[list[Any], bool]:
+    if after_seq is not None:
+        query = query.where(seq < after_seq if descending else seq > after_seq)
+    query = query.order_by(seq.desc() if descending else seq.asc()).limit(limit + 1)
+    rows = list((await session.scalars(query)).all())
+    return rows[:limit], len(rows) > limit

@@ -1,0 +1,80 @@
+"""Projects (tenants) and their API keys. Keys are stored as SHA-256 hashes and shown once."""
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway import ids
+from gateway.models import ApiKey, Project
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: every query of a request is scoped to `project_id`."""
+
+    project_id: str
+    organization_id: str
+    org_slug: str
+    key_id: str
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def key_hint(secret: str) -> str:
+    return f"{secret[:10]}***{secret[-4:]}"
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "project"
+
+
+async def get_or_create_project(session: AsyncSession, name: str) -> Project:
+    project = await session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        project = Project(
+            id=ids.new_project_id(),
+            name=name,
+            slug=slugify(name),
+            organization_id=ids.new_organization_id(),
+            created_at=int(time.time()),
+        )
+        session.add(project)
+        await session.flush()
+    return project
+
+
+async def create_key(session: AsyncSession, project: Project) -> str:
+    """Create a key for `project` and return its secret; only its hash is kept."""
+    secret = ids.new_api_key()
+    session.add(
+        ApiKey(
+            id="key_" + ids.random_base62(24),
+            project_id=project.id,
+            key_hash=hash_key(secret),
+            key_hint=key_hint(secret),
+            created_at=int(time.time()),
+            revoked_at=None,
+        )
+    )
+    await session.flush()
+    return secret
+
+
+async def find_caller(session: AsyncSession, secret: str) -> Caller | None:
+    row = (
+        await session.execute(
+            select(ApiKey.id, Project.id, Project.organization_id, Project.slug)
+            .join(Project, Project.id == ApiKey.project_id)
+            .where(ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    key_id, project_id, organization_id, slug = row
+    return Caller(project_id=project_id, organization_id=organization_id, org_slug=slug, key_id=key_id)

@@ -1,0 +1,42 @@
+"""What a process needs to serve requests or run tasks, built once from the settings."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from gateway import db
+from gateway.settings import Settings
+from gateway.storage.base import BlobStore
+from gateway.storage.local import LocalBlobStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    blobs: BlobStore
+    dispatch: db.Dispatch
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with db.transaction(self.sessions, self.dispatch) as session:
+            yield session
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
+    assert settings.blob_dir is not None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.create_engine(settings.database_url)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=db.create_sessionmaker(engine),
+        blobs=LocalBlobStore(settings.blob_dir),
+        dispatch=dispatch,
+    )

@@ -1,0 +1,42 @@
+"""Runtime configuration: one pydantic-settings class, read from FTGATE_* variables."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.catalog import DEFAULT_BASE_MODELS, BaseModelSpec
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FTGATE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    blob_dir: Path | None = None
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    queue: Literal["inprocess", "celery"] = "inprocess"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    base_models: list[BaseModelSpec] = Field(default_factory=lambda: list(DEFAULT_BASE_MODELS))
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'ftgate.db'}"
+        elif self.database_url.startswith(("postgresql://", "postgres://")):
+            self.database_url = "postgresql+asyncpg://" + self.database_url.split("://", 1)[1]
+        if self.blob_dir is None:
+            self.blob_dir = self.data_dir / "blobs"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,21 @@
+"""The blob store interface: files go in as a stream and come out as a stream."""
+
+from typing import BinaryIO, Protocol
+
+
+class BlobWriter(Protocol):
+    def write(self, chunk: bytes) -> None: ...
+
+    def commit(self) -> None:
+        """Make the blob visible under its key; until then readers never see it."""
+
+    def abort(self) -> None:
+        """Discard everything written so far."""
+
+
+class BlobStore(Protocol):
+    def writer(self, key: str) -> BlobWriter: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def delete(self, key: str) -> None: ...

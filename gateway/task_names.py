@@ -1,0 +1,4 @@
+"""Names of the background tasks, shared by those who enqueue them and the workers."""
+
+ADVANCE_JOB = "fine_tuning.advance_job"
+RECONCILE = "fine_tuning.reconcile"

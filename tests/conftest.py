@@ -1,0 +1,64 @@
+"""Shared fixtures: a real ftgate server per database backend, and SDK clients per project."""
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+
+from gateway.settings import Settings
+from tests.support.postgres import temporary_database
+from tests.support.server import RunningServer, serve
+from tests.support.wire import WireChecker
+
+DATA = Path(__file__).parent / "data"
+TEST_MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    data_dir = tmp_path_factory.mktemp(f"ftgate-{request.param}")
+    with ExitStack() as stack:
+        database_url = "" if request.param == "sqlite" else stack.enter_context(temporary_database())
+        settings = Settings(
+            data_dir=data_dir,
+            database_url=database_url,
+            max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
+            reconcile_interval_seconds=1.0,
+        )
+        yield stack.enter_context(serve(settings))
+
+
+@pytest.fixture
+def wire() -> Iterator[WireChecker]:
+    checker = WireChecker()
+    yield checker
+    assert not checker.failures, "\n".join(checker.failures)
+
+
+ClientFactory = Callable[[], openai.OpenAI]
+
+
+@pytest.fixture
+def make_client(server: RunningServer, wire: WireChecker) -> Iterator[ClientFactory]:
+    """Each call makes a new project with its own key, and an SDK client that uses it."""
+    clients: list[openai.OpenAI] = []
+
+    def make() -> openai.OpenAI:
+        key = server.create_key(f"project-{secrets.token_hex(4)}")
+        http_client = httpx2.Client(event_hooks={"response": [wire]}, timeout=30)
+        client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=key, max_retries=0, http_client=http_client)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> openai.OpenAI:
+    return make_client()

@@ -1,0 +1,163 @@
+"""Bad input gets a clear 400 (or a failed job naming the line) and never a 500."""
+
+import json
+import re
+
+import httpx2
+import openai
+import pytest
+
+from tests.conftest import TEST_MAX_UPLOAD_BYTES
+from tests.support.jobs import chat_lines, upload, wait_until_validated
+
+GOOD = chat_lines(12)
+
+
+def failed_job(client: openai.OpenAI, content: bytes) -> openai.types.fine_tuning.FineTuningJob:
+    file_id = upload(client, "data.jsonl", content)
+    job = wait_until_validated(client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id).id)
+    assert job.status == "failed", job
+    return job
+
+
+def line(messages: list[dict], **extra: object) -> bytes:
+    return (json.dumps({"messages": messages, **extra}) + "\n").encode()
+
+
+USER = {"role": "user", "content": "Hi"}
+ASSISTANT = {"role": "assistant", "content": "Hello"}
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "fragment"),
+    [
+        (b'{"messages": [\n', "13"),
+        (b"[1, 2]\n", "13"),
+        (line([USER]), "13"),
+        (line([{"role": "robot", "content": "beep"}, ASSISTANT]), "13"),
+        (line([USER, {**ASSISTANT, "mood": "grumpy"}]), "13"),
+        (line([USER, {**ASSISTANT, "weight": 2}]), "13"),
+        (line([{**USER, "weight": 1}, ASSISTANT]), "13"),
+        (line([USER, ASSISTANT], weight=1), "13"),
+        (line([USER, {"role": "assistant"}]), "13"),
+        (b"\xff\xfe not utf-8\n", "13"),
+    ],
+    ids=["malformed-json", "not-an-object", "no-assistant", "bad-role", "bad-key", "weight-2",
+         "weight-on-user", "top-level-weight", "missing-content", "non-utf8"],
+)
+def test_bad_line_fails_the_job_naming_the_line(client: openai.OpenAI, bad_line: bytes, fragment: str):
+    job = failed_job(client, GOOD + bad_line)
+    assert job.error.code == "invalid_training_file"
+    assert job.error.param == "training_file"
+    assert job.error.message.startswith("The job failed due to an invalid training file. Invalid file format.")
+    assert re.search(rf"\b(Line|Example) {fragment}\b", job.error.message), job.error.message
+    report = client.get(f"/files/{job.training_file}/validation", cast_to=object)
+    assert [issue["line"] for issue in report["issues"]] == [13]
+
+
+def test_empty_file_fails_with_invalid_n_examples(client: openai.OpenAI):
+    job = failed_job(client, b"")
+    assert job.error.code == "invalid_n_examples"
+    assert job.error.message == "Training file has 0 example(s), but must have at least 10 examples"
+
+
+def test_last_line_without_newline_is_an_example(client: openai.OpenAI):
+    content = chat_lines(10).rstrip(b"\n")
+    file_id = upload(client, "data.jsonl", content)
+    job = wait_until_validated(client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id).id)
+    assert job.status == "queued"
+
+
+def test_every_bad_line_is_reported_with_its_number(client: openai.OpenAI):
+    content = b'{"nope": 1}\n' + GOOD + b"{bad json\n"
+    file_id = upload(client, "data.jsonl", content)
+    report = client.get(f"/files/{file_id}/validation", cast_to=object)
+    assert [issue["line"] for issue in report["issues"]] == [1, 14]
+    assert report["n_examples"] == 12
+
+
+def test_oversize_upload_is_413_and_stores_nothing(client: openai.OpenAI):
+    with pytest.raises(openai.APIStatusError) as raised:
+        upload(client, "big.jsonl", b"x" * (TEST_MAX_UPLOAD_BYTES + 1))
+    assert raised.value.status_code == 413
+    assert raised.value.body["type"] == "invalid_request_error"
+    assert list(client.files.list()) == []
+
+
+def test_fine_tune_file_must_be_jsonl(client: openai.OpenAI):
+    with pytest.raises(openai.BadRequestError) as raised:
+        upload(client, "data.csv", GOOD)
+    assert raised.value.message.endswith("Invalid file format for Fine-Tuning API. Must be .jsonl")
+    assert list(client.files.list()) == []
+
+
+@pytest.mark.parametrize("purpose", ["fine_tune", "evals", ""])
+def test_wrong_purpose_is_a_400_naming_purpose(client: openai.OpenAI, purpose: str):
+    with pytest.raises(openai.BadRequestError) as raised:
+        upload(client, "data.jsonl", GOOD, purpose=purpose)
+    assert raised.value.param == "purpose"
+
+
+def test_upload_without_a_file_part_is_a_400(client: openai.OpenAI):
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.post("/files", cast_to=object, body={"purpose": "fine-tune"}, options={"headers": {"content-type": "multipart/form-data"}}, files=[])
+    assert raised.value.status_code == 400
+
+
+def test_training_file_with_another_purpose_is_refused(client: openai.OpenAI):
+    file_id = upload(client, "data.jsonl", GOOD, purpose="user_data")
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id)
+    assert raised.value.param == "training_file"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "param"),
+    [
+        ({"suffix": "x" * 65}, "suffix"),
+        ({"suffix": "has:colon"}, "suffix"),
+        ({"seed": -1}, "seed"),
+        ({"metadata": {f"k{i}": "v" for i in range(17)}}, "metadata"),
+        ({"metadata": {"k": "v" * 513}}, "metadata.k"),
+        ({"method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 0}}}},
+         "method.supervised.hyperparameters.n_epochs"),
+        ({"method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 3}}}}, "method.dpo.hyperparameters.beta"),
+        ({"method": {"type": "reinforcement"}}, "method.type"),
+        ({"method": {"type": "sft"}}, "method.type"),
+        ({"hyperparameters": {"batch_size": 512}}, "hyperparameters.batch_size"),
+        ({"integrations": [{"type": "slack"}]}, "integrations[0].type"),
+        ({"model": "gpt-9-ultra"}, "model"),
+        ({"training_file": "file-doesnotexist"}, "training_file"),
+        ({"validation_file": "file-doesnotexist"}, "validation_file"),
+    ],
+)
+def test_invalid_create_parameters_are_400_with_param(client: openai.OpenAI, overrides: dict, param: str):
+    arguments = {"model": "gpt-4o-mini", "training_file": upload(client, "d.jsonl", GOOD), **overrides}
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.fine_tuning.jobs.create(**arguments)
+    assert raised.value.param == param
+    assert raised.value.type == "invalid_request_error"
+
+
+def test_missing_required_field_names_it(client: openai.OpenAI):
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.post("/fine_tuning/jobs", cast_to=object, body={"model": "gpt-4o-mini"})
+    assert raised.value.param == "training_file"
+    assert raised.value.message.endswith("Missing required parameter: 'training_file'.")
+
+
+def test_invalid_json_body_is_a_400(server, client: openai.OpenAI):
+    response = httpx2.post(
+        f"{server.base_url}/v1/fine_tuning/jobs",
+        content=b"{not json",
+        headers={"authorization": f"Bearer {client.api_key}", "content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "could not parse the JSON body" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("limit", [0, 10001])
+def test_limit_out_of_range_is_a_400(client: openai.OpenAI, limit: int):
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.files.list(limit=limit)
+    assert raised.value.param == "limit"

@@ -1,0 +1,62 @@
+"""A real ftgate server on loopback, in a thread, for tests that drive it like a client would."""
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+
+from gateway import migrations, projects
+from gateway.main import build_app
+from gateway.runtime import build_runtime
+from gateway.settings import Settings
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    base_url: str
+    settings: Settings
+
+    def create_key(self, project_name: str) -> str:
+        return asyncio.run(_create_key(self.settings, project_name))
+
+
+async def _create_key(settings: Settings, project_name: str) -> str:
+    runtime = build_runtime(settings, lambda *_: None)
+    try:
+        async with runtime.transaction() as session:
+            project = await projects.get_or_create_project(session, project_name)
+            return await projects.create_key(session, project)
+    finally:
+        await runtime.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[RunningServer]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.database_url)
+    port = free_port()
+    config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("ftgate test server did not start")
+        time.sleep(0.02)
+    try:
+        yield RunningServer(base_url=f"http://127.0.0.1:{port}", settings=settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)

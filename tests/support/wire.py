@@ -1,0 +1,61 @@
+"""Which spec schema each of ftgate's OpenAI-shaped responses must match, checked on the wire."""
+
+import json
+import re
+
+import httpx2
+
+from tests.support.spec import assert_matches_schema
+
+ID = r"[^/]+"
+ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
+    ("POST", re.compile(r"/v1/files"), "OpenAIFile"),
+    ("GET", re.compile(r"/v1/files"), "ListFilesResponse"),
+    ("GET", re.compile(rf"/v1/files/{ID}"), "OpenAIFile"),
+    ("DELETE", re.compile(rf"/v1/files/{ID}"), "DeleteFileResponse"),
+    ("GET", re.compile(rf"/v1/files/{ID}/content"), None),
+    ("GET", re.compile(rf"/v1/files/{ID}/validation"), None),
+    ("POST", re.compile(r"/v1/fine_tuning/jobs"), "FineTuningJob"),
+    ("GET", re.compile(r"/v1/fine_tuning/jobs"), "ListPaginatedFineTuningJobsResponse"),
+    ("GET", re.compile(rf"/v1/fine_tuning/jobs/{ID}"), "FineTuningJob"),
+    ("POST", re.compile(rf"/v1/fine_tuning/jobs/{ID}/(cancel|pause|resume)"), "FineTuningJob"),
+    ("GET", re.compile(rf"/v1/fine_tuning/jobs/{ID}/events"), "ListFineTuningJobEventsResponse"),
+    ("GET", re.compile(rf"/v1/fine_tuning/jobs/{ID}/checkpoints"), "ListFineTuningJobCheckpointsResponse"),
+    ("GET", re.compile(r"/v1/models"), "ListModelsResponse"),
+    ("GET", re.compile(r"/v1/models/.+"), "Model"),
+    ("DELETE", re.compile(r"/v1/models/.+"), "DeleteModelResponse"),
+]
+
+
+def schema_for(method: str, path: str, status: int) -> str | None:
+    if status >= 400:
+        return "ErrorResponse"
+    for route_method, pattern, schema in ROUTES:
+        if route_method == method and pattern.fullmatch(path):
+            return schema
+    raise AssertionError(f"no schema known for {method} {path}")
+
+
+class WireChecker:
+    """An httpx2 response hook: every response must carry x-request-id and match its schema.
+
+    Failures are recorded (the SDK would wrap an exception raised in a hook) and the fixture
+    that owns the checker asserts there were none.
+    """
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.checked = 0
+
+    def __call__(self, response: httpx2.Response) -> None:
+        response.read()
+        request = response.request
+        where = f"{request.method} {request.url.path} -> {response.status_code}"
+        try:
+            assert response.headers.get("x-request-id", "").startswith("req_"), "missing x-request-id"
+            schema = schema_for(request.method, request.url.path, response.status_code)
+            if schema is not None:
+                assert_matches_schema(json.loads(response.content), schema)
+            self.checked += 1
+        except AssertionError as failure:
+            self.failures.append(f"{where}: {failure}")

@@ -1,0 +1,66 @@
+"""The Celery app: the task set of workers/tasks.py on Redis, acknowledged only when done.
+
+Run with `celery -A workers.celery_app worker` and `celery -A workers.celery_app beat`.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from celery import Celery
+
+from gateway.runtime import Runtime, build_runtime
+from gateway.settings import get_settings
+from gateway.task_names import RECONCILE
+from workers.tasks import TASKS, Task
+
+log = logging.getLogger(__name__)
+settings = get_settings()
+
+app = Celery("ftgate", broker=settings.redis_url)
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={"visibility_timeout": 3600},
+    beat_schedule={
+        "reconcile": {"task": RECONCILE, "schedule": settings.reconcile_interval_seconds, "args": [""]},
+    },
+)
+
+
+def dispatch(task_name: str, object_id: str) -> None:
+    """Send a task; if the broker is unreachable the reconciler sends it again later."""
+    try:
+        app.send_task(task_name, args=[object_id])
+    except Exception:
+        log.exception("could not send %s(%s); the reconciler will retry", task_name, object_id)
+
+
+class _WorkerProcess:
+    """One event loop and one runtime per worker process, made after the fork."""
+
+    runner: asyncio.Runner | None = None
+    runtime: Runtime | None = None
+
+    @classmethod
+    def run(cls, task: Task, object_id: str) -> None:
+        if cls.runner is None:
+            cls.runner = asyncio.Runner()
+            cls.runtime = build_runtime(get_settings(), dispatch)
+        assert cls.runtime is not None
+        cls.runner.run(task(cls.runtime, object_id))
+
+
+def _register(name: str, task: Task) -> Callable[[str], None]:
+    def run(object_id: str) -> None:
+        _WorkerProcess.run(task, object_id)
+
+    run.__name__ = name.replace(".", "_")
+    return app.task(name=name)(run)
+
+
+for _name, _task in TASKS.items():
+    _register(_name, _task)

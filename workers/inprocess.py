@@ -1,0 +1,60 @@
+"""The embedded default's queue: the same tasks as asyncio tasks in the gateway process."""
+
+import asyncio
+import logging
+
+from gateway.runtime import Runtime
+from gateway.task_names import RECONCILE
+from workers.tasks import TASKS
+
+log = logging.getLogger(__name__)
+
+
+class InProcessRunner:
+    def __init__(self, reconcile_interval: float) -> None:
+        self.reconcile_interval = reconcile_interval
+        self.runtime: Runtime | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._reconciler: asyncio.Task[None] | None = None
+
+    def dispatch(self, task_name: str, object_id: str) -> None:
+        if self._loop is None:
+            log.warning("in-process queue not started; %s(%s) left to the reconciler", task_name, object_id)
+            return
+        self._loop.call_soon_threadsafe(self._spawn, task_name, object_id)
+
+    def _spawn(self, task_name: str, object_id: str) -> None:
+        task = asyncio.create_task(self._run(task_name, object_id))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, task_name: str, object_id: str) -> None:
+        assert self.runtime is not None
+        try:
+            await TASKS[task_name](self.runtime, object_id)
+        except Exception:
+            log.exception("task %s(%s) failed; the reconciler will retry it", task_name, object_id)
+
+    async def start(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._loop = asyncio.get_running_loop()
+        self._reconciler = asyncio.create_task(self._reconcile_forever())
+
+    async def _reconcile_forever(self) -> None:
+        while True:
+            await self._run(RECONCILE, "")
+            await asyncio.sleep(self.reconcile_interval)
+
+    async def drain(self) -> None:
+        """Wait until no task is running (tests use this to observe a settled state)."""
+        while self._running:
+            await asyncio.gather(*list(self._running), return_exceptions=True)
+
+    async def stop(self) -> None:
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        self._loop = None
