@@ -13,9 +13,9 @@ from gateway.settings import Settings, get_settings
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if settings.queue == "celery":
-        from workers.celery_app import dispatch
+        from workers.celery_app import dispatcher, make_celery
 
-        return create_app(build_runtime(settings, dispatch))
+        return create_app(build_runtime(settings, dispatcher(make_celery(settings))))
 
     from workers.inprocess import InProcessRunner
 

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     queue: Literal["inprocess", "celery"] = "inprocess"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    celery_queue: str = "ftgate"
     reconcile_interval_seconds: float = Field(default=30.0, gt=0)
     base_models: list[BaseModelSpec] = Field(default_factory=lambda: list(DEFAULT_BASE_MODELS))
 

@@ -1,6 +1,7 @@
 """The Celery app: the task set of workers/tasks.py on Redis, acknowledged only when done.
 
-Run with `celery -A workers.celery_app worker` and `celery -A workers.celery_app beat`.
+Run with `celery -A workers.celery_app worker` (add `-B`, or run `celery -A workers.celery_app
+beat` once, for the periodic reconciler).
 """
 
 import asyncio
@@ -9,34 +10,44 @@ from collections.abc import Callable
 
 from celery import Celery
 
+from gateway.db import Dispatch
 from gateway.runtime import Runtime, build_runtime
-from gateway.settings import get_settings
+from gateway.settings import Settings, get_settings
 from gateway.task_names import RECONCILE
 from workers.tasks import TASKS, Task
 
 log = logging.getLogger(__name__)
-settings = get_settings()
-
-app = Celery("ftgate", broker=settings.redis_url)
-app.conf.update(
-    task_acks_late=True,
-    task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=1,
-    task_ignore_result=True,
-    broker_connection_retry_on_startup=True,
-    broker_transport_options={"visibility_timeout": 3600},
-    beat_schedule={
-        "reconcile": {"task": RECONCILE, "schedule": settings.reconcile_interval_seconds, "args": [""]},
-    },
-)
 
 
-def dispatch(task_name: str, object_id: str) -> None:
-    """Send a task; if the broker is unreachable the reconciler sends it again later."""
-    try:
-        app.send_task(task_name, args=[object_id])
-    except Exception:
-        log.exception("could not send %s(%s); the reconciler will retry", task_name, object_id)
+def make_celery(settings: Settings) -> Celery:
+    celery = Celery("ftgate", broker=settings.redis_url)
+    celery.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue=settings.celery_queue,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        beat_schedule={
+            "reconcile": {"task": RECONCILE, "schedule": settings.reconcile_interval_seconds, "args": [""]},
+        },
+    )
+    return celery
+
+
+def dispatcher(celery: Celery) -> Dispatch:
+    def dispatch(task_name: str, object_id: str) -> None:
+        """Send a task; if the broker is unreachable the reconciler sends it again later."""
+        try:
+            celery.send_task(task_name, args=[object_id])
+        except Exception:
+            log.exception("could not send %s(%s); the reconciler will retry", task_name, object_id)
+
+    return dispatch
+
+
+app = make_celery(get_settings())
 
 
 class _WorkerProcess:
@@ -49,7 +60,7 @@ class _WorkerProcess:
     def run(cls, task: Task, object_id: str) -> None:
         if cls.runner is None:
             cls.runner = asyncio.Runner()
-            cls.runtime = build_runtime(get_settings(), dispatch)
+            cls.runtime = build_runtime(get_settings(), dispatcher(app))
         assert cls.runtime is not None
         cls.runner.run(task(cls.runtime, object_id))
 

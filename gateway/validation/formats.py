@@ -196,7 +196,7 @@ class ExampleReader:
         texts = context
         if role == "assistant":
             weight = message.get("weight", 1)
-            if type(weight) is not int or (weight != 0 and weight != 1):
+            if type(weight) is not int or (weight != 0 and weight != 2 and weight != 1):
                 raise InvalidExample(
                     "invalid_weight", f'{_where(line, index, key)}, key "weight": Input should be 0 or 1'
                 )

@@ -1,0 +1,114 @@
+"""Production wiring: gateway replicas and real Celery worker processes on Redis and Postgres."""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+import redis
+
+from gateway.settings import Settings
+from tests.support.jobs import upload, wait_until_validated
+from tests.support.postgres import temporary_database
+from tests.support.server import RunningServer, serve
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+REDIS_URL = os.environ.get("FTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    with temporary_database() as database_url:
+        yield Settings(
+            data_dir=tmp_path_factory.mktemp("celery"),
+            database_url=database_url,
+            queue="celery",
+            redis_url=REDIS_URL,
+            celery_queue=f"ftgate-test-{secrets.token_hex(4)}",
+            reconcile_interval_seconds=1.0,
+        )
+
+
+@pytest.fixture(scope="module")
+def gateway(settings: Settings) -> Iterator[RunningServer]:
+    with serve(settings) as running:
+        yield running
+
+
+class Worker:
+    """`celery -A workers.celery_app worker` as a child process, optionally with beat."""
+
+    def __init__(self, settings: Settings, with_beat: bool) -> None:
+        env = {
+            **os.environ,
+            "FTGATE_DATA_DIR": str(settings.data_dir),
+            "FTGATE_DATABASE_URL": settings.database_url,
+            "FTGATE_QUEUE": "celery",
+            "FTGATE_REDIS_URL": settings.redis_url,
+            "FTGATE_CELERY_QUEUE": settings.celery_queue,
+            "FTGATE_RECONCILE_INTERVAL_SECONDS": "1",
+        }
+        command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-c", "1", "-l", "warning"]
+        if with_beat:
+            command += ["-B", "-s", str(settings.data_dir / f"beat-{secrets.token_hex(4)}")]
+        self.process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def start_worker(settings: Settings) -> Iterator:
+    workers: list[Worker] = []
+
+    def start(with_beat: bool = False) -> Worker:
+        worker = Worker(settings, with_beat)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def client(gateway: RunningServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(
+        base_url=f"{gateway.base_url}/v1", api_key=gateway.create_key(f"p-{secrets.token_hex(4)}"), max_retries=0
+    ) as sdk:
+        yield sdk
+
+
+def test_a_celery_worker_validates_jobs_created_at_the_gateway(client: openai.OpenAI, start_worker):
+    start_worker()
+    file_id = upload(client, "elle-limericks.jsonl")
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id)
+    validated = wait_until_validated(client, job.id, timeout=60)
+    assert validated.status == "queued"
+    assert validated.hyperparameters.n_epochs == 10
+    messages = [event.message for event in client.fine_tuning.jobs.list_events(job.id)]
+    assert messages[0] == "Files validated, moving job to queued state"
+    assert len(messages) == 3
+
+
+def test_a_lost_message_only_delays_the_job(client: openai.OpenAI, settings: Settings, start_worker):
+    file_id = upload(client, "elle-limericks.jsonl")
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id)
+    broker = redis.Redis.from_url(settings.redis_url)
+    assert broker.llen(settings.celery_queue) >= 1
+    broker.delete(settings.celery_queue)  # the dispatched message is gone
+    time.sleep(1)
+    assert client.fine_tuning.jobs.retrieve(job.id).status == "validating_files"
+    start_worker(with_beat=True)
+    validated = wait_until_validated(client, job.id, timeout=60)
+    assert validated.status == "queued"
+    messages = [event.message for event in client.fine_tuning.jobs.list_events(job.id)]
+    assert messages.count("Files validated, moving job to queued state") == 1
