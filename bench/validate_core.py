@@ -48,7 +48,17 @@ WORDS = (
 ).split()
 CJK = "的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出就分对成会可主发年动同工"
 EMOJI = ("😀", "🚀", "👩‍💻", "👨‍👩‍👧‍👦", "🇫🇷", "🏳️‍🌈", "✨", "🤖", "👍🏽")
-ODD = ('"quoted"', "back\\slash", "tab\there", "new\nline", "café", "naïve", "Ωmega", "§4.2", "€12,50")
+ODD = (
+    '"quoted"',
+    "back\\slash",
+    "tab\there",
+    "new\nline",
+    "café",
+    "naïve",
+    "Ωmega",
+    "§4.2",
+    "€12,50",
+)
 
 TOOLS = [
     {
@@ -58,7 +68,10 @@ TOOLS = [
             "description": "Get the current weather for a city",
             "parameters": {
                 "type": "object",
-                "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+                "properties": {
+                    "city": {"type": "string"},
+                    "unit": {"type": "string", "enum": ["c", "f"]},
+                },
                 "required": ["city"],
             },
         },
@@ -93,10 +106,18 @@ def _chat_example(rng: random.Random) -> dict:
                 {
                     "role": "assistant",
                     "tool_calls": [
-                        {"id": call_id, "type": "function", "function": {"name": "get_weather", "arguments": arguments}}
+                        {
+                            "id": call_id,
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": arguments},
+                        }
                     ],
                 },
-                {"role": "tool", "tool_call_id": call_id, "content": json.dumps({"temp": rng.randint(-10, 35)})},
+                {
+                    "role": "tool",
+                    "tool_call_id": call_id,
+                    "content": json.dumps({"temp": rng.randint(-10, 35)}),
+                },
                 {"role": "assistant", "content": _text(rng, rng.randint(20, 120))},
             ],
             "tools": TOOLS,
@@ -167,7 +188,9 @@ def cookbook_validate(path: Path, encoding) -> tuple[int, int]:
             for message in messages:
                 if "role" not in message or "content" not in message:
                     format_errors["message_missing_key"] += 1
-                if any(k not in ("role", "content", "name", "function_call", "weight") for k in message):
+                if any(
+                    k not in ("role", "content", "name", "function_call", "weight") for k in message
+                ):
                     format_errors["message_unrecognized_key"] += 1
                 if message.get("role", None) not in ("system", "user", "assistant", "function"):
                     format_errors["unrecognized_role"] += 1
@@ -217,17 +240,26 @@ def measure(approach: str, path: Path) -> None:
     total_tokens, assistant_tokens = run()
     seconds = time.perf_counter() - started
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({
-        "seconds": seconds, "total_tokens": total_tokens,
-        "assistant_tokens": assistant_tokens, "peak_rss_mb": peak_rss_mb,
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "total_tokens": total_tokens,
+                "assistant_tokens": assistant_tokens,
+                "peak_rss_mb": peak_rss_mb,
+            }
+        )
+    )
 
 
 def _in_subprocess(*args: str) -> str:
-    """Run this script in a fresh interpreter: the parent stays small, so ru_maxrss is the child's."""
+    """In a fresh interpreter; the parent stays small, so ru_maxrss is the child's."""
     completed = subprocess.run(
         [sys.executable, __file__, *args],
-        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(_repo_root())},
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(_repo_root())},
     )
     return completed.stdout
 
@@ -239,7 +271,8 @@ def _repo_root() -> Path:
 def check_agreement(path: Path) -> None:
     ours = ftgate_validate(path)[0]
     theirs = cookbook_validate(path, offline_tiktoken(ENCODING))[0]
-    print(f"tool-free 2 MiB check: ftgate {ours:,} tokens, cookbook {theirs:,} tokens, agree: {ours == theirs}")
+    print(f"tool-free 2 MiB check: ftgate {ours:,} tokens, cookbook {theirs:,} tokens", end=", ")
+    print(f"agree: {ours == theirs}")
     if ours != theirs:
         raise SystemExit("token totals disagree on a tool-free file")
 

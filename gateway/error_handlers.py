@@ -46,7 +46,7 @@ def from_validation_error(exc: RequestValidationError) -> InvalidRequest:
         return InvalidRequest(INVALID_JSON_MESSAGE)
     first = next((e for e in errors if not _is_union_alternative(e)), errors[0])
     param = param_of(tuple(first["loc"]))
-    if first["type"] == "missing":
+    if first["type"] == "missing" and param is not None:
         return InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
     if param is None:
         return InvalidRequest(f"Invalid request body: {first['msg']}.")

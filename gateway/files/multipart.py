@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import python_multipart
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import parse_options_header
+from python_multipart.multipart import MultipartState, parse_options_header
 
 from gateway.errors import InvalidRequest
 
@@ -127,5 +127,7 @@ async def read_parts(content_type: str | None, body: AsyncIterator[bytes]) -> As
         parser.finalize()
     except FormParserError as exc:
         raise InvalidRequest("Invalid multipart body.") from exc
+    if parser.state != MultipartState.END:
+        raise InvalidRequest("Invalid multipart body: it ends before the closing boundary.")
     for part in collector.parts:
         yield part

@@ -14,8 +14,10 @@ from collections.abc import Iterable
 
 import msgspec
 
-from gateway.validation.formats import ROLES, ExampleReader, InvalidExample, detect_format
+from gateway.validation.formats import ExampleReader, detect_format
 from gateway.validation.lines import LineSplitter
+from gateway.validation.messages import ROLES
+from gateway.validation.problems import InvalidExample
 from gateway.validation.report import ExampleFormat, ValidationIssue, ValidationReport
 from gateway.validation.tokens import ExampleTokenTally, TokenCounter
 
@@ -70,7 +72,11 @@ class TrainingFileValidator:
     def _take_line(self, number: int, line: bytes | None) -> None:
         if line is None:
             self._n_lines += 1
-            self._reject(number, "line_too_long", f"Line {number} is longer than {self._max_line_bytes} bytes.")
+            self._reject(
+                number,
+                "line_too_long",
+                f"Line {number} is longer than {self._max_line_bytes} bytes.",
+            )
             return
         if not line or line.isspace():
             self._n_blank += 1
@@ -153,7 +159,9 @@ class TrainingFileValidator:
             )
 
 
-def validate_chunks(chunks: Iterable[bytes], encoding: str = "o200k_base", **options: int) -> ValidationReport:
+def validate_chunks(
+    chunks: Iterable[bytes], encoding: str = "o200k_base", **options: int
+) -> ValidationReport:
     """Validate a whole stream of chunks, e.g. a stored blob read back in pieces."""
     validator = TrainingFileValidator(encoding, **options)
     for chunk in chunks:
@@ -168,7 +176,7 @@ def _decode_problem(number: int, line: bytes, error: Exception) -> tuple[str, st
         line.decode("utf-8")
     except UnicodeDecodeError as bad_utf8:
         return "invalid_utf8", f"Line {number} is not valid UTF-8 (byte {bad_utf8.start})."
-    return (
-        "invalid_json",
-        f"Example {number} cannot be parsed. Error: line contains invalid json: {error} (line {number})",
+    return "invalid_json", (
+        f"Example {number} cannot be parsed. "
+        f"Error: line contains invalid json: {error} (line {number})"
     )

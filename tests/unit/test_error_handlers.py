@@ -87,3 +87,10 @@ def test_body_that_is_not_an_object():
     error = from_validation_error(request_error([1]))
     assert error.param is None
     assert error.message.startswith("Invalid request body: Input should be a valid dictionary")
+
+
+def test_empty_body_does_not_name_param_none():
+    errors = [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+    error = from_validation_error(RequestValidationError(errors, body=None))
+    assert error.param is None
+    assert "'None'" not in error.message

@@ -14,7 +14,11 @@ SYSTEM = {"role": "system", "content": "You are terse."}
 USER = {"role": "user", "content": "Hi"}
 ASSISTANT = {"role": "assistant", "content": "Hello."}
 TOOLS = [{"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}]
-CALL = {"id": "call_1", "type": "function", "function": {"name": "get_time", "arguments": '{"tz": "UTC"}'}}
+CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "get_time", "arguments": '{"tz": "UTC"}'},
+}
 
 
 def chat(*messages: dict, **extra: object) -> dict:
@@ -33,7 +37,9 @@ VALID_EXAMPLES = {
         tools=TOOLS,
         parallel_tool_calls=False,
     ),
-    "tool call with empty content": chat(USER, {"role": "assistant", "content": None, "tool_calls": [CALL]}),
+    "tool call with empty content": chat(
+        USER, {"role": "assistant", "content": None, "tool_calls": [CALL]}
+    ),
     "functions": chat(
         USER,
         {"role": "assistant", "function_call": {"name": "get_time", "arguments": "{}"}},
@@ -46,7 +52,10 @@ VALID_EXAMPLES = {
             "role": "user",
             "content": [
                 {"type": "text", "text": "What is this?"},
-                {"type": "image_url", "image_url": {"url": "https://x.test/a.png", "detail": "low"}},
+                {
+                    "type": "image_url",
+                    "image_url": {"url": "https://x.test/a.png", "detail": "low"},
+                },
                 {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
             ],
         },
@@ -113,9 +122,13 @@ def test_lines_that_are_not_json_objects(line: bytes, code: str) -> None:
 
 def test_invalid_json_and_not_an_object_wording() -> None:
     issue = only_issue(b'{"messages": [}\n')
-    assert issue.message.startswith("Example 1 cannot be parsed. Error: line contains invalid json: ")
+    assert issue.message.startswith(
+        "Example 1 cannot be parsed. Error: line contains invalid json: "
+    )
     assert issue.message.endswith("(line 1)")
-    bad_line(b"[1, 2]", "not_an_object", 'Line 1 is not a dictionary (HINT: line starts with: "[1,...").')
+    bad_line(
+        b"[1, 2]", "not_an_object", 'Line 1 is not a dictionary (HINT: line starts with: "[1,...").'
+    )
 
 
 def test_messages_must_be_a_non_empty_list() -> None:
@@ -131,7 +144,11 @@ def test_top_level_extra_keys() -> None:
 
 def test_messages_need_a_known_role() -> None:
     bad(chat(USER, 7), "invalid_message", "Line 1, message 2: Input should be a valid dictionary")
-    bad(chat({"content": "x"}, ASSISTANT), "missing_role", "Example 1, message 1 Discriminator 'role' is missing in value")
+    bad(
+        chat({"content": "x"}, ASSISTANT),
+        "missing_role",
+        "Example 1, message 1 Discriminator 'role' is missing in value",
+    )
     bad(
         chat({"role": "bot", "content": "x"}, ASSISTANT),
         "unrecognized_role",
@@ -160,16 +177,27 @@ def test_keys_allowed_per_role(message: dict, key: str) -> None:
 
 
 def test_content_rules() -> None:
-    bad(chat({"role": "user"}, ASSISTANT), "missing_content", 'Line 1, message 1, key "content": Field required')
+    bad(
+        chat({"role": "user"}, ASSISTANT),
+        "missing_content",
+        'Line 1, message 1, key "content": Field required',
+    )
     bad(chat(USER, {"role": "assistant", "content": None}), "missing_content")
     bad(chat(USER, {"role": "assistant", "refusal": "no"}), "missing_content")
     bad(chat(USER, {"role": "system", "content": None}, ASSISTANT), "missing_content")
     bad(
-        chat(USER, {"role": "assistant", "tool_calls": [CALL]}, {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": "x"}]}),
+        chat(
+            USER,
+            {"role": "assistant", "tool_calls": [CALL]},
+            {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": "x"}]},
+        ),
         "invalid_content",
         'Line 1, message 3, key "content": Input should be a valid string',
     )
-    bad(chat({"role": "system", "content": [{"type": "text", "text": "x"}]}, USER, ASSISTANT), "invalid_content")
+    bad(
+        chat({"role": "system", "content": [{"type": "text", "text": "x"}]}, USER, ASSISTANT),
+        "invalid_content",
+    )
     bad(chat(USER, {"role": "assistant", "content": 5}), "invalid_content")
     bad(chat({"role": "user", "content": []}, ASSISTANT), "invalid_content")
 
@@ -187,7 +215,10 @@ def test_content_rules() -> None:
     ],
 )
 def test_user_content_parts(part: object) -> None:
-    bad(chat({"role": "user", "content": [{"type": "text", "text": "ok"}, part]}, ASSISTANT), "invalid_content")
+    bad(
+        chat({"role": "user", "content": [{"type": "text", "text": "ok"}, part]}, ASSISTANT),
+        "invalid_content",
+    )
 
 
 @pytest.mark.parametrize("weight", [2, -1, 0.5, 1.0, True, False, "1", None])
@@ -205,7 +236,11 @@ def test_weight_only_on_assistant_messages() -> None:
 
 
 def test_an_assistant_message_is_required() -> None:
-    bad(chat(SYSTEM, USER), "missing_assistant_message", "Example 1 is missing an assistant message.")
+    bad(
+        chat(SYSTEM, USER),
+        "missing_assistant_message",
+        "Example 1 is missing an assistant message.",
+    )
     assert validate(jsonl(chat(USER, {**ASSISTANT, "weight": 0}))).is_valid
 
 
@@ -229,16 +264,29 @@ def test_tool_call_shape(call: object) -> None:
 def test_tool_calls_and_function_call_containers() -> None:
     bad(chat(USER, {"role": "assistant", "tool_calls": []}), "invalid_tool_call")
     bad(chat(USER, {"role": "assistant", "tool_calls": CALL}), "invalid_tool_call")
-    bad(chat(USER, {"role": "assistant", "function_call": {"arguments": "{}"}}), "invalid_tool_call")
-    bad(chat(USER, {"role": "assistant", "function_call": {"name": "f", "arguments": "[1,"}}), "invalid_tool_call")
+    bad(
+        chat(USER, {"role": "assistant", "function_call": {"arguments": "{}"}}), "invalid_tool_call"
+    )
+    bad(
+        chat(USER, {"role": "assistant", "function_call": {"name": "f", "arguments": "[1,"}}),
+        "invalid_tool_call",
+    )
 
 
 def test_tool_and_function_messages_need_their_keys() -> None:
     call = {"role": "assistant", "tool_calls": [CALL]}
-    bad(chat(USER, call, {"role": "tool", "content": "12:00"}), "missing_key", 'Line 1, message 3, key "tool_call_id": Field required')
+    bad(
+        chat(USER, call, {"role": "tool", "content": "12:00"}),
+        "missing_key",
+        'Line 1, message 3, key "tool_call_id": Field required',
+    )
     bad(chat(USER, call, {"role": "tool", "tool_call_id": 1, "content": "12:00"}), "invalid_type")
     bad(chat(USER, {"role": "function", "content": "12:00"}, ASSISTANT), "missing_key")
-    bad(chat({**USER, "name": 5}, ASSISTANT), "invalid_type", 'Line 1, message 1, key "name": Input should be a valid string')
+    bad(
+        chat({**USER, "name": 5}, ASSISTANT),
+        "invalid_type",
+        'Line 1, message 1, key "name": Input should be a valid string',
+    )
     bad(chat(USER, {**ASSISTANT, "refusal": 5}), "invalid_type")
 
 
@@ -263,7 +311,9 @@ def test_tool_definitions(tools: object) -> None:
 def test_function_definitions_and_their_limits() -> None:
     bad(chat(USER, ASSISTANT, functions=[]), "invalid_tools")
     bad(chat(USER, ASSISTANT, functions=[{"name": f"f{i}"} for i in range(129)]), "invalid_tools")
-    assert validate(jsonl(chat(USER, ASSISTANT, functions=[{"name": f"f{i}"} for i in range(128)]))).is_valid
+    assert validate(
+        jsonl(chat(USER, ASSISTANT, functions=[{"name": f"f{i}"} for i in range(128)]))
+    ).is_valid
     bad(chat(USER, ASSISTANT, tools=TOOLS, functions=[{"name": "f"}]), "tools_and_functions")
     bad(chat(USER, ASSISTANT, parallel_tool_calls="no"), "invalid_type")
 
@@ -281,9 +331,18 @@ def test_special_tokens_are_found_wherever_text_is_counted() -> None:
     leaky_call = {**CALL, "function": {"name": "get_time", "arguments": '{"x": "<|im_end|>"}'}}
     bad(chat(USER, {"role": "assistant", "tool_calls": [leaky_call]}), "special_token")
     bad(chat({**USER, "name": "<|im_start|>"}, ASSISTANT), "special_token")
-    bad(chat(USER, ASSISTANT, tools=[{"type": "function", "function": {"name": "f", "description": "<|endoftext|>"}}]), "special_token")
+    bad(
+        chat(
+            USER,
+            ASSISTANT,
+            tools=[{"type": "function", "function": {"name": "f", "description": "<|endoftext|>"}}],
+        ),
+        "special_token",
+    )
     bad({"prompt": "<|endofprompt|>", "completion": "x"}, "special_token")
-    assert validate(jsonl(chat(USER, {"role": "assistant", "content": "a <| b |> <|unknown|>"}))).is_valid
+    assert validate(
+        jsonl(chat(USER, {"role": "assistant", "content": "a <| b |> <|unknown|>"}))
+    ).is_valid
 
 
 def preference(**changes: object) -> dict:
@@ -296,7 +355,11 @@ def preference(**changes: object) -> dict:
 
 
 def test_preference_rules() -> None:
-    bad({"preferred_output": [], "non_preferred_output": []}, "missing_key", "Example 1 is missing key 'input'.")
+    bad(
+        {"preferred_output": [], "non_preferred_output": []},
+        "missing_key",
+        "Example 1 is missing key 'input'.",
+    )
     bad(preference(weight=1), "extra_key", 'Example 1 contains an extra "weight".')
     bad(preference(input=[USER]), "invalid_type")
     bad(preference(input={"prompt": "x"}), "missing_messages")
@@ -306,23 +369,41 @@ def test_preference_rules() -> None:
     two = [{"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"}]
     bad(preference(preferred_output=two), "invalid_preference_output")
     bad(preference(non_preferred_output=[]), "invalid_preference_output")
-    bad(preference(preferred_output={"role": "assistant", "content": "a"}), "invalid_preference_output")
+    bad(
+        preference(preferred_output={"role": "assistant", "content": "a"}),
+        "invalid_preference_output",
+    )
     bad(preference(preferred_output=[USER]), "invalid_preference_output")
     bad(preference(non_preferred_output=[{"role": "assistant", "content": 1}]), "invalid_content")
-    bad(preference(non_preferred_output=[{"role": "assistant", "content": "<|endoftext|>"}]), "special_token")
+    bad(
+        preference(non_preferred_output=[{"role": "assistant", "content": "<|endoftext|>"}]),
+        "special_token",
+    )
 
 
 def test_prompt_completion_rules() -> None:
     bad({"prompt": "x"}, "missing_key", "Example 1 is missing key 'completion'.")
-    bad({"prompt": 1, "completion": "x"}, "invalid_type", 'Line 1, key "prompt": Input should be a valid string')
+    bad(
+        {"prompt": 1, "completion": "x"},
+        "invalid_type",
+        'Line 1, key "prompt": Input should be a valid string',
+    )
     bad({"prompt": "x", "completion": "y", "weight": 1}, "extra_key")
 
 
 def test_mixed_formats_are_an_issue_on_the_line_that_differs() -> None:
-    data = jsonl({"prompt": "a", "completion": "b"}, chat(USER, ASSISTANT), preference(), {"prompt": "c", "completion": "d"})
+    data = jsonl(
+        {"prompt": "a", "completion": "b"},
+        chat(USER, ASSISTANT),
+        preference(),
+        {"prompt": "c", "completion": "d"},
+    )
     report = validate(data)
     assert report.format == "prompt_completion"
-    assert [(issue.line, issue.code) for issue in report.issues] == [(2, "mixed_format"), (3, "mixed_format")]
+    assert [(issue.line, issue.code) for issue in report.issues] == [
+        (2, "mixed_format"),
+        (3, "mixed_format"),
+    ]
     assert report.issues[0].message == (
         "Example 2 is in the chat format, but earlier examples are in the prompt_completion format."
     )

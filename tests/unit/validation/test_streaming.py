@@ -17,20 +17,30 @@ VALID_FILE = (
     b"\xef\xbb\xbf"
     + real_file("elle-limericks.jsonl").replace(b"\n", b"\r\n")
     + jsonl(
-        chat(USER, {"role": "assistant", "content": "Caf\u00e9 \u65e5\u672c \U0001f469\u200d\U0001f4bb"}),
-        chat(USER, {"role": "assistant", "tool_calls": [CALL]}, {"role": "tool", "tool_call_id": "call_1", "content": "x"}, tools=TOOLS),
+        chat(
+            USER,
+            {"role": "assistant", "content": "Caf\u00e9 \u65e5\u672c \U0001f469\u200d\U0001f4bb"},
+        ),
+        chat(
+            USER,
+            {"role": "assistant", "tool_calls": [CALL]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "x"},
+            tools=TOOLS,
+        ),
     )
     + real_file("marv-weighted.jsonl").rstrip(b"\n")
 )
 INVALID_FILE = b"\n".join(
     [
-        b'{"messages": [{"role": "user", "content": "\xe6\x97\xa5\xe6\x9c\xac"}, {"role": "assistant", "content": "ok"}]}',
+        b'{"messages": [{"role": "user", "content": "\xe6\x97\xa5\xe6\x9c\xac"}, '
+        b'{"role": "assistant", "content": "ok"}]}',
         b"",
         b'{"messages": [{"role": "user", "content": "\xe6\x97"}]}',
         b"[1, 2, 3]",
         b'{"messages": [{"role": "user", "content": "x"}], "weight": 1}',
         b"   ",
-        b'{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y", "weight": 2}]}',
+        b'{"messages": [{"role": "user", "content": "x"}, '
+        b'{"role": "assistant", "content": "y", "weight": 2}]}',
         b'{"prompt": "a", "completion": "b"}',
         b'{"messages": [{"role": "assistant", "content": "<|endoftext|>"}]}',
         b'{"messages": [',
@@ -70,17 +80,58 @@ def test_byte_by_byte_feeding_gives_the_same_report() -> None:
 
 
 KNOWN_KEYS = st.sampled_from(
-    ["messages", "role", "content", "name", "weight", "tool_calls", "function_call", "tool_call_id",
-     "tools", "functions", "type", "function", "arguments", "id", "text", "image_url", "url",
-     "input", "preferred_output", "non_preferred_output", "prompt", "completion", "refusal"]
+    [
+        "messages",
+        "role",
+        "content",
+        "name",
+        "weight",
+        "tool_calls",
+        "function_call",
+        "tool_call_id",
+        "tools",
+        "functions",
+        "type",
+        "function",
+        "arguments",
+        "id",
+        "text",
+        "image_url",
+        "url",
+        "input",
+        "preferred_output",
+        "non_preferred_output",
+        "prompt",
+        "completion",
+        "refusal",
+    ]
 )
 KNOWN_VALUES = st.sampled_from(
-    ["system", "user", "assistant", "tool", "function", "text", "image_url", "{}", "<|im_end|>", 0, 1]
+    [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "function",
+        "text",
+        "image_url",
+        "{}",
+        "<|im_end|>",
+        0,
+        1,
+    ]
 )
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20) | KNOWN_VALUES,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(KNOWN_KEYS | st.text(max_size=5), children, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+    | KNOWN_VALUES,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(KNOWN_KEYS | st.text(max_size=5), children, max_size=5)
+    ),
     max_leaves=30,
 )
 
@@ -95,7 +146,12 @@ def test_odd_json_shapes_never_raise(lines: list[object]) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(content=st.binary(max_size=400) | st.builds(lambda a, b: a + b, st.sampled_from([VALID_FILE, INVALID_FILE]), st.binary(max_size=50)))
+@given(
+    content=st.binary(max_size=400)
+    | st.builds(
+        lambda a, b: a + b, st.sampled_from([VALID_FILE, INVALID_FILE]), st.binary(max_size=50)
+    )
+)
 def test_arbitrary_bytes_never_raise(content: bytes) -> None:
     report = validate(content, chunk_size=64, max_line_bytes=256)
     assert report.n_examples + report.n_invalid == report.n_lines
@@ -106,7 +162,10 @@ def test_line_numbers_count_blank_lines_and_start_at_one() -> None:
     good = json.dumps(chat(USER, ASSISTANT)).encode()
     content = b"\n".join([b"", good, b"nope", b"", b"", good, b"{}", good])
     report = validate(content)
-    assert [(issue.line, issue.code) for issue in report.issues] == [(3, "invalid_json"), (7, "missing_messages")]
+    assert [(issue.line, issue.code) for issue in report.issues] == [
+        (3, "invalid_json"),
+        (7, "missing_messages"),
+    ]
     assert report.issues[0].message.endswith("(line 3)")
     assert (report.n_lines, report.n_examples, report.n_invalid) == (5, 3, 2)
 
@@ -120,7 +179,9 @@ def test_the_issue_cap_keeps_the_first_issues_and_counts_them_all() -> None:
 
 
 def test_warnings_for_missing_system_and_user_messages() -> None:
-    report = validate(jsonl(chat(USER, ASSISTANT), chat({"role": "system", "content": "s"}, ASSISTANT)))
+    report = validate(
+        jsonl(chat(USER, ASSISTANT), chat({"role": "system", "content": "s"}, ASSISTANT))
+    )
     assert report.is_valid
     assert "1 example(s) are missing a system message." in report.warnings
     assert "1 example(s) are missing a user message." in report.warnings
@@ -145,4 +206,8 @@ def test_report_round_trips_through_json() -> None:
     report = validate(INVALID_FILE, encoding="cl100k_base", token_limit=10)
     stored = json.loads(json.dumps(report.to_dict()))
     assert ValidationReport.from_dict(stored) == report
-    assert stored["issues"][0] == {"line": 3, "code": "invalid_utf8", "message": report.issues[0].message}
+    assert stored["issues"][0] == {
+        "line": 3,
+        "code": "invalid_utf8",
+        "message": report.issues[0].message,
+    }

@@ -55,14 +55,25 @@ FORMULA_EXAMPLES = {
     "unicode tools": chat(
         USER,
         {"role": "assistant", "tool_calls": [CALL, {**CALL, "id": "call_2"}]},
-        tools=[{"type": "function", "function": {"name": "météo", "description": "天气 ☀️", "parameters": {"z": 1, "a": [True, None]}}}],
+        tools=[
+            {
+                "type": "function",
+                "function": {
+                    "name": "météo",
+                    "description": "天气 ☀️",
+                    "parameters": {"z": 1, "a": [True, None]},
+                },
+            }
+        ],
     ),
 }
 
 
 @pytest.mark.parametrize("encoding_name", ENCODINGS)
 @pytest.mark.parametrize("example", FORMULA_EXAMPLES.values(), ids=FORMULA_EXAMPLES.keys())
-def test_example_tokens_follow_the_documented_formula(example: dict, encoding_name: str, tiktoken_encoding) -> None:
+def test_example_tokens_follow_the_documented_formula(
+    example: dict, encoding_name: str, tiktoken_encoding
+) -> None:
     report = validate(jsonl(example), encoding=encoding_name)
     assert report.is_valid
     assert report.total_tokens == cookbook_tokens(example, tiktoken_encoding(encoding_name))
@@ -74,9 +85,15 @@ def test_assistant_tokens_by_format(tiktoken_encoding) -> None:
     def count(text: str) -> int:
         return len(encoding.encode_ordinary(text))
 
-    with_call = chat(USER, {"role": "assistant", "tool_calls": [CALL]}, {"role": "tool", "tool_call_id": "call_1", "content": "12:00"})
+    with_call = chat(
+        USER,
+        {"role": "assistant", "tool_calls": [CALL]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "12:00"},
+    )
     call = CALL["function"]
-    assert validate(jsonl(with_call)).assistant_tokens == count(call["name"]) + count(call["arguments"])
+    assert validate(jsonl(with_call)).assistant_tokens == count(call["name"]) + count(
+        call["arguments"]
+    )
     assert validate(jsonl(preference())).assistant_tokens == count("Yes.")
     assert validate(jsonl({"prompt": "2+2=", "completion": " 4"})).assistant_tokens == count(" 4")
 
