@@ -3,6 +3,8 @@
 import argparse
 import asyncio
 import logging
+import subprocess
+import sys
 
 from gateway import migrations, projects
 from gateway.settings import Settings, get_settings
@@ -20,7 +22,8 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     if not args.no_migrate:
-        _migrate(settings)
+        # In a child process: the server then never holds Alembic's imports in memory.
+        subprocess.run([sys.executable, "-m", "gateway.cli", "migrate"], check=True)
     uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level=args.log_level)
 
 
@@ -73,3 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
     args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

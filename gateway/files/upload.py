@@ -1,19 +1,25 @@
 """Receive one multipart upload: stream the file part to the blob store, hashing, counting and
-validating it chunk by chunk, and enforce the size limit before the bytes are written."""
+validating it chunk by chunk, and enforce the size limit before the bytes are written.
+
+Receiving (event loop) and storing + validating (a worker thread) overlap: a bounded channel of
+a few 1 MiB chunks sits between them, so memory stays flat whatever the file's size.
+"""
 
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
 
-from gateway.errors import InvalidRequest, PayloadTooLarge
+from gateway.errors import GatewayError, InvalidRequest, PayloadTooLarge
 from gateway.files import multipart
 from gateway.files.purposes import FINE_TUNE, require_jsonl_name
 from gateway.storage.base import BlobStore, BlobWriter
 from gateway.validation import TrainingFileValidator, ValidationReport
 
 FLUSH_BYTES = 1024 * 1024
+CHUNKS_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,11 @@ class _FileSink:
         if self.validator is not None:
             self.validator.feed(chunk)
 
+    async def drain(self, chunks: MemoryObjectReceiveStream[bytes]) -> None:
+        async with chunks:
+            async for chunk in chunks:
+                await anyio.to_thread.run_sync(self.write, chunk)
+
     def finish(self) -> ValidationReport | None:
         return self.validator.finish() if self.validator is not None else None
 
@@ -53,6 +64,17 @@ def file_too_large(max_bytes: int) -> PayloadTooLarge:
         f"File is too large. The maximum size for an uploaded file is {max_bytes} bytes.",
         param="file",
     )
+
+
+def _open_sink(name: str, filename: str, fields: dict[str, str], blobs: BlobStore, blob_key: str, max_bytes: int) -> _FileSink:
+    if name != "file":
+        raise InvalidRequest("Send exactly one file part, named 'file'.", param="file")
+    purpose = fields.get("purpose")
+    if purpose == FINE_TUNE:
+        require_jsonl_name(filename)
+    # The purpose may follow the file in the form; validate speculatively until it is known.
+    validator = TrainingFileValidator() if purpose in (None, FINE_TUNE) else None
+    return _FileSink(blobs.writer(blob_key), max_bytes, validator)
 
 
 async def receive_upload(
@@ -67,33 +89,46 @@ async def receive_upload(
     fields: dict[str, str] = {}
     sink: _FileSink | None = None
     filename = ""
-    pending = bytearray()
     try:
-        async for part in multipart.read_parts(content_type, body):
-            if isinstance(part, multipart.FieldPart):
-                fields[part.name] = part.value
-            elif isinstance(part, multipart.FileStart):
-                if part.name != "file" or sink is not None:
-                    raise InvalidRequest("Send exactly one file part, named 'file'.", param="file")
-                filename = part.filename
-                purpose = fields.get("purpose")
-                if purpose == FINE_TUNE:
-                    require_jsonl_name(filename)
-                validator = TrainingFileValidator() if purpose in (None, FINE_TUNE) else None
-                sink = _FileSink(blobs.writer(blob_key), max_bytes, validator)
-            elif isinstance(part, multipart.FileData) and sink is not None:
-                pending += part.data
-                if len(pending) >= FLUSH_BYTES:
-                    await anyio.to_thread.run_sync(sink.write, bytes(pending))
-                    pending.clear()
+        async with anyio.create_task_group() as workers:
+            send, receive = anyio.create_memory_object_stream[bytes](CHUNKS_IN_FLIGHT)
+            async with send:
+                pending = bytearray()
+                async for part in multipart.read_parts(content_type, body):
+                    if isinstance(part, multipart.FieldPart):
+                        fields[part.name] = part.value
+                    elif isinstance(part, multipart.FileStart):
+                        if sink is not None:
+                            raise InvalidRequest("Send exactly one file part, named 'file'.", param="file")
+                        filename = part.filename
+                        sink = _open_sink(part.name, filename, fields, blobs, blob_key, max_bytes)
+                        workers.start_soon(sink.drain, receive)
+                    elif isinstance(part, multipart.FileData) and sink is not None:
+                        pending += part.data
+                        if len(pending) >= FLUSH_BYTES:
+                            await send.send(bytes(pending))
+                            pending.clear()
+                if pending:
+                    await send.send(bytes(pending))
         if sink is None:
+            receive.close()
             raise InvalidRequest("Missing required parameter: 'file'.", param="file")
-        if pending:
-            await anyio.to_thread.run_sync(sink.write, bytes(pending))
         report = await anyio.to_thread.run_sync(sink.finish)
         sink.writer.commit()
-    except BaseException:
+    except BaseException as error:
         if sink is not None:
             sink.writer.abort()
+        if isinstance(error, BaseExceptionGroup):
+            raise _cause_of(error) from None
         raise
     return ReceivedUpload(fields, filename, sink.size, sink.digest.hexdigest(), report)
+
+
+def _cause_of(group: BaseExceptionGroup) -> BaseException:
+    """A task group wraps errors in a group; the client should see the refusal itself."""
+    refusals, others = group.split(GatewayError)
+    chosen = refusals or others
+    assert chosen is not None
+    while isinstance(chosen, BaseExceptionGroup):
+        chosen = chosen.exceptions[0]
+    return chosen
