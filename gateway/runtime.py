@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway import db
+from gateway.files.validator_pool import ValidatorPool
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
 from gateway.storage.local import LocalBlobStore
@@ -18,6 +19,7 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     blobs: BlobStore
+    validators: ValidatorPool
     dispatch: db.Dispatch
 
     @asynccontextmanager
@@ -26,6 +28,7 @@ class Runtime:
             yield session
 
     async def close(self) -> None:
+        self.validators.close()
         await self.engine.dispose()
 
 
@@ -38,5 +41,6 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         engine=engine,
         sessions=db.create_sessionmaker(engine),
         blobs=LocalBlobStore(settings.blob_dir),
+        validators=ValidatorPool(settings.validation_processes),
         dispatch=dispatch,
     )

@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     blob_dir: Path | None = None
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    validation_processes: int = Field(default=2, ge=1)
     queue: Literal["inprocess", "celery"] = "inprocess"
     redis_url: str = "redis://127.0.0.1:6379/0"
     celery_queue: str = "ftgate"

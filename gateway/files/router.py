@@ -30,6 +30,7 @@ async def create(request: Request, caller: CallerDep, runtime: RuntimeDep) -> Fi
         blobs=runtime.blobs,
         blob_key=file_id,
         max_bytes=max_bytes,
+        validators=runtime.validators,
     )
     try:
         async with runtime.transaction() as session:

@@ -7,6 +7,7 @@ a few 1 MiB chunks sits between them, so memory stays flat whatever the file's s
 
 import hashlib
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import anyio
@@ -16,10 +17,15 @@ from gateway.errors import GatewayError, InvalidRequest, PayloadTooLarge
 from gateway.files import multipart
 from gateway.files.purposes import FINE_TUNE, require_jsonl_name
 from gateway.storage.base import BlobStore, BlobWriter
-from gateway.validation import TrainingFileValidator, ValidationReport
+from gateway.files.validator_pool import RemoteValidator, ValidatorPool
+from gateway.validation import ValidationReport
 
 FLUSH_BYTES = 1024 * 1024
 CHUNKS_IN_FLIGHT = 4
+# Counted at upload with the encoding and limit of current OpenAI models; a job on a model that
+# differs has its file counted again during `validating_files`.
+UPLOAD_ENCODING = "o200k_base"
+UPLOAD_TOKEN_LIMIT = 65536
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,8 @@ class ReceivedUpload:
 class _FileSink:
     """Runs in a worker thread: every chunk is counted, hashed, stored and validated."""
 
-    def __init__(self, writer: BlobWriter, max_bytes: int, validator: TrainingFileValidator | None):
+    def __init__(self, filename: str, writer: BlobWriter, max_bytes: int, validator: RemoteValidator | None):
+        self.filename = filename
         self.writer = writer
         self.max_bytes = max_bytes
         self.validator = validator
@@ -51,9 +58,8 @@ class _FileSink:
             self.validator.feed(chunk)
 
     async def drain(self, chunks: MemoryObjectReceiveStream[bytes]) -> None:
-        async with chunks:
-            async for chunk in chunks:
-                await anyio.to_thread.run_sync(self.write, chunk)
+        async for chunk in chunks:
+            await anyio.to_thread.run_sync(self.write, chunk)
 
     def finish(self) -> ValidationReport | None:
         return self.validator.finish() if self.validator is not None else None
@@ -66,15 +72,20 @@ def file_too_large(max_bytes: int) -> PayloadTooLarge:
     )
 
 
-def _open_sink(name: str, filename: str, fields: dict[str, str], blobs: BlobStore, blob_key: str, max_bytes: int) -> _FileSink:
-    if name != "file":
+async def _open_sink(
+    part: multipart.FileStart, fields: dict[str, str], blobs: BlobStore, blob_key: str, max_bytes: int,
+    validators: ValidatorPool, resources: AsyncExitStack,
+) -> _FileSink:
+    if part.name != "file":
         raise InvalidRequest("Send exactly one file part, named 'file'.", param="file")
     purpose = fields.get("purpose")
     if purpose == FINE_TUNE:
-        require_jsonl_name(filename)
+        require_jsonl_name(part.filename)
+    validator = None
     # The purpose may follow the file in the form; validate speculatively until it is known.
-    validator = TrainingFileValidator() if purpose in (None, FINE_TUNE) else None
-    return _FileSink(blobs.writer(blob_key), max_bytes, validator)
+    if purpose in (None, FINE_TUNE):
+        validator = await resources.enter_async_context(validators.session(UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT))
+    return _FileSink(part.filename, blobs.writer(blob_key), max_bytes, validator)
 
 
 async def receive_upload(
@@ -84,36 +95,36 @@ async def receive_upload(
     blobs: BlobStore,
     blob_key: str,
     max_bytes: int,
+    validators: ValidatorPool,
 ) -> ReceivedUpload:
     """Read the whole multipart body; the blob is committed only if this returns."""
     fields: dict[str, str] = {}
     sink: _FileSink | None = None
-    filename = ""
     try:
-        async with anyio.create_task_group() as workers:
-            send, receive = anyio.create_memory_object_stream[bytes](CHUNKS_IN_FLIGHT)
-            async with send:
-                pending = bytearray()
-                async for part in multipart.read_parts(content_type, body):
-                    if isinstance(part, multipart.FieldPart):
-                        fields[part.name] = part.value
-                    elif isinstance(part, multipart.FileStart):
-                        if sink is not None:
-                            raise InvalidRequest("Send exactly one file part, named 'file'.", param="file")
-                        filename = part.filename
-                        sink = _open_sink(part.name, filename, fields, blobs, blob_key, max_bytes)
-                        workers.start_soon(sink.drain, receive)
-                    elif isinstance(part, multipart.FileData) and sink is not None:
-                        pending += part.data
-                        if len(pending) >= FLUSH_BYTES:
-                            await send.send(bytes(pending))
-                            pending.clear()
-                if pending:
-                    await send.send(bytes(pending))
-        if sink is None:
-            receive.close()
-            raise InvalidRequest("Missing required parameter: 'file'.", param="file")
-        report = await anyio.to_thread.run_sync(sink.finish)
+        async with AsyncExitStack() as resources:
+            async with anyio.create_task_group() as workers:
+                send, receive = anyio.create_memory_object_stream[bytes](CHUNKS_IN_FLIGHT)
+                resources.callback(receive.close)  # runs after the workers are done with it
+                async with send:
+                    pending = bytearray()
+                    async for part in multipart.read_parts(content_type, body):
+                        if isinstance(part, multipart.FieldPart):
+                            fields[part.name] = part.value
+                        elif isinstance(part, multipart.FileStart):
+                            if sink is not None:
+                                raise InvalidRequest("Send exactly one file part, named 'file'.", param="file")
+                            sink = await _open_sink(part, fields, blobs, blob_key, max_bytes, validators, resources)
+                            workers.start_soon(sink.drain, receive)
+                        elif isinstance(part, multipart.FileData) and sink is not None:
+                            pending += part.data
+                            if len(pending) >= FLUSH_BYTES:
+                                await send.send(bytes(pending))
+                                pending.clear()
+                    if pending:
+                        await send.send(bytes(pending))
+            if sink is None:
+                raise InvalidRequest("Missing required parameter: 'file'.", param="file")
+            report = await anyio.to_thread.run_sync(sink.finish)
         sink.writer.commit()
     except BaseException as error:
         if sink is not None:
@@ -121,7 +132,7 @@ async def receive_upload(
         if isinstance(error, BaseExceptionGroup):
             raise _cause_of(error) from None
         raise
-    return ReceivedUpload(fields, filename, sink.size, sink.digest.hexdigest(), report)
+    return ReceivedUpload(fields, sink.filename, sink.size, sink.digest.hexdigest(), report)
 
 
 def _cause_of(group: BaseExceptionGroup) -> BaseException:

@@ -15,7 +15,8 @@ from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, StoredFile
 from gateway.runtime import Runtime
 from gateway.storage.base import BlobStore
-from gateway.validation import TrainingFileValidator, ValidationReport
+from gateway.files.validator_pool import RemoteValidator
+from gateway.validation import ValidationReport
 
 MIN_TRAINING_EXAMPLES = 10
 INVALID_FILE_PREFIX = "The job failed due to an invalid {kind} file. Invalid file format. "
@@ -43,7 +44,7 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
             else None
         )
     spec = resolve_base_model(runtime.settings.base_models, job.base_model)
-    outcome = await _check(runtime.blobs, job, spec, training, validation)
+    outcome = await _check(runtime, job, spec, training, validation)
     async with runtime.transaction() as session:
         if isinstance(outcome, JobFailure):
             error = {"code": outcome.code, "message": outcome.message, "param": outcome.param}
@@ -65,7 +66,7 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
 
 
 async def _check(
-    blobs: BlobStore,
+    runtime: Runtime,
     job: Job,
     spec: BaseModelSpec | None,
     training: StoredFile | None,
@@ -73,7 +74,7 @@ async def _check(
 ) -> JobFailure | dict[str, Any]:
     if spec is None:
         return JobFailure("model_not_available", f"Model {job.base_model} is no longer available for fine-tuning.", "model")
-    failure, report = await _check_file(blobs, job, spec, training, job.training_file, "training")
+    failure, report = await _check_file(runtime, job, spec, training, job.training_file, "training")
     if failure is not None:
         return failure
     assert report is not None
@@ -84,14 +85,14 @@ async def _check(
             "training_file",
         )
     if job.validation_file is not None:
-        failure, _ = await _check_file(blobs, job, spec, validation, job.validation_file, "validation")
+        failure, _ = await _check_file(runtime, job, spec, validation, job.validation_file, "validation")
         if failure is not None:
             return failure
     return resolve_auto(job.method, report.n_examples, spec.learning_rate_multiplier)
 
 
 async def _check_file(
-    blobs: BlobStore,
+    runtime: Runtime,
     job: Job,
     spec: BaseModelSpec,
     stored: StoredFile | None,
@@ -104,7 +105,7 @@ async def _check_file(
         return JobFailure(code, f"The job failed because the {kind} file {file_id} no longer exists.", param), None
     report = ValidationReport.from_dict(stored.validation)
     if report.encoding != spec.encoding or report.token_limit != spec.token_limit:
-        report = await anyio.to_thread.run_sync(_revalidate, blobs, stored.blob_key, spec)
+        report = await _revalidate(runtime, stored.blob_key, spec)
     if report.issues:
         first = report.issues[0]
         more = f" ({report.n_invalid - 1} more line(s) have errors; see GET /v1/files/{file_id}/validation)" if report.n_invalid > 1 else ""
@@ -122,9 +123,13 @@ async def _check_file(
     return None, report
 
 
-def _revalidate(blobs: BlobStore, blob_key: str, spec: BaseModelSpec) -> ValidationReport:
+async def _revalidate(runtime: Runtime, blob_key: str, spec: BaseModelSpec) -> ValidationReport:
     """Validate the stored file again with the model's own encoding and token limit."""
-    validator = TrainingFileValidator(encoding=spec.encoding, token_limit=spec.token_limit)
+    async with runtime.validators.session(spec.encoding, spec.token_limit) as validator:
+        return await anyio.to_thread.run_sync(_feed_blob, runtime.blobs, blob_key, validator)
+
+
+def _feed_blob(blobs: BlobStore, blob_key: str, validator: RemoteValidator) -> ValidationReport:
     with blobs.open(blob_key) as content:
         while chunk := content.read(1024 * 1024):
             validator.feed(chunk)

@@ -13,6 +13,7 @@ Per example, following the OpenAI cookbook's formula, extended for tools:
                   example's `tools` and of its `functions`
     preference  = chat over input.messages + preferred_output, with input.tools
     prompt_completion = tokens(prompt) + tokens(completion)
+    tokens(text)      = len(tiktoken.get_encoding(encoding).encode_ordinary(text))
 
 `ExampleTokenTally` batches the texts of many examples into one count call and keeps only
 the totals: Σ tokens, Σ min(tokens, token_limit) (billable), the largest example, how many
@@ -69,7 +70,8 @@ _ENCODING_BY_MODEL_PREFIX = {
 def encoding_for_model(model: str) -> str | None:
     """The encoding of `model`, or None when it is unknown or has no encoding countable here.
 
-    A fine-tuned name `ft:{base}:...` resolves through its base model.
+    A fine-tuned name `ft:{base}:...` resolves through its base model (tiktoken's own prefix
+    table would map `ft:gpt-4.1-...` to cl100k_base).
     """
     if model.startswith("ft:"):
         model = model[3:].split(":", 1)[0]

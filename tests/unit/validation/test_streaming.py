@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from gateway.validation import TrainingFileValidator, ValidationReport, validate_chunks
 
+from .examples import ASSISTANT, CALL, TOOLS, USER, chat
 from .support import jsonl, real_file, validate
-from .test_rules import ASSISTANT, CALL, TOOLS, USER, chat
 
 VALID_FILE = (
     b"\xef\xbb\xbf"

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from gateway.validation import encoding_for_model
 from gateway.validation.tokens import TokenCounter
 
+from .examples import CALL, SYSTEM, TOOLS, USER, VALID_EXAMPLES, chat, preference
 from .support import cookbook_tokens, jsonl, validate
-from .test_rules import CALL, SYSTEM, TOOLS, USER, VALID_EXAMPLES, chat, preference
 
 ENCODINGS = ("o200k_base", "cl100k_base")
 

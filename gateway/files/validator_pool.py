@@ -1,0 +1,110 @@
+"""Validation of fine-tune files runs in a few long-lived child processes.
+
+Token counting is CPU-bound and needs the tokenizer's vocabulary in memory (~64 MB for
+o200k_base). In children it never stalls the gateway's event loop, runs in parallel with
+request handling, and the vocabulary is loaded once per child, not in every gateway process.
+A checked-out child validates one file at a time; the pipe between them applies backpressure.
+"""
+
+import multiprocessing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
+import anyio
+
+from gateway.errors import ServerError
+from gateway.validation import TrainingFileValidator, ValidationReport
+
+START, FEED, FINISH = b"S", b"F", b"E"
+
+
+def _serve(connection: Connection) -> None:
+    """The child's loop: START encoding:limit, FEED bytes..., FINISH -> report dict."""
+    validator: TrainingFileValidator | None = None
+    while True:
+        try:
+            message = connection.recv_bytes()
+        except EOFError:
+            return
+        kind, payload = message[:1], message[1:]
+        if kind == START:
+            encoding, limit = payload.decode().split(":")
+            validator = TrainingFileValidator(encoding, token_limit=int(limit))
+        elif kind == FEED and validator is not None:
+            validator.feed(payload)
+        elif kind == FINISH and validator is not None:
+            connection.send(validator.finish().to_dict())
+            validator = None
+
+
+class ValidatorStopped(ServerError):
+    status_code = 503
+
+
+class RemoteValidator:
+    """One child process. `feed` and `finish` block: call them from a worker thread."""
+
+    def __init__(self, context: multiprocessing.context.SpawnContext) -> None:
+        self._connection, child_end = context.Pipe()
+        self.process: BaseProcess = context.Process(target=_serve, args=(child_end,), daemon=True)
+        self.process.start()
+        child_end.close()
+        self.healthy = True
+
+    def _send(self, message: bytes) -> None:
+        try:
+            self._connection.send_bytes(message)
+        except (OSError, EOFError) as error:
+            raise self._stopped() from error
+
+    def _stopped(self) -> ValidatorStopped:
+        self.healthy = False
+        return ValidatorStopped("The file validator stopped unexpectedly; please retry the upload.")
+
+    def start(self, encoding: str, token_limit: int) -> None:
+        self._send(START + f"{encoding}:{token_limit}".encode())
+
+    def feed(self, chunk: bytes) -> None:
+        self._send(FEED + chunk)
+
+    def finish(self) -> ValidationReport:
+        self._send(FINISH)
+        try:
+            return ValidationReport.from_dict(self._connection.recv())
+        except (OSError, EOFError) as error:
+            raise self._stopped() from error
+
+    def close(self) -> None:
+        self._connection.close()
+        self.process.terminate()
+        self.process.join(timeout=5)
+
+
+class ValidatorPool:
+    def __init__(self, size: int) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._slots = anyio.Semaphore(size)
+        self._idle: list[RemoteValidator] = []
+
+    @asynccontextmanager
+    async def session(self, encoding: str, token_limit: int) -> AsyncIterator[RemoteValidator]:
+        """A child ready to validate one file; it goes back to the pool unless it failed."""
+        async with self._slots:
+            validator = self._idle.pop() if self._idle else await anyio.to_thread.run_sync(
+                RemoteValidator, self._context
+            )
+            try:
+                await anyio.to_thread.run_sync(validator.start, encoding, token_limit)
+                yield validator
+            finally:
+                # A file left half-fed is harmless: the next START discards the child's state.
+                if validator.healthy and validator.process.is_alive():
+                    self._idle.append(validator)
+                else:
+                    await anyio.to_thread.run_sync(validator.close)
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
