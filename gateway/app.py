@@ -1,5 +1,6 @@
 """create_app(): routers, error handlers, lifespan. No logic."""
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -7,6 +8,7 @@ from fastapi import FastAPI
 
 from gateway import error_handlers
 from gateway.files.router import router as files_router
+from gateway.files.upload import UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT
 from gateway.fine_tuning.router import router as fine_tuning_router
 from gateway.models_api.router import router as models_router
 from gateway.request_context import RequestContextMiddleware
@@ -18,11 +20,13 @@ Lifecycle = Callable[[], Awaitable[None]]
 def create_app(runtime: Runtime, on_start: Lifecycle | None = None, on_stop: Lifecycle | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        warming = asyncio.create_task(runtime.validators.warm(UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT))
         if on_start is not None:
             await on_start()
         try:
             yield
         finally:
+            warming.cancel()
             if on_stop is not None:
                 await on_stop()
             await runtime.close()

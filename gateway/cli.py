@@ -6,11 +6,18 @@ import logging
 import subprocess
 import sys
 
-from gateway import migrations, projects
-from gateway.settings import Settings, get_settings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
+
+# Imports stay inside the commands: validator child processes re-import this entry point, and
+# should not pay for the web and database stacks they never use.
 
 
-def _migrate(settings: Settings) -> None:
+def _migrate(settings: "Settings") -> None:
+    from gateway import migrations
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrations.upgrade(settings.database_url)
 
@@ -19,6 +26,7 @@ def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from gateway.main import build_app
+    from gateway.settings import get_settings
 
     settings = get_settings()
     if not args.no_migrate:
@@ -28,18 +36,23 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def migrate(_: argparse.Namespace) -> None:
+    from gateway.settings import get_settings
+
     settings = get_settings()
     _migrate(settings)
     print(f"database is at the newest schema: {settings.database_url.split('@')[-1]}")
 
 
 def create_key(args: argparse.Namespace) -> None:
+    from gateway.settings import get_settings
+
     settings = get_settings()
     _migrate(settings)
     print(asyncio.run(_create_key(settings, args.project)))
 
 
-async def _create_key(settings: Settings, project_name: str) -> str:
+async def _create_key(settings: "Settings", project_name: str) -> str:
+    from gateway import projects
     from gateway.runtime import build_runtime
 
     runtime = build_runtime(settings, lambda *_: None)

@@ -18,6 +18,7 @@ from gateway.errors import ServerError
 from gateway.validation import TrainingFileValidator, ValidationReport
 
 START, FEED, FINISH = b"S", b"F", b"E"
+WARM_UP_EXAMPLE = b'{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}\n'
 
 
 def _serve(connection: Connection) -> None:
@@ -71,10 +72,14 @@ class RemoteValidator:
 
     def finish(self) -> ValidationReport:
         self._send(FINISH)
+        # Until the reply is read the pipe is out of step: a session abandoned here is unusable.
+        self.healthy = False
         try:
-            return ValidationReport.from_dict(self._connection.recv())
+            report = ValidationReport.from_dict(self._connection.recv())
         except (OSError, EOFError) as error:
             raise self._stopped() from error
+        self.healthy = True
+        return report
 
     def close(self) -> None:
         self._connection.close()
@@ -85,6 +90,7 @@ class RemoteValidator:
 class ValidatorPool:
     def __init__(self, size: int) -> None:
         self._context = multiprocessing.get_context("spawn")
+        self._size = size
         self._slots = anyio.Semaphore(size)
         self._idle: list[RemoteValidator] = []
 
@@ -92,11 +98,8 @@ class ValidatorPool:
     async def session(self, encoding: str, token_limit: int) -> AsyncIterator[RemoteValidator]:
         """A child ready to validate one file; it goes back to the pool unless it failed."""
         async with self._slots:
-            validator = self._idle.pop() if self._idle else await anyio.to_thread.run_sync(
-                RemoteValidator, self._context
-            )
+            validator = await self._checkout(encoding, token_limit)
             try:
-                await anyio.to_thread.run_sync(validator.start, encoding, token_limit)
                 yield validator
             finally:
                 # A file left half-fed is harmless: the next START discards the child's state.
@@ -104,6 +107,31 @@ class ValidatorPool:
                     self._idle.append(validator)
                 else:
                     await anyio.to_thread.run_sync(validator.close)
+
+    async def _checkout(self, encoding: str, token_limit: int) -> RemoteValidator:
+        """An idle child that takes the START, or else a new one."""
+        while self._idle:
+            validator = self._idle.pop()
+            try:
+                await anyio.to_thread.run_sync(validator.start, encoding, token_limit)
+                return validator
+            except ValidatorStopped:
+                await anyio.to_thread.run_sync(validator.close)
+        validator = await anyio.to_thread.run_sync(RemoteValidator, self._context)
+        await anyio.to_thread.run_sync(validator.start, encoding, token_limit)
+        return validator
+
+    async def warm(self, encoding: str, token_limit: int) -> None:
+        """Start every child and load its vocabulary now, so the first upload does not wait."""
+
+        async def warm_one() -> None:
+            async with self.session(encoding, token_limit) as validator:
+                await anyio.to_thread.run_sync(validator.feed, WARM_UP_EXAMPLE)
+                await anyio.to_thread.run_sync(validator.finish)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(self._size):
+                group.start_soon(warm_one)
 
     def close(self) -> None:
         while self._idle:
