@@ -2,12 +2,12 @@
 
 import asyncio
 
-from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import gateway.models  # noqa: F401  (registers the tables on Base.metadata)
+from alembic import context
 from gateway.db import Base
 from gateway.settings import get_settings
 

@@ -28,7 +28,9 @@ FTGATE = str(Path(sys.executable).parent / "ftgate")
 
 def validator_children(pid: int) -> list[int]:
     # Children started from any of the server's threads.
-    children = [c for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    children = [
+        c for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()
+    ]
     return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
@@ -57,15 +59,21 @@ def upload_through_server(path: Path, data_dir: Path) -> dict[str, float]:
                 time.sleep(0.1)
         # A server that has been up a moment has its validator children warm; so does this one.
         warm_up = httpx.post(
-            f"{base}/files", headers=headers, files={"file": ("warm.jsonl", b"")}, data={"purpose": "fine-tune"}
+            f"{base}/files",
+            headers=headers,
+            files={"file": ("warm.jsonl", b"")},
+            data={"purpose": "fine-tune"},
         )
         warm_up.raise_for_status()
         idle_rss = peak_rss_mb(server.pid)
         started = time.perf_counter()
         with open(path, "rb") as body:
             response = httpx.post(
-                f"{base}/files", headers=headers, files={"file": (path.name, body)},
-                data={"purpose": "fine-tune"}, timeout=600,
+                f"{base}/files",
+                headers=headers,
+                files={"file": (path.name, body)},
+                data={"purpose": "fine-tune"},
+                timeout=600,
             )
         seconds = time.perf_counter() - started
         response.raise_for_status()

@@ -36,16 +36,109 @@ TIKTOKEN_CACHE_NAMES = {
     "cl100k_base": "9b5ad71b2ce5302211f9c61530b329a4922fc6a4",
 }
 
-WORDS = (
-    "the of and to in is that for it as was with be by on not he this are or his from at "
-    "which but have an they you were her she there one all we their can has been if more "
-    "when will would who so no model training data example token gateway fine tune limit "
-    "assistant answer question because however therefore although database server request "
-    "response latency throughput Python function variable error exception configuration "
-    "Kubernetes deployment container memory allocation performance benchmark measurement "
-    "photosynthesis chlorophyll mitochondria electron molecule hydrogen oxygen nitrogen carbon "
-    "Shakespeare Renaissance Byzantine Mesopotamia archaeology philosophy epistemology ethics"
-).split()
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "was",
+    "with",
+    "be",
+    "by",
+    "on",
+    "not",
+    "he",
+    "this",
+    "are",
+    "or",
+    "his",
+    "from",
+    "at",
+    "which",
+    "but",
+    "have",
+    "an",
+    "they",
+    "you",
+    "were",
+    "her",
+    "she",
+    "there",
+    "one",
+    "all",
+    "we",
+    "their",
+    "can",
+    "has",
+    "been",
+    "if",
+    "more",
+    "when",
+    "will",
+    "would",
+    "who",
+    "so",
+    "no",
+    "model",
+    "training",
+    "data",
+    "example",
+    "token",
+    "gateway",
+    "fine",
+    "tune",
+    "limit",
+    "assistant",
+    "answer",
+    "question",
+    "because",
+    "however",
+    "therefore",
+    "although",
+    "database",
+    "server",
+    "request",
+    "response",
+    "latency",
+    "throughput",
+    "Python",
+    "function",
+    "variable",
+    "error",
+    "exception",
+    "configuration",
+    "Kubernetes",
+    "deployment",
+    "container",
+    "memory",
+    "allocation",
+    "performance",
+    "benchmark",
+    "measurement",
+    "photosynthesis",
+    "chlorophyll",
+    "mitochondria",
+    "electron",
+    "molecule",
+    "hydrogen",
+    "oxygen",
+    "nitrogen",
+    "carbon",
+    "Shakespeare",
+    "Renaissance",
+    "Byzantine",
+    "Mesopotamia",
+    "archaeology",
+    "philosophy",
+    "epistemology",
+    "ethics",
+]
 CJK = "的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出就分对成会可主发年动同工"
 EMOJI = ("😀", "🚀", "👩‍💻", "👨‍👩‍👧‍👦", "🇫🇷", "🏳️‍🌈", "✨", "🤖", "👍🏽")
 ODD = (
@@ -188,9 +281,7 @@ def cookbook_validate(path: Path, encoding) -> tuple[int, int]:
             for message in messages:
                 if "role" not in message or "content" not in message:
                     format_errors["message_missing_key"] += 1
-                if any(
-                    k not in ("role", "content", "name", "function_call", "weight") for k in message
-                ):
+                if any(k not in ("role", "content", "name", "function_call", "weight") for k in message):
                     format_errors["message_unrecognized_key"] += 1
                 if message.get("role", None) not in ("system", "user", "assistant", "function"):
                     format_errors["unrecognized_role"] += 1

@@ -1,7 +1,7 @@
 """The seeds' SDK flow, unchanged but for the base URL: upload, create a job, follow it.
 
-    export OPENAI_BASE_URL=http://127.0.0.1:8000/v1 OPENAI_API_KEY=<a key from `ftgate keys create`>
-    python examples/quickstart.py [training-data.jsonl]
+export OPENAI_BASE_URL=http://127.0.0.1:8000/v1 OPENAI_API_KEY=<a key from `ftgate keys create`>
+python examples/quickstart.py [training-data.jsonl]
 """
 
 import sys
@@ -11,11 +11,14 @@ from pathlib import Path
 from openai import OpenAI
 
 TERMINAL = {"queued", "succeeded", "failed", "cancelled"}
-training_data = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent.parent / "tests/data/elle-limericks.jsonl")
+training_data = Path(
+    sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent.parent / "tests/data/elle-limericks.jsonl"
+)
 
 client = OpenAI()
 
-ft_file = client.files.create(file=open(training_data, "rb"), purpose="fine-tune")
+with open(training_data, "rb") as training_file:
+    ft_file = client.files.create(file=training_file, purpose="fine-tune")
 print(ft_file)
 print("Training File ID: " + ft_file.id)
 client.files.wait_for_processing(ft_file.id, poll_interval=0.5)

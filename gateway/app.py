@@ -17,7 +17,9 @@ from gateway.runtime import Runtime
 Lifecycle = Callable[[], Awaitable[None]]
 
 
-def create_app(runtime: Runtime, on_start: Lifecycle | None = None, on_stop: Lifecycle | None = None) -> FastAPI:
+def create_app(
+    runtime: Runtime, on_start: Lifecycle | None = None, on_stop: Lifecycle | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         warming = asyncio.create_task(runtime.validators.warm(UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT))

@@ -5,7 +5,6 @@ import asyncio
 import logging
 import subprocess
 import sys
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -78,7 +77,9 @@ def parser() -> argparse.ArgumentParser:
     migrate_cmd = commands.add_parser("migrate", help="upgrade the database schema")
     migrate_cmd.set_defaults(handler=migrate)
 
-    keys_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(required=True, metavar="ACTION")
+    keys_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        required=True, metavar="ACTION"
+    )
     create_cmd = keys_cmd.add_parser("create", help="create a project's key; prints it last")
     create_cmd.add_argument("--project", required=True)
     create_cmd.set_defaults(handler=create_key)

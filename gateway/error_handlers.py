@@ -47,7 +47,9 @@ def from_validation_error(exc: RequestValidationError) -> InvalidRequest:
     first = next((e for e in errors if not _is_union_alternative(e)), errors[0])
     param = param_of(tuple(first["loc"]))
     if first["type"] == "missing" and param is not None:
-        return InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+        return InvalidRequest(
+            f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+        )
     if param is None:
         return InvalidRequest(f"Invalid request body: {first['msg']}.")
     return InvalidRequest(f"Invalid value for '{param}': {first['msg']}.", param=param, code="invalid_value")

@@ -23,7 +23,9 @@ class ListPageWithIds(ListPage[Item], Generic[Item]):
     last_id: str | None
 
 
-async def resolve_after(session: AsyncSession, scoped_seq_query: Select[Any], after: str | None) -> int | None:
+async def resolve_after(
+    session: AsyncSession, scoped_seq_query: Select[Any], after: str | None
+) -> int | None:
     """The `seq` of the `after` object, looked up within the caller's scope."""
     if after is None:
         return None

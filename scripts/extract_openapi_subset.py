@@ -82,14 +82,14 @@ DEVIATIONS = (
 # The OpenAPI 3.0 -> 3.1 translations the normalization pass applies, in output order.
 NORMALIZATIONS = (
     {
-        "rule": "nullable: true with type -> \"null\" added to type",
+        "rule": 'nullable: true with type -> "null" added to type',
         "reason": "3.0 nullable is no 2020-12 keyword and is ignored, so null was rejected; "
-        "3.1 spells it as a \"null\" type.",
+        '3.1 spells it as a "null" type.',
     },
     {
         "rule": "nullable: true with enum -> null added to enum",
         "reason": "An enum restricts values on its own, so null must be listed for the added "
-        "\"null\" type to admit it.",
+        '"null" type to admit it.',
     },
     {
         "rule": "nullable: true without a plain type -> anyOf [schema, {type: null}]",
@@ -121,15 +121,34 @@ _NULLABLE_TYPE, _NULLABLE_ENUM, _NULLABLE_ANYOF, _NULLABLE_FALSE, _EXCL_MIN, _EX
 
 # Where JSON Schema nests subschemas; the pass walks only these, so example/default/enum values
 # and property names are never rewritten.
-_SUBSCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "contains",
-              "propertyNames", "unevaluatedItems", "unevaluatedProperties", "additionalItems")
+_SUBSCHEMA = (
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "additionalItems",
+)
 _SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 # Keywords that cannot simply gain "null" in type, so a nullable schema holding one is wrapped.
 _NEEDS_WRAP = ("$ref", "allOf", "anyOf", "oneOf", "not", "const")
 # Annotations that stay on the wrapper rather than moving into its first branch.
-_ANNOTATIONS = ("title", "description", "default", "example", "examples", "deprecated",
-                "readOnly", "writeOnly")
+_ANNOTATIONS = (
+    "title",
+    "description",
+    "default",
+    "example",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+)
 
 
 def _normalize_nullable(schema: dict, counts: Counter) -> None:

@@ -19,7 +19,9 @@ TEST_MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     data_dir = tmp_path_factory.mktemp(f"ftgate-{request.param}")
     with ExitStack() as stack:
         database_url = "" if request.param == "sqlite" else stack.enter_context(temporary_database())
@@ -50,7 +52,9 @@ def make_client(server: RunningServer, wire: WireChecker) -> Iterator[ClientFact
     def make() -> openai.OpenAI:
         key = server.create_key(f"project-{secrets.token_hex(4)}")
         http_client = httpx2.Client(event_hooks={"response": [wire]}, timeout=30)
-        client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=key, max_retries=0, http_client=http_client)
+        client = openai.OpenAI(
+            base_url=f"{server.base_url}/v1", api_key=key, max_retries=0, http_client=http_client
+        )
         clients.append(client)
         return client
 

@@ -29,9 +29,7 @@ def require_uploadable(purpose: str | None) -> str:
 
 def require_jsonl_name(filename: str) -> None:
     if not filename.lower().endswith(".jsonl"):
-        raise InvalidRequest(
-            "Invalid file format for Fine-Tuning API. Must be .jsonl", param="file"
-        )
+        raise InvalidRequest("Invalid file format for Fine-Tuning API. Must be .jsonl", param="file")
 
 
 def expiry_seconds(purpose: str, fields: dict[str, str]) -> int | None:

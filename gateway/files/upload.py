@@ -16,8 +16,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from gateway.errors import GatewayError, InvalidRequest, PayloadTooLarge
 from gateway.files import multipart
 from gateway.files.purposes import FINE_TUNE, require_jsonl_name
-from gateway.storage.base import BlobStore, BlobWriter
 from gateway.files.validator_pool import RemoteValidator, ValidatorPool
+from gateway.storage.base import BlobStore, BlobWriter
 from gateway.validation import ValidationReport
 
 FLUSH_BYTES = 1024 * 1024
@@ -73,8 +73,13 @@ def file_too_large(max_bytes: int) -> PayloadTooLarge:
 
 
 async def _open_sink(
-    part: multipart.FileStart, fields: dict[str, str], blobs: BlobStore, blob_key: str, max_bytes: int,
-    validators: ValidatorPool, resources: AsyncExitStack,
+    part: multipart.FileStart,
+    fields: dict[str, str],
+    blobs: BlobStore,
+    blob_key: str,
+    max_bytes: int,
+    validators: ValidatorPool,
+    resources: AsyncExitStack,
 ) -> _FileSink:
     if part.name != "file":
         raise InvalidRequest("Send exactly one file part, named 'file'.", param="file")
@@ -84,7 +89,9 @@ async def _open_sink(
     validator = None
     # The purpose may follow the file in the form; validate speculatively until it is known.
     if purpose in (None, FINE_TUNE):
-        validator = await resources.enter_async_context(validators.session(UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT))
+        validator = await resources.enter_async_context(
+            validators.session(UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT)
+        )
     return _FileSink(part.filename, blobs.writer(blob_key), max_bytes, validator)
 
 
@@ -112,8 +119,12 @@ async def receive_upload(
                             fields[part.name] = part.value
                         elif isinstance(part, multipart.FileStart):
                             if sink is not None:
-                                raise InvalidRequest("Send exactly one file part, named 'file'.", param="file")
-                            sink = await _open_sink(part, fields, blobs, blob_key, max_bytes, validators, resources)
+                                raise InvalidRequest(
+                                    "Send exactly one file part, named 'file'.", param="file"
+                                )
+                            sink = await _open_sink(
+                                part, fields, blobs, blob_key, max_bytes, validators, resources
+                            )
                             workers.start_soon(sink.drain, receive)
                         elif isinstance(part, multipart.FileData) and sink is not None:
                             pending += part.data

@@ -18,7 +18,9 @@ from gateway.errors import ServerError
 from gateway.validation import TrainingFileValidator, ValidationReport
 
 START, FEED, FINISH = b"S", b"F", b"E"
-WARM_UP_EXAMPLE = b'{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}\n'
+WARM_UP_EXAMPLE = (
+    b'{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}\n'
+)
 
 
 def _serve(connection: Connection) -> None:

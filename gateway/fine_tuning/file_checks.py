@@ -9,19 +9,23 @@ import anyio
 
 from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.files import repository as files_repository
+from gateway.files.validator_pool import RemoteValidator
 from gateway.fine_tuning import events, repository
 from gateway.fine_tuning.hyperparameters import resolve_auto
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, StoredFile
 from gateway.runtime import Runtime
 from gateway.storage.base import BlobStore
-from gateway.files.validator_pool import RemoteValidator
 from gateway.validation import ValidationReport
 
 MIN_TRAINING_EXAMPLES = 10
 INVALID_FILE_PREFIX = "The job failed due to an invalid {kind} file. Invalid file format. "
 METHOD_FORMATS = {"supervised": "chat", "dpo": "preference"}
-FORMAT_NAMES = {"chat": "fine-tune-chat", "preference": "preference", "prompt_completion": "prompt-completion"}
+FORMAT_NAMES = {
+    "chat": "fine-tune-chat",
+    "preference": "preference",
+    "prompt_completion": "prompt-completion",
+}
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,13 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
     async with runtime.transaction() as session:
         if isinstance(outcome, JobFailure):
             error = {"code": outcome.code, "message": outcome.message, "param": outcome.param}
-            if await repository.compare_and_set(
-                session, job.id, JobStatus.VALIDATING_FILES, status=JobStatus.FAILED, error=error, updated_at=int(time.time())
+            if await repository.transition(
+                session,
+                job.id,
+                [JobStatus.VALIDATING_FILES],
+                status=JobStatus.FAILED,
+                error=error,
+                updated_at=int(time.time()),
             ):
                 events.add(
                     session,
@@ -59,8 +68,13 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
                     data={"error_code": outcome.code, "error_param": outcome.param},
                 )
             return
-        if await repository.compare_and_set(
-            session, job.id, JobStatus.VALIDATING_FILES, status=JobStatus.QUEUED, method=outcome, updated_at=int(time.time())
+        if await repository.transition(
+            session,
+            job.id,
+            [JobStatus.VALIDATING_FILES],
+            status=JobStatus.QUEUED,
+            method=outcome,
+            updated_at=int(time.time()),
         ):
             events.add(session, job.id, events.FILES_VALIDATED)
 
@@ -73,7 +87,9 @@ async def _check(
     validation: StoredFile | None,
 ) -> JobFailure | dict[str, Any]:
     if spec is None:
-        return JobFailure("model_not_available", f"Model {job.base_model} is no longer available for fine-tuning.", "model")
+        return JobFailure(
+            "model_not_available", f"Model {job.base_model} is no longer available for fine-tuning.", "model"
+        )
     failure, report = await _check_file(runtime, job, spec, training, job.training_file, "training")
     if failure is not None:
         return failure
@@ -81,7 +97,8 @@ async def _check(
     if report.n_examples < MIN_TRAINING_EXAMPLES:
         return JobFailure(
             "invalid_n_examples",
-            f"Training file has {report.n_examples} example(s), but must have at least {MIN_TRAINING_EXAMPLES} examples",
+            f"Training file has {report.n_examples} example(s), "
+            f"but must have at least {MIN_TRAINING_EXAMPLES} examples",
             "training_file",
         )
     if job.validation_file is not None:
@@ -102,13 +119,19 @@ async def _check_file(
     code, param = f"invalid_{kind}_file", f"{kind}_file"
     prefix = INVALID_FILE_PREFIX.format(kind=kind)
     if stored is None or stored.validation is None:
-        return JobFailure(code, f"The job failed because the {kind} file {file_id} no longer exists.", param), None
+        return JobFailure(
+            code, f"The job failed because the {kind} file {file_id} no longer exists.", param
+        ), None
     report = ValidationReport.from_dict(stored.validation)
     if report.encoding != spec.encoding or report.token_limit != spec.token_limit:
         report = await _revalidate(runtime, stored.blob_key, spec)
     if report.issues:
         first = report.issues[0]
-        more = f" ({report.n_invalid - 1} more line(s) have errors; see GET /v1/files/{file_id}/validation)" if report.n_invalid > 1 else ""
+        more = (
+            f" ({report.n_invalid - 1} more line(s) have errors; see GET /v1/files/{file_id}/validation)"
+            if report.n_invalid > 1
+            else ""
+        )
         return JobFailure(code, f"{prefix}{first.message}{more}", param), None
     expected = METHOD_FORMATS[job.method["type"]]
     if report.format is not None and report.format != expected:

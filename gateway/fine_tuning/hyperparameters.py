@@ -26,8 +26,10 @@ def normalize_method(params: JobCreateParams) -> dict[str, Any]:
         )
     else:
         method_type = method.type
-        chosen = (method.supervised or SupervisedMethod()) if method_type == "supervised" else (
-            method.dpo or DpoMethod()
+        chosen = (
+            (method.supervised or SupervisedMethod())
+            if method_type == "supervised"
+            else (method.dpo or DpoMethod())
         )
         if legacy is not None:
             _merge_legacy(method_type, chosen, legacy.model_dump(exclude_unset=True))

@@ -1,5 +1,6 @@
 """SQL for jobs, their events and checkpoints."""
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Select, select, update
@@ -31,11 +32,13 @@ def seq_query(project_id: str, job_id: str) -> Select[Any]:
     return select(Job.seq).where(Job.project_id == project_id, Job.id == job_id)
 
 
-async def compare_and_set(session: AsyncSession, job_id: str, expected_status: str, **values: Any) -> bool:
-    """Update the job only if it still has `expected_status`; True when this call won."""
+async def transition(
+    session: AsyncSession, job_id: str, from_statuses: Collection[str], **values: Any
+) -> bool:
+    """Update the job only if its status is still one of `from_statuses`; True when it was."""
     result = await session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == expected_status)
+        .where(Job.id == job_id, Job.status.in_(list(from_statuses)))
         .values(**values)
         .execution_options(synchronize_session=False)
     )

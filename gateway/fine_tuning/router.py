@@ -17,7 +17,9 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 @router.post("")
-async def create(params: JobCreateParams, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> FineTuningJob:
+async def create(
+    params: JobCreateParams, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
+) -> FineTuningJob:
     job = await service.create(session, caller, runtime.settings.base_models, params)
     return FineTuningJob.of(job)
 
@@ -42,7 +44,9 @@ def _metadata_filter(request: Request) -> tuple[dict[str, str], bool]:
     }
     without = request.query_params.get("metadata")
     if without not in (None, "null"):
-        raise InvalidRequest("Use metadata[key]=value to filter by metadata, or metadata=null.", param="metadata")
+        raise InvalidRequest(
+            "Use metadata[key]=value to filter by metadata, or metadata=null.", param="metadata"
+        )
     return pairs, without == "null"
 
 
@@ -68,7 +72,11 @@ async def resume(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep
 
 @router.get("/{fine_tuning_job_id}/events")
 async def list_events(
-    fine_tuning_job_id: str, session: SessionDep, caller: CallerDep, after: str | None = None, limit: Limit = 20
+    fine_tuning_job_id: str,
+    session: SessionDep,
+    caller: CallerDep,
+    after: str | None = None,
+    limit: Limit = 20,
 ) -> ListPage[FineTuningJobEvent]:
     rows, has_more = await service.list_events(session, caller, fine_tuning_job_id, after=after, limit=limit)
     return ListPage(data=[FineTuningJobEvent.of(row) for row in rows], has_more=has_more)
@@ -76,10 +84,19 @@ async def list_events(
 
 @router.get("/{fine_tuning_job_id}/checkpoints")
 async def list_checkpoints(
-    fine_tuning_job_id: str, session: SessionDep, caller: CallerDep, after: str | None = None, limit: Limit = 10
+    fine_tuning_job_id: str,
+    session: SessionDep,
+    caller: CallerDep,
+    after: str | None = None,
+    limit: Limit = 10,
 ) -> ListPageWithIds[FineTuningJobCheckpoint]:
-    rows, has_more = await service.list_checkpoints(session, caller, fine_tuning_job_id, after=after, limit=limit)
+    rows, has_more = await service.list_checkpoints(
+        session, caller, fine_tuning_job_id, after=after, limit=limit
+    )
     data = [FineTuningJobCheckpoint.of(row) for row in rows]
     return ListPageWithIds(
-        data=data, has_more=has_more, first_id=data[0].id if data else None, last_id=data[-1].id if data else None
+        data=data,
+        has_more=has_more,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
     )

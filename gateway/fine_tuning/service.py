@@ -14,7 +14,7 @@ from gateway.files import repository as files_repository
 from gateway.fine_tuning import events, repository
 from gateway.fine_tuning.hyperparameters import normalize_method
 from gateway.fine_tuning.params import JobCreateParams
-from gateway.fine_tuning.status import JobStatus, target_status
+from gateway.fine_tuning.status import CLIENT_ACTIONS, JobStatus
 from gateway.models import Job, JobCheckpoint, JobEvent
 from gateway.pagination import fetch_page, resolve_after
 from gateway.projects import Caller
@@ -22,7 +22,9 @@ from gateway.task_names import ADVANCE_JOB
 
 
 def not_found(job_id: str) -> NotFound:
-    return NotFound(f"Could not find fine tune: {job_id}", param="fine_tuning_job_id", code="fine_tune_not_found")
+    return NotFound(
+        f"Could not find fine tune: {job_id}", param="fine_tuning_job_id", code="fine_tune_not_found"
+    )
 
 
 async def retrieve(session: AsyncSession, caller: Caller, job_id: str) -> Job:
@@ -130,24 +132,29 @@ async def list_jobs(
     )
 
 
-ACTION_EVENTS = {"cancel": (events.CANCELLED, "warn"), "pause": (events.PAUSED, "info"), "resume": (events.RESUMED, "info")}
+ACTION_EVENTS = {
+    "cancel": (events.CANCELLED, "warn"),
+    "pause": (events.PAUSED, "info"),
+    "resume": (events.RESUMED, "info"),
+}
 
 
 async def apply_action(session: AsyncSession, caller: Caller, job_id: str, action: str) -> Job:
-    """Cancel, pause or resume; a transition the state machine refuses is a 400."""
+    """Cancel, pause or resume; a transition the state machine refuses is a 400.
+
+    The status check and the change are one conditional UPDATE, so a worker moving the job on
+    at the same moment (say validating_files -> queued) cannot make a valid cancel fail.
+    """
     job = await retrieve(session, caller, job_id)
-    target = target_status(action, job.status)
-    if target is None:
-        raise InvalidRequest(
-            f"Cannot {action} a job with status '{job.status}'.", param="fine_tuning_job_id", code="invalid_state"
-        )
+    allowed_from, target = CLIENT_ACTIONS[action]
     now = int(time.time())
     values: dict[str, Any] = {"status": target, "updated_at": now}
     if target == JobStatus.CANCELLED:
         values |= {"finished_at": now, "estimated_finish": None}
-    if not await repository.compare_and_set(session, job.id, job.status, **values):
+    if not await repository.transition(session, job.id, allowed_from, **values):
+        await session.refresh(job)
         raise InvalidRequest(
-            f"Cannot {action} job {job.id}: its status changed meanwhile; retrieve it and try again.",
+            f"Cannot {action} a job with status '{job.status}'.",
             param="fine_tuning_job_id",
             code="invalid_state",
         )
@@ -163,7 +170,9 @@ async def list_events(
 ) -> tuple[list[JobEvent], bool]:
     await retrieve(session, caller, job_id)
     after_seq = await resolve_after(session, repository.event_seq_query(job_id, after or ""), after)
-    return await fetch_page(session, repository.events_query(job_id), JobEvent.seq, after_seq=after_seq, limit=limit)
+    return await fetch_page(
+        session, repository.events_query(job_id), JobEvent.seq, after_seq=after_seq, limit=limit
+    )
 
 
 async def list_checkpoints(

@@ -26,9 +26,3 @@ CLIENT_ACTIONS: dict[str, tuple[frozenset[JobStatus], JobStatus]] = {
     "pause": (frozenset({JobStatus.QUEUED, JobStatus.RUNNING}), JobStatus.PAUSED),
     "resume": (frozenset({JobStatus.PAUSED}), JobStatus.QUEUED),
 }
-
-
-def target_status(action: str, current: str) -> JobStatus | None:
-    """The status `action` moves a job to from `current`, or None when it is refused."""
-    allowed_from, target = CLIENT_ACTIONS[action]
-    return target if JobStatus(current) in allowed_from else None

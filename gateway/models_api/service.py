@@ -22,7 +22,11 @@ def _base(spec: BaseModelSpec, name: str | None = None) -> Model:
 async def list_models(session: AsyncSession, caller: Caller, catalog: list[BaseModelSpec]) -> list[Model]:
     tuned = await jobs_repository.fine_tuned_models(session, caller.project_id)
     return [_base(spec) for spec in catalog] + [
-        Model(id=job.fine_tuned_model, created=job.finished_at or job.created_at, owned_by=caller.organization_id)
+        Model(
+            id=job.fine_tuned_model,
+            created=job.finished_at or job.created_at,
+            owned_by=caller.organization_id,
+        )
         for job in tuned
         if job.fine_tuned_model
     ]
@@ -41,7 +45,8 @@ async def retrieve(session: AsyncSession, caller: Caller, catalog: list[BaseMode
 async def delete(session: AsyncSession, caller: Caller, catalog: list[BaseModelSpec], name: str) -> None:
     if resolve_base_model(catalog, name) is not None:
         raise PermissionDenied(
-            f"You do not have permission to delete the base model '{name}'; only fine-tuned models can be deleted.",
+            f"You do not have permission to delete the base model '{name}'; "
+            "only fine-tuned models can be deleted.",
             param="model",
             code="model_not_deletable",
         )

@@ -77,9 +77,7 @@ class ExampleReader:
         context: list[str] = []
         trained: list[str] = []
         _read_tool_definitions(example, line, context, functions_allowed=True)
-        framing, roles = self._read_messages(
-            example["messages"], line, "messages", context, trained
-        )
+        framing, roles = self._read_messages(example["messages"], line, "messages", context, trained)
         if "assistant" not in roles:
             raise InvalidExample(
                 "missing_assistant_message", f"Example {line} is missing an assistant message."
@@ -103,17 +101,13 @@ class ExampleReader:
         if type(prompt) is not dict:
             raise invalid_type(line, "input", "a valid dictionary")
         if "messages" not in prompt:
-            raise InvalidExample(
-                "missing_messages", f"Example {line} is missing key 'input.messages'."
-            )
+            raise InvalidExample("missing_messages", f"Example {line} is missing key 'input.messages'.")
         _reject_extra_keys(prompt, PREFERENCE_INPUT_KEYS, f"Example {line} input")
         context: list[str] = []
         trained: list[str] = []
         rejected: list[str] = []
         _read_tool_definitions(prompt, line, context, functions_allowed=False)
-        framing, roles = self._read_messages(
-            prompt["messages"], line, "input.messages", context, trained
-        )
+        framing, roles = self._read_messages(prompt["messages"], line, "input.messages", context, trained)
         framing += self._read_output(example, "preferred_output", line, context, trained)
         self._read_output(example, "non_preferred_output", line, rejected, rejected)
         _reject_special_tokens(line, context, trained, rejected)
@@ -126,9 +120,7 @@ class ExampleReader:
             lacks_user_message="user" not in roles,
         )
 
-    def _read_output(
-        self, example: dict, key: str, line: int, context: list[str], trained: list[str]
-    ) -> int:
+    def _read_output(self, example: dict, key: str, line: int, context: list[str], trained: list[str]) -> int:
         output = example[key]
         if type(output) is not list or len(output) != 1:
             raise InvalidExample(
@@ -169,9 +161,7 @@ def _read_prompt_completion(example: dict, line: int) -> Example:
     return Example("prompt_completion", [prompt], [completion], 0, False, False)
 
 
-def _read_tool_definitions(
-    example: dict, line: int, texts: list[str], *, functions_allowed: bool
-) -> None:
+def _read_tool_definitions(example: dict, line: int, texts: list[str], *, functions_allowed: bool) -> None:
     """Check `tools` (and `functions`) and queue their canonical JSON for counting."""
     tools = example.get("tools")
     functions = example.get("functions") if functions_allowed else None
@@ -185,11 +175,7 @@ def _read_tool_definitions(
         if type(tools) is not list or not tools:
             raise _invalid_tools(line, "tools", "Input should be a non-empty list")
         for position, tool in enumerate(tools, 1):
-            if (
-                type(tool) is not dict
-                or not tool.keys() <= TOOL_KEYS
-                or tool.get("type") != "function"
-            ):
+            if type(tool) is not dict or not tool.keys() <= TOOL_KEYS or tool.get("type") != "function":
                 raise _invalid_tools(
                     line,
                     "tools",
@@ -199,9 +185,7 @@ def _read_tool_definitions(
         texts.append(_canonical_json(tools))
     if functions is not None:
         if type(functions) is not list or not 1 <= len(functions) <= MAX_FUNCTIONS:
-            raise _invalid_tools(
-                line, "functions", f"Input should be a list of 1 to {MAX_FUNCTIONS} items"
-            )
+            raise _invalid_tools(line, "functions", f"Input should be a list of 1 to {MAX_FUNCTIONS} items")
         for position, function in enumerate(functions, 1):
             _check_function_definition(function, line, "functions", position)
         texts.append(_canonical_json(functions))

@@ -24,9 +24,7 @@ ROLES = ("system", "user", "assistant", "tool", "function")
 ALLOWED_MESSAGE_KEYS: dict[str, frozenset[str]] = {
     "system": frozenset({"role", "content", "name"}),
     "user": frozenset({"role", "content", "name"}),
-    "assistant": frozenset(
-        {"role", "content", "name", "weight", "tool_calls", "function_call", "refusal"}
-    ),
+    "assistant": frozenset({"role", "content", "name", "weight", "tool_calls", "function_call", "refusal"}),
     "tool": frozenset({"role", "content", "tool_call_id"}),
     "function": frozenset({"role", "content", "name"}),
 }
@@ -113,8 +111,7 @@ def _read_calls(message: dict, line: int, index: int, key: str, texts: list[str]
                     line,
                     index,
                     key,
-                    f"tool call {position} should be "
-                    '{"id": str, "type": "function", "function": {...}}',
+                    f'tool call {position} should be {{"id": str, "type": "function", "function": {{...}}}}',
                 )
             label = f"tool call {position}"
             _read_function_call(call.get("function"), line, index, key, label, texts)
@@ -123,9 +120,7 @@ def _read_calls(message: dict, line: int, index: int, key: str, texts: list[str]
         _read_function_call(function_call, line, index, key, "function_call", texts)
 
 
-def _read_function_call(
-    call: object, line: int, index: int, key: str, label: str, texts: list[str]
-) -> None:
+def _read_function_call(call: object, line: int, index: int, key: str, label: str, texts: list[str]) -> None:
     if (
         type(call) is not dict
         or not call.keys() <= FUNCTION_CALL_KEYS
@@ -153,9 +148,7 @@ def _read_content_parts(parts: list, line: int, index: int, key: str, texts: lis
         if kind == "text" and part.keys() == {"type", "text"} and type(part["text"]) is str:
             texts.append(part["text"])
         elif not (
-            kind == "image_url"
-            and part.keys() == {"type", "image_url"}
-            and _is_image_url(part["image_url"])
+            kind == "image_url" and part.keys() == {"type", "image_url"} and _is_image_url(part["image_url"])
         ):
             raise invalid_message_field(
                 "invalid_content",
@@ -192,9 +185,7 @@ def _required_string(message: dict, field: str, line: int, index: int, key: str)
         raise invalid_message_field("missing_key", line, index, key, field, "Field required")
     value = message[field]
     if type(value) is not str:
-        raise invalid_message_field(
-            "invalid_type", line, index, key, field, "Input should be a valid string"
-        )
+        raise invalid_message_field("invalid_type", line, index, key, field, "Input should be a valid string")
     return value
 
 
@@ -204,6 +195,4 @@ def _reject_key(message: dict, allowed: frozenset[str], line: int, index: int, k
         raise invalid_message_field(
             "invalid_weight", line, index, key, "weight", "only assistant messages carry a weight"
         )
-    raise invalid_message_field(
-        "unrecognized_key", line, index, key, extra, "Extra inputs are not permitted"
-    )
+    raise invalid_message_field("unrecognized_key", line, index, key, extra, "Extra inputs are not permitted")

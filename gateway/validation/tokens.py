@@ -88,9 +88,7 @@ class TokenCounter:
 
     def __init__(self, encoding: str) -> None:
         if encoding not in COUNTABLE_ENCODINGS:
-            raise ValueError(
-                f"unknown encoding {encoding!r}; expected one of {COUNTABLE_ENCODINGS}"
-            )
+            raise ValueError(f"unknown encoding {encoding!r}; expected one of {COUNTABLE_ENCODINGS}")
         self.encoding = encoding
 
     def count(self, texts: Sequence[str]) -> list[int]:
@@ -98,7 +96,7 @@ class TokenCounter:
 
     def message_framing(self, roles: Sequence[str]) -> dict[str, int]:
         """Each role's cost per message besides its texts: TOKENS_PER_MESSAGE + tokens(role)."""
-        return {role: TOKENS_PER_MESSAGE + n for role, n in zip(roles, self.count(roles))}
+        return {role: TOKENS_PER_MESSAGE + n for role, n in zip(roles, self.count(roles), strict=True)}
 
 
 class ExampleTokenTally:

@@ -177,6 +177,5 @@ def _decode_problem(number: int, line: bytes, error: Exception) -> tuple[str, st
     except UnicodeDecodeError as bad_utf8:
         return "invalid_utf8", f"Line {number} is not valid UTF-8 (byte {bad_utf8.start})."
     return "invalid_json", (
-        f"Example {number} cannot be parsed. "
-        f"Error: line contains invalid json: {error} (line {number})"
+        f"Example {number} cannot be parsed. Error: line contains invalid json: {error} (line {number})"
     )

@@ -18,7 +18,9 @@ def test_missing_key_is_401_with_openais_body(server):
 
 def test_wrong_key_is_401_invalid_api_key(server, wire):
     client = openai.OpenAI(
-        base_url=f"{server.base_url}/v1", api_key="sk-ftg-not-a-real-key-0000", max_retries=0,
+        base_url=f"{server.base_url}/v1",
+        api_key="sk-ftg-not-a-real-key-0000",
+        max_retries=0,
         http_client=httpx2.Client(event_hooks={"response": [wire]}),
     )
     with pytest.raises(openai.AuthenticationError) as raised:

@@ -15,7 +15,9 @@ GOOD = chat_lines(12)
 
 def failed_job(client: openai.OpenAI, content: bytes) -> openai.types.fine_tuning.FineTuningJob:
     file_id = upload(client, "data.jsonl", content)
-    job = wait_until_validated(client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id).id)
+    job = wait_until_validated(
+        client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id).id
+    )
     assert job.status == "failed", job
     return job
 
@@ -42,14 +44,26 @@ ASSISTANT = {"role": "assistant", "content": "Hello"}
         (line([USER, {"role": "assistant"}]), "13"),
         (b"\xff\xfe not utf-8\n", "13"),
     ],
-    ids=["malformed-json", "not-an-object", "no-assistant", "bad-role", "bad-key", "weight-2",
-         "weight-on-user", "top-level-weight", "missing-content", "non-utf8"],
+    ids=[
+        "malformed-json",
+        "not-an-object",
+        "no-assistant",
+        "bad-role",
+        "bad-key",
+        "weight-2",
+        "weight-on-user",
+        "top-level-weight",
+        "missing-content",
+        "non-utf8",
+    ],
 )
 def test_bad_line_fails_the_job_naming_the_line(client: openai.OpenAI, bad_line: bytes, fragment: str):
     job = failed_job(client, GOOD + bad_line)
     assert job.error.code == "invalid_training_file"
     assert job.error.param == "training_file"
-    assert job.error.message.startswith("The job failed due to an invalid training file. Invalid file format.")
+    assert job.error.message.startswith(
+        "The job failed due to an invalid training file. Invalid file format."
+    )
     assert re.search(rf"\b(Line|Example) {fragment}\b", job.error.message), job.error.message
     report = client.get(f"/files/{job.training_file}/validation", cast_to=object)
     assert [issue["line"] for issue in report["issues"]] == [13]
@@ -64,7 +78,9 @@ def test_empty_file_fails_with_invalid_n_examples(client: openai.OpenAI):
 def test_last_line_without_newline_is_an_example(client: openai.OpenAI):
     content = chat_lines(10).rstrip(b"\n")
     file_id = upload(client, "data.jsonl", content)
-    job = wait_until_validated(client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id).id)
+    job = wait_until_validated(
+        client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id).id
+    )
     assert job.status == "queued"
 
 
@@ -100,7 +116,13 @@ def test_wrong_purpose_is_a_400_naming_purpose(client: openai.OpenAI, purpose: s
 
 def test_upload_without_a_file_part_is_a_400(client: openai.OpenAI):
     with pytest.raises(openai.BadRequestError) as raised:
-        client.post("/files", cast_to=object, body={"purpose": "fine-tune"}, options={"headers": {"content-type": "multipart/form-data"}}, files=[])
+        client.post(
+            "/files",
+            cast_to=object,
+            body={"purpose": "fine-tune"},
+            options={"headers": {"content-type": "multipart/form-data"}},
+            files=[],
+        )
     assert raised.value.status_code == 400
 
 
@@ -119,9 +141,14 @@ def test_training_file_with_another_purpose_is_refused(client: openai.OpenAI):
         ({"seed": -1}, "seed"),
         ({"metadata": {f"k{i}": "v" for i in range(17)}}, "metadata"),
         ({"metadata": {"k": "v" * 513}}, "metadata.k"),
-        ({"method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 0}}}},
-         "method.supervised.hyperparameters.n_epochs"),
-        ({"method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 3}}}}, "method.dpo.hyperparameters.beta"),
+        (
+            {"method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 0}}}},
+            "method.supervised.hyperparameters.n_epochs",
+        ),
+        (
+            {"method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 3}}}},
+            "method.dpo.hyperparameters.beta",
+        ),
         ({"method": {"type": "reinforcement"}}, "method.type"),
         ({"method": {"type": "sft"}}, "method.type"),
         ({"hyperparameters": {"batch_size": 512}}, "hyperparameters.batch_size"),

@@ -7,7 +7,8 @@ from tests.support.jobs import DATA, upload
 
 
 def test_upload_is_processed_with_the_original_bytes(client: openai.OpenAI):
-    created = client.files.create(file=open(DATA / "elle-limericks.jsonl", "rb"), purpose="fine-tune")
+    with open(DATA / "elle-limericks.jsonl", "rb") as training_data:
+        created = client.files.create(file=training_data, purpose="fine-tune")
     assert created.filename == "elle-limericks.jsonl"
     assert created.bytes == (DATA / "elle-limericks.jsonl").stat().st_size
     assert created.purpose == "fine-tune"
@@ -59,7 +60,9 @@ def test_expires_after_sets_expires_at(client: openai.OpenAI):
 def test_expires_after_out_of_range_is_refused(client: openai.OpenAI, seconds: int):
     with pytest.raises(openai.BadRequestError) as raised:
         client.files.create(
-            file=("u.txt", b"hello"), purpose="user_data", expires_after={"anchor": "created_at", "seconds": seconds}
+            file=("u.txt", b"hello"),
+            purpose="user_data",
+            expires_after={"anchor": "created_at", "seconds": seconds},
         )
     assert raised.value.param == "expires_after[seconds]"
 

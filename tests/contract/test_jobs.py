@@ -29,7 +29,11 @@ def test_create_echoes_every_field_then_validates_to_queued(client: openai.OpenA
     assert job.status == "validating_files"
     assert job.model == "gpt-4o-mini-2024-07-18"
     assert (job.training_file, job.validation_file, job.seed) == (training_file, validation_file, 42)
-    assert job.hyperparameters.model_dump() == {"batch_size": 2, "learning_rate_multiplier": "auto", "n_epochs": "auto"}
+    assert job.hyperparameters.model_dump() == {
+        "batch_size": 2,
+        "learning_rate_multiplier": "auto",
+        "n_epochs": "auto",
+    }
     assert job.integrations[0].wandb.project == "limericks"
     assert job.metadata == {"team": "chem"}
     assert job.user_provided_suffix == "elle"
@@ -59,12 +63,18 @@ def test_legacy_hyperparameters_become_the_supervised_method(client: openai.Open
     assert job.method.type == "supervised"
     assert job.method.supervised.hyperparameters.n_epochs == 2
     validated = wait_until_validated(client, job.id)
-    assert validated.hyperparameters.model_dump() == {"batch_size": 1, "learning_rate_multiplier": 2.0, "n_epochs": 2}
+    assert validated.hyperparameters.model_dump() == {
+        "batch_size": 1,
+        "learning_rate_multiplier": 2.0,
+        "n_epochs": 2,
+    }
 
 
 def test_dpo_job_on_a_chat_file_fails_like_openai(client: openai.OpenAI, training_file: str):
     job = client.fine_tuning.jobs.create(
-        model="gpt-4.1-mini", training_file=training_file, method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2}}}
+        model="gpt-4.1-mini",
+        training_file=training_file,
+        method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2}}},
     )
     assert job.method.dpo.hyperparameters.beta == 0.2
     failed = wait_until_validated(client, job.id)
@@ -89,7 +99,9 @@ def test_dpo_job_on_a_preference_file_is_queued(client: openai.OpenAI):
 
 def test_list_pages_newest_first_and_filters_by_metadata(client: openai.OpenAI, training_file: str):
     created = [
-        client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training_file, metadata={"i": str(i)}).id
+        client.fine_tuning.jobs.create(
+            model="gpt-4o-mini", training_file=training_file, metadata={"i": str(i)}
+        ).id
         for i in range(3)
     ]
     plain = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training_file).id
@@ -103,7 +115,9 @@ def test_list_pages_newest_first_and_filters_by_metadata(client: openai.OpenAI, 
 
 
 def test_cancel_pause_resume_follow_the_state_machine(client: openai.OpenAI, training_file: str):
-    job = wait_until_validated(client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training_file).id)
+    job = wait_until_validated(
+        client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training_file).id
+    )
     assert job.status == "queued"
     assert client.fine_tuning.jobs.pause(job.id).status == "paused"
     with pytest.raises(openai.BadRequestError) as raised:
@@ -112,7 +126,11 @@ def test_cancel_pause_resume_follow_the_state_machine(client: openai.OpenAI, tra
     assert client.fine_tuning.jobs.resume(job.id).status == "queued"
     cancelled = client.fine_tuning.jobs.cancel(job.id)
     assert cancelled.status == "cancelled" and cancelled.finished_at is not None
-    for action in (client.fine_tuning.jobs.cancel, client.fine_tuning.jobs.pause, client.fine_tuning.jobs.resume):
+    for action in (
+        client.fine_tuning.jobs.cancel,
+        client.fine_tuning.jobs.pause,
+        client.fine_tuning.jobs.resume,
+    ):
         with pytest.raises(openai.BadRequestError):
             action(job.id)
     events = list(client.fine_tuning.jobs.list_events(job.id))
@@ -134,7 +152,9 @@ def test_validation_never_revives_a_cancelled_job(client: openai.OpenAI, trainin
 
 
 def test_events_page_with_after(client: openai.OpenAI, training_file: str):
-    job = wait_until_validated(client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training_file).id)
+    job = wait_until_validated(
+        client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training_file).id
+    )
     first = client.fine_tuning.jobs.list_events(job.id, limit=1)
     assert len(first.data) == 1 and first.has_more
     second = client.fine_tuning.jobs.list_events(job.id, limit=1, after=first.data[0].id)
@@ -156,7 +176,9 @@ def test_seed_is_generated_when_omitted(client: openai.OpenAI, training_file: st
 
 def test_too_few_examples_fail_with_invalid_n_examples(client: openai.OpenAI):
     file_id = upload(client, "marv-sarcastic.jsonl")
-    failed = wait_until_validated(client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id).id)
+    failed = wait_until_validated(
+        client, client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id).id
+    )
     assert failed.status == "failed"
     assert failed.error.model_dump() == {
         "code": "invalid_n_examples",
@@ -171,7 +193,9 @@ def test_too_few_examples_fail_with_invalid_n_examples(client: openai.OpenAI):
 
 def test_a_fine_tuned_model_name_can_be_a_base_only_when_it_exists(client: openai.OpenAI, training_file: str):
     with pytest.raises(openai.BadRequestError) as raised:
-        client.fine_tuning.jobs.create(model="ft:gpt-4o-mini-2024-07-18:x::abcdefgh", training_file=training_file)
+        client.fine_tuning.jobs.create(
+            model="ft:gpt-4o-mini-2024-07-18:x::abcdefgh", training_file=training_file
+        )
     assert (raised.value.code, raised.value.param) == ("model_not_available", "model")
 
 
@@ -179,3 +203,9 @@ def test_cl100k_models_count_tokens_with_their_own_encoding(client: openai.OpenA
     file_id = upload(client, "many.jsonl", chat_lines(12))
     job = client.fine_tuning.jobs.create(model="gpt-3.5-turbo", training_file=file_id)
     assert wait_until_validated(client, job.id).status == "queued"
+
+
+def test_cancel_racing_validation_always_succeeds(client: openai.OpenAI, training_file: str):
+    for _ in range(20):
+        job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training_file)
+        assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"

@@ -15,7 +15,12 @@ def test_quickstart_script_runs_the_seed_flow(server):
         "OPENAI_API_KEY": server.create_key("quickstart"),
     }
     result = subprocess.run(
-        [sys.executable, "examples/quickstart.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "examples/quickstart.py"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

@@ -55,7 +55,18 @@ class Worker:
             "FTGATE_CELERY_QUEUE": settings.celery_queue,
             "FTGATE_RECONCILE_INTERVAL_SECONDS": "1",
         }
-        command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-c", "1", "-l", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "-c",
+            "1",
+            "-l",
+            "warning",
+        ]
         if with_beat:
             command += ["-B", "-s", str(settings.data_dir / f"beat-{secrets.token_hex(4)}")]
         self.process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
@@ -82,7 +93,9 @@ def start_worker(settings: Settings) -> Iterator:
 @pytest.fixture
 def client(gateway: RunningServer) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(
-        base_url=f"{gateway.base_url}/v1", api_key=gateway.create_key(f"p-{secrets.token_hex(4)}"), max_retries=0
+        base_url=f"{gateway.base_url}/v1",
+        api_key=gateway.create_key(f"p-{secrets.token_hex(4)}"),
+        max_retries=0,
     ) as sdk:
         yield sdk
 

@@ -15,8 +15,10 @@ HP = ("body", "method", "supervised", "hyperparameters")
         (("body", "model"), "model"),
         ((*HP, "n_epochs", "literal['auto']"), "method.supervised.hyperparameters.n_epochs"),
         ((*HP, "n_epochs", "constrained-int"), "method.supervised.hyperparameters.n_epochs"),
-        (("body", "hyperparameters", "learning_rate_multiplier", "constrained-float"),
-         "hyperparameters.learning_rate_multiplier"),
+        (
+            ("body", "hyperparameters", "learning_rate_multiplier", "constrained-float"),
+            "hyperparameters.learning_rate_multiplier",
+        ),
         (("body", "seed", "int"), "seed"),
         (("body", "integrations", 0, "wandb", "project"), "integrations[0].wandb.project"),
         (("body", "integrations", 1, "wandb", "tags", 3), "integrations[1].wandb.tags[3]"),
@@ -54,7 +56,13 @@ def test_first_missing_field_wins():
 
 def test_json_invalid_has_its_own_message():
     errors = [
-        {"type": "json_invalid", "loc": ("body", 1), "msg": "JSON decode error", "input": {}, "ctx": {"error": "x"}}
+        {
+            "type": "json_invalid",
+            "loc": ("body", 1),
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": {"error": "x"},
+        }
     ]
     error = from_validation_error(RequestValidationError(errors, body=b"{bad"))
     assert (error.message, error.param, error.status_code) == (INVALID_JSON_MESSAGE, None, 400)
@@ -69,8 +77,11 @@ def test_json_invalid_has_its_own_message():
     ],
 )
 def test_union_error_reports_the_number_branch_not_the_auto_literal(hyperparameters, message):
-    body = {"model": "m", "training_file": "f",
-            "method": {"type": "supervised", "supervised": {"hyperparameters": hyperparameters}}}
+    body = {
+        "model": "m",
+        "training_file": "f",
+        "method": {"type": "supervised", "supervised": {"hyperparameters": hyperparameters}},
+    }
     error = from_validation_error(request_error(body))
     assert error.param == "method.supervised.hyperparameters.n_epochs"
     assert error.code == "invalid_value"
@@ -78,7 +89,9 @@ def test_union_error_reports_the_number_branch_not_the_auto_literal(hyperparamet
 
 
 def test_plain_literal_error_is_kept():
-    error = from_validation_error(request_error({"model": "m", "training_file": "f", "method": {"type": "x"}}))
+    error = from_validation_error(
+        request_error({"model": "m", "training_file": "f", "method": {"type": "x"}})
+    )
     assert error.param == "method.type"
     assert "'supervised', 'dpo' or 'reinforcement'" in error.message
 

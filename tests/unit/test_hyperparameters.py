@@ -52,7 +52,11 @@ def test_method_and_equal_legacy_values_agree():
             hyperparameters={"n_epochs": 4, "learning_rate_multiplier": 1.5},
         )
     )
-    assert method["supervised"]["hyperparameters"] == {**AUTO3, "n_epochs": 4, "learning_rate_multiplier": 1.5}
+    assert method["supervised"]["hyperparameters"] == {
+        **AUTO3,
+        "n_epochs": 4,
+        "learning_rate_multiplier": 1.5,
+    }
 
 
 def test_conflicting_legacy_and_method_is_refused():
@@ -85,7 +89,9 @@ def test_resolve_auto_replaces_only_auto():
     resolved = resolve_auto(method, n_examples=10, learning_rate_multiplier=1.8)
     assert resolved == {
         "type": "dpo",
-        "dpo": {"hyperparameters": {"batch_size": 7, "learning_rate_multiplier": 1.8, "n_epochs": 10, "beta": 0.5}},
+        "dpo": {
+            "hyperparameters": {"batch_size": 7, "learning_rate_multiplier": 1.8, "n_epochs": 10, "beta": 0.5}
+        },
     }
     assert method["dpo"]["hyperparameters"]["n_epochs"] == "auto"  # the input is left alone
 
@@ -93,7 +99,10 @@ def test_resolve_auto_replaces_only_auto():
 def test_resolve_auto_dpo_beta_default():
     resolved = resolve_auto(normalize_method(params(method={"type": "dpo"})), 100, 2.0)
     assert resolved["dpo"]["hyperparameters"] == {
-        "batch_size": 1, "learning_rate_multiplier": 2.0, "n_epochs": 3, "beta": 0.1,
+        "batch_size": 1,
+        "learning_rate_multiplier": 2.0,
+        "n_epochs": 3,
+        "beta": 0.1,
     }
 
 

@@ -15,7 +15,9 @@ def encode(data: dict, files: dict) -> tuple[str, bytes]:
     return request.headers["content-type"], request.read()
 
 
-CONTENT_TYPE, BODY = encode({"purpose": "fine-tune", "note": "héllo"}, {"file": ("train.jsonl", CONTENT, "application/jsonl")})
+CONTENT_TYPE, BODY = encode(
+    {"purpose": "fine-tune", "note": "héllo"}, {"file": ("train.jsonl", CONTENT, "application/jsonl")}
+)
 
 
 async def chunks(body: bytes, size: int) -> AsyncIterator[bytes]:
@@ -49,14 +51,18 @@ async def test_body_without_multipart_boundary_is_refused(content_type):
 
 
 async def test_oversize_form_field_is_refused():
-    content_type, body = encode({"purpose": "x" * (MAX_FIELD_BYTES + 1)}, {"file": ("a.jsonl", b"{}", "text/plain")})
+    content_type, body = encode(
+        {"purpose": "x" * (MAX_FIELD_BYTES + 1)}, {"file": ("a.jsonl", b"{}", "text/plain")}
+    )
     with pytest.raises(InvalidRequest) as caught:
         await collect(content_type, body, 4096)
     assert caught.value.param == "purpose"
 
 
 async def test_field_at_the_limit_is_kept():
-    content_type, body = encode({"purpose": "x" * MAX_FIELD_BYTES}, {"file": ("a.jsonl", b"{}", "text/plain")})
+    content_type, body = encode(
+        {"purpose": "x" * MAX_FIELD_BYTES}, {"file": ("a.jsonl", b"{}", "text/plain")}
+    )
     parts = await collect(content_type, body, 4096)
     assert parts[0] == FieldPart("purpose", "x" * MAX_FIELD_BYTES)
 

@@ -118,7 +118,9 @@ def test_checkpoint_list_passes():
         "object": "fine_tuning.job.checkpoint",
         "id": "ftckpt_zc4Q7MP6XxulcVzj4MZdwsAB",
         "created_at": 1721764867,
-        "fine_tuned_model_checkpoint": "ft:gpt-4o-mini-2024-07-18:my-org:custom-suffix:96olL566:ckpt-step-2000",
+        "fine_tuned_model_checkpoint": (
+            "ft:gpt-4o-mini-2024-07-18:my-org:custom-suffix:96olL566:ckpt-step-2000"
+        ),
         "fine_tuning_job_id": "ftjob-abc123",
         "metrics": {"step": 2000, "train_loss": 0.12, "train_mean_token_accuracy": 0.95},
         "step_number": 2000,
@@ -139,7 +141,12 @@ def test_error_envelope_passes():
 
 
 def test_model_passes():
-    body = {"id": "ft:gpt-4o-mini-2024-07-18:org-123::abc123", "object": "model", "created": 1721764800, "owned_by": "org-123"}
+    body = {
+        "id": "ft:gpt-4o-mini-2024-07-18:org-123::abc123",
+        "object": "model",
+        "created": 1721764800,
+        "owned_by": "org-123",
+    }
     assert_matches_schema(body, "Model")
 
 
@@ -217,7 +224,9 @@ def chunk(**changes) -> dict:
 
 def test_stream_chunks_with_null_finish_reason_and_logprobs_pass():
     assert_matches_schema(CHUNK, "CreateChatCompletionStreamResponse")
-    content = chunk(choices=[{"index": 0, "delta": {"content": "Hello"}, "logprobs": None, "finish_reason": None}])
+    content = chunk(
+        choices=[{"index": 0, "delta": {"content": "Hello"}, "logprobs": None, "finish_reason": None}]
+    )
     assert_matches_schema(content, "CreateChatCompletionStreamResponse")
 
 
@@ -291,7 +300,9 @@ def test_subset_has_no_openapi_30_keywords_left():
     document = json.loads(SUBSET.read_text(encoding="utf-8"))
     assert _openapi_30_keywords(document["components"]) == []
     normalizations = document["x-ftgate-normalizations"]
-    assert [entry["rule"] for entry in normalizations] == [rule["rule"] for rule in _load_script().NORMALIZATIONS]
+    assert [entry["rule"] for entry in normalizations] == [
+        rule["rule"] for rule in _load_script().NORMALIZATIONS
+    ]
     assert all(isinstance(entry["count"], int) and entry["reason"] for entry in normalizations)
     assert sum(entry["count"] for entry in normalizations) > 0
 
@@ -308,7 +319,9 @@ def test_normalization_rules_on_a_synthetic_schema():
                 "ref": {"$ref": "#/components/schemas/T", "nullable": True, "description": "d"},
                 "untyped": {"nullable": True, "enum": [1]},
                 "nested": {
-                    "items": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1, "exclusiveMaximum": True}]}
+                    "items": {
+                        "anyOf": [{"type": "number", "minimum": 0, "maximum": 1, "exclusiveMaximum": True}]
+                    }
                 },
                 "inclusive": {"type": "number", "minimum": 0, "exclusiveMinimum": False},
                 "nullable": {"type": "string"},  # a property named nullable is no keyword
@@ -318,10 +331,16 @@ def test_normalization_rules_on_a_synthetic_schema():
     }
     counts = {entry["rule"]: entry["count"] for entry in script._apply_normalizations(schemas)}
     props = schemas["S"]["properties"]
-    assert "nullable" not in schemas["S"] and schemas["S"]["example"] == {"nullable": True, "exclusiveMinimum": True}
+    assert "nullable" not in schemas["S"] and schemas["S"]["example"] == {
+        "nullable": True,
+        "exclusiveMinimum": True,
+    }
     assert props["typed"] == {"type": ["string", "null"], "enum": ["a", None]}
     assert props["listed"] == {"type": ["integer", "null"]}
-    assert props["ref"] == {"description": "d", "anyOf": [{"$ref": "#/components/schemas/T"}, {"type": "null"}]}
+    assert props["ref"] == {
+        "description": "d",
+        "anyOf": [{"$ref": "#/components/schemas/T"}, {"type": "null"}],
+    }
     assert props["untyped"] == {"anyOf": [{"enum": [1]}, {"type": "null"}]}
     assert props["nested"]["items"]["anyOf"][0] == {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
     assert props["inclusive"] == {"type": "number", "minimum": 0}

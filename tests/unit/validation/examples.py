@@ -29,9 +29,7 @@ VALID_EXAMPLES = {
         tools=TOOLS,
         parallel_tool_calls=False,
     ),
-    "tool call with empty content": chat(
-        USER, {"role": "assistant", "content": None, "tool_calls": [CALL]}
-    ),
+    "tool call with empty content": chat(USER, {"role": "assistant", "content": None, "tool_calls": [CALL]}),
     "functions": chat(
         USER,
         {"role": "assistant", "function_call": {"name": "get_time", "arguments": "{}"}},

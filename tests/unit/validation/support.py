@@ -54,9 +54,7 @@ def cookbook_tokens(example: dict, encoding) -> int:
     tokens = 3
     for definition in definitions:
         if definition is not None:
-            tokens += count(
-                json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            )
+            tokens += count(json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
     for message in messages:
         tokens += 3 + count(message["role"])
         content = message.get("content")

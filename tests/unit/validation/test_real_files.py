@@ -21,9 +21,7 @@ def test_marv_files_are_valid_with_three_examples(name: str) -> None:
     report = validate(real_file(name))
     assert report.is_valid and report.format == "chat"
     assert (report.n_lines, report.n_examples, report.n_invalid) == (3, 3, 0)
-    assert report.warnings == (
-        "Training file has 3 example(s), but must have at least 10 examples",
-    )
+    assert report.warnings == ("Training file has 3 example(s), but must have at least 10 examples",)
 
 
 @pytest.mark.parametrize("encoding_name", ["o200k_base", "cl100k_base"])
@@ -50,15 +48,9 @@ def test_token_figures_match_tiktoken(name: str, encoding_name: str, tiktoken_en
 def test_assistant_tokens_leave_out_weight_zero_turns(tiktoken_encoding) -> None:
     encoding = tiktoken_encoding("o200k_base")
     examples = [json.loads(line) for line in real_file("marv-weighted.jsonl").splitlines()]
-    assistant_turns = [
-        m for example in examples for m in example["messages"] if m["role"] == "assistant"
-    ]
-    trained = sum(
-        len(encoding.encode_ordinary(m["content"])) for m in assistant_turns if m["weight"] == 1
-    )
-    untrained = sum(
-        len(encoding.encode_ordinary(m["content"])) for m in assistant_turns if m["weight"] == 0
-    )
+    assistant_turns = [m for example in examples for m in example["messages"] if m["role"] == "assistant"]
+    trained = sum(len(encoding.encode_ordinary(m["content"])) for m in assistant_turns if m["weight"] == 1)
+    untrained = sum(len(encoding.encode_ordinary(m["content"])) for m in assistant_turns if m["weight"] == 0)
 
     report = validate(real_file("marv-weighted.jsonl"))
 

@@ -66,13 +66,9 @@ def test_lines_that_are_not_json_objects(line: bytes, code: str) -> None:
 
 def test_invalid_json_and_not_an_object_wording() -> None:
     issue = only_issue(b'{"messages": [}\n')
-    assert issue.message.startswith(
-        "Example 1 cannot be parsed. Error: line contains invalid json: "
-    )
+    assert issue.message.startswith("Example 1 cannot be parsed. Error: line contains invalid json: ")
     assert issue.message.endswith("(line 1)")
-    bad_line(
-        b"[1, 2]", "not_an_object", 'Line 1 is not a dictionary (HINT: line starts with: "[1,...").'
-    )
+    bad_line(b"[1, 2]", "not_an_object", 'Line 1 is not a dictionary (HINT: line starts with: "[1,...").')
 
 
 def test_messages_must_be_a_non_empty_list() -> None:
@@ -208,9 +204,7 @@ def test_tool_call_shape(call: object) -> None:
 def test_tool_calls_and_function_call_containers() -> None:
     bad(chat(USER, {"role": "assistant", "tool_calls": []}), "invalid_tool_call")
     bad(chat(USER, {"role": "assistant", "tool_calls": CALL}), "invalid_tool_call")
-    bad(
-        chat(USER, {"role": "assistant", "function_call": {"arguments": "{}"}}), "invalid_tool_call"
-    )
+    bad(chat(USER, {"role": "assistant", "function_call": {"arguments": "{}"}}), "invalid_tool_call")
     bad(
         chat(USER, {"role": "assistant", "function_call": {"name": "f", "arguments": "[1,"}}),
         "invalid_tool_call",
@@ -255,9 +249,7 @@ def test_tool_definitions(tools: object) -> None:
 def test_function_definitions_and_their_limits() -> None:
     bad(chat(USER, ASSISTANT, functions=[]), "invalid_tools")
     bad(chat(USER, ASSISTANT, functions=[{"name": f"f{i}"} for i in range(129)]), "invalid_tools")
-    assert validate(
-        jsonl(chat(USER, ASSISTANT, functions=[{"name": f"f{i}"} for i in range(128)]))
-    ).is_valid
+    assert validate(jsonl(chat(USER, ASSISTANT, functions=[{"name": f"f{i}"} for i in range(128)]))).is_valid
     bad(chat(USER, ASSISTANT, tools=TOOLS, functions=[{"name": "f"}]), "tools_and_functions")
     bad(chat(USER, ASSISTANT, parallel_tool_calls="no"), "invalid_type")
 
@@ -284,9 +276,7 @@ def test_special_tokens_are_found_wherever_text_is_counted() -> None:
         "special_token",
     )
     bad({"prompt": "<|endofprompt|>", "completion": "x"}, "special_token")
-    assert validate(
-        jsonl(chat(USER, {"role": "assistant", "content": "a <| b |> <|unknown|>"}))
-    ).is_valid
+    assert validate(jsonl(chat(USER, {"role": "assistant", "content": "a <| b |> <|unknown|>"}))).is_valid
 
 
 def test_preference_rules() -> None:

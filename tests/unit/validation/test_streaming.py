@@ -71,7 +71,7 @@ def test_the_sample_files_are_what_the_chunking_tests_assume() -> None:
 @pytest.mark.parametrize("content", [VALID_FILE, INVALID_FILE], ids=["valid", "invalid"])
 def test_reports_do_not_depend_on_chunk_boundaries(content: bytes, data: st.DataObject) -> None:
     cuts = sorted(data.draw(st.lists(st.integers(0, len(content)), max_size=40)))
-    chunks = [content[start:end] for start, end in zip([0, *cuts], [*cuts, len(content)])]
+    chunks = [content[start:end] for start, end in zip([0, *cuts], [*cuts, len(content)], strict=True)]
     assert validate_chunks(chunks) == validate(content)
 
 
@@ -148,9 +148,7 @@ def test_odd_json_shapes_never_raise(lines: list[object]) -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     content=st.binary(max_size=400)
-    | st.builds(
-        lambda a, b: a + b, st.sampled_from([VALID_FILE, INVALID_FILE]), st.binary(max_size=50)
-    )
+    | st.builds(lambda a, b: a + b, st.sampled_from([VALID_FILE, INVALID_FILE]), st.binary(max_size=50))
 )
 def test_arbitrary_bytes_never_raise(content: bytes) -> None:
     report = validate(content, chunk_size=64, max_line_bytes=256)
@@ -179,9 +177,7 @@ def test_the_issue_cap_keeps_the_first_issues_and_counts_them_all() -> None:
 
 
 def test_warnings_for_missing_system_and_user_messages() -> None:
-    report = validate(
-        jsonl(chat(USER, ASSISTANT), chat({"role": "system", "content": "s"}, ASSISTANT))
-    )
+    report = validate(jsonl(chat(USER, ASSISTANT), chat({"role": "system", "content": "s"}, ASSISTANT)))
     assert report.is_valid
     assert "1 example(s) are missing a system message." in report.warnings
     assert "1 example(s) are missing a user message." in report.warnings

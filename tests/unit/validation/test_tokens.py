@@ -91,9 +91,7 @@ def test_assistant_tokens_by_format(tiktoken_encoding) -> None:
         {"role": "tool", "tool_call_id": "call_1", "content": "12:00"},
     )
     call = CALL["function"]
-    assert validate(jsonl(with_call)).assistant_tokens == count(call["name"]) + count(
-        call["arguments"]
-    )
+    assert validate(jsonl(with_call)).assistant_tokens == count(call["name"]) + count(call["arguments"])
     assert validate(jsonl(preference())).assistant_tokens == count("Yes.")
     assert validate(jsonl({"prompt": "2+2=", "completion": " 4"})).assistant_tokens == count(" 4")
 
