@@ -47,10 +47,11 @@ def create_key(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     _migrate(settings)
-    print(asyncio.run(_create_key(settings, args.project)))
+    print(asyncio.run(create_project_key(settings, args.project)))
 
 
-async def _create_key(settings: "Settings", project_name: str) -> str:
+async def create_project_key(settings: "Settings", project_name: str) -> str:
+    """Create the project if it is new, and a key for it; returns the key's secret."""
     from gateway import projects
     from gateway.runtime import build_runtime
 

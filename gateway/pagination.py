@@ -1,5 +1,6 @@
 """Keyset pagination on the internal `seq`; clients page with `after=<id of the last item>`."""
 
+from collections.abc import Callable
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -24,12 +25,12 @@ class ListPageWithIds(ListPage[Item], Generic[Item]):
 
 
 async def resolve_after(
-    session: AsyncSession, scoped_seq_query: Select[Any], after: str | None
+    session: AsyncSession, after: str | None, seq_of: Callable[[str], Select[Any]]
 ) -> int | None:
-    """The `seq` of the `after` object, looked up within the caller's scope."""
+    """The `seq` of the `after` object; `seq_of(id)` looks it up within the caller's scope."""
     if after is None:
         return None
-    seq = await session.scalar(scoped_seq_query)
+    seq = await session.scalar(seq_of(after))
     if seq is None:
         raise InvalidRequest(f"No such object for 'after': {after}", param="after")
     return seq

@@ -24,7 +24,7 @@ def list_query(project_id: str, now: int, purpose: str | None) -> Select[Any]:
     return query if purpose is None else query.where(StoredFile.purpose == purpose)
 
 
-def seq_query(project_id: str, file_id: str, now: int) -> Select[Any]:
+def seq_query(project_id: str, file_id: str, *, now: int) -> Select[Any]:
     return _live(select(StoredFile.seq), project_id, now).where(StoredFile.id == file_id)
 
 

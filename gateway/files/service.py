@@ -1,6 +1,7 @@
 """Files: the rules between an upload and its row, listing, deletion and content."""
 
 import time
+from functools import partial
 from typing import Any, BinaryIO
 
 import anyio
@@ -69,7 +70,7 @@ async def list_files(
     order: str,
 ) -> tuple[list[StoredFile], bool]:
     now = int(time.time())
-    after_seq = await resolve_after(session, repository.seq_query(caller.project_id, after or "", now), after)
+    after_seq = await resolve_after(session, after, partial(repository.seq_query, caller.project_id, now=now))
     return await fetch_page(
         session,
         repository.list_query(caller.project_id, now, purpose),

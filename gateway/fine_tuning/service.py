@@ -2,6 +2,7 @@
 
 import secrets
 import time
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,7 +123,7 @@ async def list_jobs(
     metadata: dict[str, str],
     without_metadata: bool,
 ) -> tuple[list[Job], bool]:
-    after_seq = await resolve_after(session, repository.seq_query(caller.project_id, after or ""), after)
+    after_seq = await resolve_after(session, after, partial(repository.seq_query, caller.project_id))
     return await fetch_page(
         session,
         repository.list_query(caller.project_id, metadata, without_metadata),
@@ -169,7 +170,7 @@ async def list_events(
     session: AsyncSession, caller: Caller, job_id: str, *, after: str | None, limit: int
 ) -> tuple[list[JobEvent], bool]:
     await retrieve(session, caller, job_id)
-    after_seq = await resolve_after(session, repository.event_seq_query(job_id, after or ""), after)
+    after_seq = await resolve_after(session, after, partial(repository.event_seq_query, job_id))
     return await fetch_page(
         session, repository.events_query(job_id), JobEvent.seq, after_seq=after_seq, limit=limit
     )
@@ -179,7 +180,7 @@ async def list_checkpoints(
     session: AsyncSession, caller: Caller, job_id: str, *, after: str | None, limit: int
 ) -> tuple[list[JobCheckpoint], bool]:
     await retrieve(session, caller, job_id)
-    after_seq = await resolve_after(session, repository.checkpoint_seq_query(job_id, after or ""), after)
+    after_seq = await resolve_after(session, after, partial(repository.checkpoint_seq_query, job_id))
     return await fetch_page(
         session, repository.checkpoints_query(job_id), JobCheckpoint.seq, after_seq=after_seq, limit=limit
     )

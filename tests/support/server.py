@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from gateway import migrations, projects
+from gateway import migrations
+from gateway.cli import create_project_key
 from gateway.main import build_app
-from gateway.runtime import build_runtime
 from gateway.settings import Settings
 
 
@@ -22,17 +22,7 @@ class RunningServer:
     settings: Settings
 
     def create_key(self, project_name: str) -> str:
-        return asyncio.run(_create_key(self.settings, project_name))
-
-
-async def _create_key(settings: Settings, project_name: str) -> str:
-    runtime = build_runtime(settings, lambda *_: None)
-    try:
-        async with runtime.transaction() as session:
-            project = await projects.get_or_create_project(session, project_name)
-            return await projects.create_key(session, project)
-    finally:
-        await runtime.close()
+        return asyncio.run(create_project_key(self.settings, project_name))
 
 
 def free_port() -> int:
