@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.files import repository as files_repository
@@ -34,6 +35,9 @@ class JobFailure:
     message: str
     param: str
 
+    def as_error(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "param": self.param}
+
 
 async def validate_job_files(runtime: Runtime, job_id: str) -> None:
     async with runtime.sessions() as session:
@@ -51,32 +55,28 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
     outcome = await _check(runtime, job, spec, training, validation)
     async with runtime.transaction() as session:
         if isinstance(outcome, JobFailure):
-            error = {"code": outcome.code, "message": outcome.message, "param": outcome.param}
-            if await repository.transition(
+            await _leave_validation(
                 session,
                 job.id,
-                [JobStatus.VALIDATING_FILES],
-                status=JobStatus.FAILED,
-                error=error,
-                updated_at=int(time.time()),
-            ):
-                events.add(
-                    session,
-                    job.id,
-                    outcome.message,
-                    level="error",
-                    data={"error_code": outcome.code, "error_param": outcome.param},
-                )
-            return
-        if await repository.transition(
-            session,
-            job.id,
-            [JobStatus.VALIDATING_FILES],
-            status=JobStatus.QUEUED,
-            method=outcome,
-            updated_at=int(time.time()),
-        ):
-            events.add(session, job.id, events.FILES_VALIDATED)
+                {"status": JobStatus.FAILED, "error": outcome.as_error()},
+                outcome.message,
+                level="error",
+                data={"error_code": outcome.code, "error_param": outcome.param},
+            )
+        else:
+            await _leave_validation(
+                session, job.id, {"status": JobStatus.QUEUED, "method": outcome}, events.FILES_VALIDATED
+            )
+
+
+async def _leave_validation(
+    session: AsyncSession, job_id: str, changes: dict[str, Any], message: str, **event: Any
+) -> None:
+    """Record the outcome, unless the job already left validating_files (a cancel may have won)."""
+    if await repository.transition(
+        session, job_id, [JobStatus.VALIDATING_FILES], updated_at=int(time.time()), **changes
+    ):
+        events.add(session, job_id, message, **event)
 
 
 async def _check(
