@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from gateway import error_handlers
 from gateway.files.router import router as files_router
@@ -13,6 +13,7 @@ from gateway.fine_tuning.router import router as fine_tuning_router
 from gateway.models_api.router import router as models_router
 from gateway.request_context import RequestContextMiddleware
 from gateway.runtime import Runtime
+from gateway.url_checks import reject_nul
 
 Lifecycle = Callable[[], Awaitable[None]]
 
@@ -33,7 +34,7 @@ def create_app(
                 await on_stop()
             await runtime.close()
 
-    app = FastAPI(title="ftgate", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="ftgate", version="0.1.0", lifespan=lifespan, dependencies=[Depends(reject_nul)])
     app.state.runtime = runtime
     app.add_middleware(RequestContextMiddleware)
     error_handlers.install(app)

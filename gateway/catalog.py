@@ -1,5 +1,7 @@
 """Base models a project may fine-tune: public names, snapshot aliases and token limits."""
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -14,7 +16,7 @@ class BaseModelSpec(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     owned_by: str = "system"
     created: int = 0
-    encoding: str | None = "o200k_base"
+    encoding: Literal["o200k_base", "cl100k_base", "o200k_harmony"] = "o200k_base"
     token_limit: int = 65536
     methods: list[str] = Field(default_factory=lambda: ["supervised", "dpo"])
     learning_rate_multiplier: float = 1.8

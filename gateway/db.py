@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from sqlalchemy import JSON, BigInteger, Integer, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -78,5 +79,12 @@ async def transaction(
             raise
         for action in session.info.pop("after_commit", []):
             action()
-        for task_name, object_id in session.info.pop("outbox", []):
-            dispatch(task_name, object_id)
+        outbox = session.info.pop("outbox", [])
+        if outbox:
+            # Sending may block on the broker; keep it off the event loop.
+            await anyio.to_thread.run_sync(_send_all, dispatch, outbox)
+
+
+def _send_all(dispatch: Dispatch, outbox: list[tuple[str, str]]) -> None:
+    for task_name, object_id in outbox:
+        dispatch(task_name, object_id)

@@ -80,7 +80,6 @@ class Job(Base):
     fine_tuned_model_deleted_at: Mapped[int | None]
     trained_tokens: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
-    hyperparameters: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
     method: Mapped[dict[str, Any]] = mapped_column(JSONValue)
     seed: Mapped[int]
     suffix: Mapped[str | None] = mapped_column(String(64))
@@ -89,6 +88,7 @@ class Job(Base):
     result_files: Mapped[list[str]] = mapped_column(JSONValue)
     provider: Mapped[str] = mapped_column(String(64))
     upstream_id: Mapped[str | None] = mapped_column(String(128))
+    locked_until: Mapped[int | None]
 
 
 class JobEvent(Base):

@@ -34,10 +34,6 @@ class Settings(BaseSettings):
             self.blob_dir = self.data_dir / "blobs"
         return self
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 @lru_cache
 def get_settings() -> Settings:

@@ -46,11 +46,6 @@ class InProcessRunner:
             await self._run(RECONCILE, "")
             await asyncio.sleep(self.reconcile_interval)
 
-    async def drain(self) -> None:
-        """Wait until no task is running (tests use this to observe a settled state)."""
-        while self._running:
-            await asyncio.gather(*list(self._running), return_exceptions=True)
-
     async def stop(self) -> None:
         if self._reconciler is not None:
             self._reconciler.cancel()

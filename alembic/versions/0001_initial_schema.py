@@ -105,13 +105,6 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column(
-            "hyperparameters",
-            sa.JSON(none_as_null=True).with_variant(
-                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
-            ),
-            nullable=True,
-        ),
-        sa.Column(
             "method",
             sa.JSON(none_as_null=True).with_variant(
                 postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
@@ -143,6 +136,7 @@ def upgrade() -> None:
         ),
         sa.Column("provider", sa.String(length=64), nullable=False),
         sa.Column("upstream_id", sa.String(length=128), nullable=True),
+        sa.Column("locked_until", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_fine_tuning_jobs_project_id_projects")
         ),

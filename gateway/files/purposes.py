@@ -3,11 +3,9 @@
 from gateway.errors import InvalidRequest
 
 FINE_TUNE = "fine-tune"
-FINE_TUNE_RESULTS = "fine-tune-results"
 BATCH = "batch"
 
 UPLOADABLE = ("assistants", BATCH, FINE_TUNE, "vision", "user_data")
-LISTABLE = (*UPLOADABLE, "assistants_output", "batch_output", FINE_TUNE_RESULTS)
 
 BATCH_DEFAULT_EXPIRY_SECONDS = 30 * 24 * 3600
 MIN_EXPIRY_SECONDS = 3600
@@ -25,6 +23,16 @@ def require_uploadable(purpose: str | None) -> str:
             code="invalid_value",
         )
     return purpose
+
+
+MAX_FILENAME_CHARS = 512
+
+
+def require_storable_name(filename: str) -> None:
+    if not filename or len(filename) > MAX_FILENAME_CHARS or "\x00" in filename:
+        raise InvalidRequest(
+            f"Invalid filename: it must be 1 to {MAX_FILENAME_CHARS} characters without NUL.", param="file"
+        )
 
 
 def require_jsonl_name(filename: str) -> None:

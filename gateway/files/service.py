@@ -24,6 +24,7 @@ def not_found(file_id: str) -> NotFound:
 def check_fields(fields: dict[str, str], filename: str) -> tuple[str, int | None]:
     """The purpose and expiry an upload asks for, refusing what OpenAI refuses."""
     purpose = purposes.require_uploadable(fields.get("purpose"))
+    purposes.require_storable_name(filename)
     if purpose == purposes.FINE_TUNE:
         purposes.require_jsonl_name(filename)
     return purpose, purposes.expiry_seconds(purpose, fields)

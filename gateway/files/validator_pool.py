@@ -46,6 +46,10 @@ class ValidatorStopped(ServerError):
     status_code = 503
 
 
+class ValidatorBusy(ServerError):
+    status_code = 503
+
+
 class RemoteValidator:
     """One child process. `feed` and `finish` block: call them from a worker thread."""
 
@@ -90,7 +94,8 @@ class RemoteValidator:
 
 
 class ValidatorPool:
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, slot_wait_seconds: float = 60.0) -> None:
+        self._slot_wait_seconds = slot_wait_seconds
         self._context = multiprocessing.get_context("spawn")
         self._size = size
         self._slots = anyio.Semaphore(size)
@@ -99,7 +104,13 @@ class ValidatorPool:
     @asynccontextmanager
     async def session(self, encoding: str, token_limit: int) -> AsyncIterator[RemoteValidator]:
         """A child ready to validate one file; it goes back to the pool unless it failed."""
-        async with self._slots:
+        with anyio.move_on_after(self._slot_wait_seconds) as waiting:
+            await self._slots.acquire()
+        if waiting.cancelled_caught:
+            raise ValidatorBusy(
+                "All file validators are busy; please retry the upload shortly.", headers={"retry-after": "5"}
+            )
+        try:
             validator = await self._checkout(encoding, token_limit)
             try:
                 yield validator
@@ -109,6 +120,8 @@ class ValidatorPool:
                     self._idle.append(validator)
                 else:
                     await anyio.to_thread.run_sync(validator.close)
+        finally:
+            self._slots.release()
 
     async def _checkout(self, encoding: str, token_limit: int) -> RemoteValidator:
         """An idle child that takes the START, or else a new one."""
@@ -120,7 +133,11 @@ class ValidatorPool:
             except ValidatorStopped:
                 await anyio.to_thread.run_sync(validator.close)
         validator = await anyio.to_thread.run_sync(RemoteValidator, self._context)
-        await anyio.to_thread.run_sync(validator.start, encoding, token_limit)
+        try:
+            await anyio.to_thread.run_sync(validator.start, encoding, token_limit)
+        except ValidatorStopped:
+            await anyio.to_thread.run_sync(validator.close)
+            raise
         return validator
 
     async def warm(self, encoding: str, token_limit: int) -> None:

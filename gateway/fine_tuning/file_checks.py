@@ -124,7 +124,12 @@ async def _check_file(
         ), None
     report = ValidationReport.from_dict(stored.validation)
     if report.encoding != spec.encoding or report.token_limit != spec.token_limit:
-        report = await _revalidate(runtime, stored.blob_key, spec)
+        try:
+            report = await _revalidate(runtime, stored.blob_key, spec)
+        except FileNotFoundError:
+            return JobFailure(
+                code, f"The job failed because the {kind} file {file_id} has no content.", param
+            ), None
     if report.issues:
         first = report.issues[0]
         more = (

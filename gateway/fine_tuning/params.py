@@ -2,20 +2,38 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
 
 Auto = Literal["auto"]
 BatchSize = Auto | Annotated[StrictInt, Field(ge=1, le=256)]
-LearningRateMultiplier = Auto | Annotated[StrictFloat, Field(gt=0)]
+LearningRateMultiplier = Auto | Annotated[StrictFloat, Field(gt=0, allow_inf_nan=False)]
 Epochs = Auto | Annotated[StrictInt, Field(ge=1, le=50)]
-Beta = Auto | Annotated[StrictFloat, Field(gt=0, le=2)]
+Beta = Auto | Annotated[StrictFloat, Field(gt=0, le=2, allow_inf_nan=False)]
 SUFFIX_PATTERN = r"^[A-Za-z0-9._-]+$"
+MAX_STRING_CHARS = 4096
 
 
 class Params(BaseModel):
     """Request objects ignore unknown keys, like the spec's open job-create body."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", str_max_length=MAX_STRING_CHARS)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise ValueError("text must not contain NUL characters")
+        return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 class SupervisedHyperparameters(Params):

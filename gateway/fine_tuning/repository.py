@@ -3,10 +3,9 @@
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.fine_tuning.status import TERMINAL
 from gateway.models import Job, JobCheckpoint, JobEvent
 
 
@@ -45,8 +44,34 @@ async def transition(
     return result.rowcount == 1
 
 
-async def active_job_ids(session: AsyncSession) -> list[str]:
-    return list((await session.scalars(select(Job.id).where(Job.status.not_in(list(TERMINAL))))).all())
+def _lease_free(now: int) -> Any:
+    return or_(Job.locked_until.is_(None), Job.locked_until < now)
+
+
+async def claim(session: AsyncSession, job_id: str, now: int, lease_seconds: int) -> bool:
+    """Take the job's lease so that one task at a time works on it; a crashed holder's lease
+    simply runs out."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, _lease_free(now))
+        .values(locked_until=now + lease_seconds)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def release(session: AsyncSession, job_id: str) -> None:
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def job_ids_to_advance(session: AsyncSession, statuses: Collection[str], now: int) -> list[str]:
+    query = select(Job.id).where(Job.status.in_(list(statuses)), _lease_free(now))
+    return list((await session.scalars(query)).all())
 
 
 def events_query(job_id: str) -> Select[Any]:
