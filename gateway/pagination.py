@@ -23,6 +23,11 @@ class ListPageWithIds(ListPage[Item], Generic[Item]):
     first_id: str | None
     last_id: str | None
 
+    @classmethod
+    def of(cls, data: list[Any], has_more: bool) -> "ListPageWithIds[Any]":
+        first, last = (data[0].id, data[-1].id) if data else (None, None)
+        return cls(data=data, has_more=has_more, first_id=first, last_id=last)
+
 
 async def resolve_after(
     session: AsyncSession, after: str | None, seq_of: Callable[[str], Select[Any]]

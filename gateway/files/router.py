@@ -19,6 +19,8 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 @router.post("")
 async def create(request: Request, caller: CallerDep, runtime: RuntimeDep) -> FileObject:
+    """Streams first, then records the file in a short transaction of its own: no database
+    transaction stays open while a large body arrives."""
     max_bytes = runtime.settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
@@ -53,13 +55,7 @@ async def list_files(
     rows, has_more = await service.list_files(
         session, caller, purpose=purpose, after=after, limit=limit, order=order
     )
-    data = [FileObject.of(row) for row in rows]
-    return ListPageWithIds(
-        data=data,
-        has_more=has_more,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-    )
+    return ListPageWithIds.of([FileObject.of(row) for row in rows], has_more)
 
 
 @router.get("/{file_id}")

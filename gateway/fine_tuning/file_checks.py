@@ -17,9 +17,8 @@ from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, StoredFile
 from gateway.runtime import Runtime
 from gateway.storage.base import BlobStore
-from gateway.validation import ValidationReport
+from gateway.validation import MIN_EXAMPLES, ValidationReport
 
-MIN_TRAINING_EXAMPLES = 10
 INVALID_FILE_PREFIX = "The job failed due to an invalid {kind} file. Invalid file format. "
 METHOD_FORMATS = {"supervised": "chat", "dpo": "preference"}
 FORMAT_NAMES = {
@@ -94,11 +93,11 @@ async def _check(
     if failure is not None:
         return failure
     assert report is not None
-    if report.n_examples < MIN_TRAINING_EXAMPLES:
+    if report.n_examples < MIN_EXAMPLES:
         return JobFailure(
             "invalid_n_examples",
             f"Training file has {report.n_examples} example(s), "
-            f"but must have at least {MIN_TRAINING_EXAMPLES} examples",
+            f"but must have at least {MIN_EXAMPLES} examples",
             "training_file",
         )
     if job.validation_file is not None:

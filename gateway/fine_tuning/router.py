@@ -93,10 +93,4 @@ async def list_checkpoints(
     rows, has_more = await service.list_checkpoints(
         session, caller, fine_tuning_job_id, after=after, limit=limit
     )
-    data = [FineTuningJobCheckpoint.of(row) for row in rows]
-    return ListPageWithIds(
-        data=data,
-        has_more=has_more,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-    )
+    return ListPageWithIds.of([FineTuningJobCheckpoint.of(row) for row in rows], has_more)

@@ -35,9 +35,10 @@ tool_call_id and refusal).
 
 from gateway.validation.report import ValidationIssue, ValidationReport
 from gateway.validation.tokens import encoding_for_model
-from gateway.validation.validator import TrainingFileValidator, validate_chunks
+from gateway.validation.validator import MIN_EXAMPLES, TrainingFileValidator, validate_chunks
 
 __all__ = [
+    "MIN_EXAMPLES",
     "TrainingFileValidator",
     "ValidationIssue",
     "ValidationReport",
