@@ -51,10 +51,7 @@ def expiry_seconds(purpose: str, fields: dict[str, str]) -> int | None:
             "Invalid value for 'expires_after[anchor]': must be 'created_at'.",
             param="expires_after[anchor]",
         )
-    try:
-        value = int(seconds or "")
-    except ValueError:
-        value = -1
+    value = int(seconds) if seconds is not None and seconds.isascii() and seconds.isdigit() else -1
     if not MIN_EXPIRY_SECONDS <= value <= MAX_EXPIRY_SECONDS:
         raise InvalidRequest(
             f"Invalid value for 'expires_after[seconds]': expected an integer between "

@@ -100,7 +100,7 @@ async def create(
         method=method,
         seed=params.seed if params.seed is not None else secrets.randbelow(2**31),
         suffix=params.suffix,
-        integrations=[item.model_dump() for item in params.integrations or []],
+        integrations=[item.model_dump(exclude_none=True) for item in params.integrations or []],
         user_metadata=params.metadata,
         result_files=[],
         provider=spec.provider,
