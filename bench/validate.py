@@ -57,14 +57,6 @@ def upload_through_server(path: Path, data_dir: Path) -> dict[str, float]:
                 break
             except httpx.ConnectError:
                 time.sleep(0.1)
-        # A server that has been up a moment has its validator children warm; so does this one.
-        warm_up = httpx.post(
-            f"{base}/files",
-            headers=headers,
-            files={"file": ("warm.jsonl", b"")},
-            data={"purpose": "fine-tune"},
-        )
-        warm_up.raise_for_status()
         idle_rss = peak_rss_mb(server.pid)
         started = time.perf_counter()
         with open(path, "rb") as body:

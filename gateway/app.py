@@ -1,6 +1,5 @@
 """create_app(): routers, error handlers, lifespan. No logic."""
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -23,13 +22,13 @@ def create_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        warming = asyncio.create_task(runtime.validators.warm(UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT))
+        # Validator children load their vocabulary before the first request, not during it.
+        await runtime.validators.warm(UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT)
         if on_start is not None:
             await on_start()
         try:
             yield
         finally:
-            warming.cancel()
             if on_stop is not None:
                 await on_stop()
             await runtime.close()
