@@ -59,3 +59,12 @@ def expiry_seconds(purpose: str, fields: dict[str, str]) -> int | None:
             param="expires_after[seconds]",
         )
     return value
+
+
+def check_fields(fields: dict[str, str], filename: str) -> tuple[str, int | None]:
+    """The purpose and expiry an upload asks for, refusing what OpenAI refuses."""
+    purpose = require_uploadable(fields.get("purpose"))
+    require_storable_name(filename)
+    if purpose == FINE_TUNE:
+        require_jsonl_name(filename)
+    return purpose, expiry_seconds(purpose, fields)

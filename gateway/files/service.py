@@ -21,19 +21,10 @@ def not_found(file_id: str) -> NotFound:
     return NotFound(f"No such File object: {file_id}", param="id")
 
 
-def check_fields(fields: dict[str, str], filename: str) -> tuple[str, int | None]:
-    """The purpose and expiry an upload asks for, refusing what OpenAI refuses."""
-    purpose = purposes.require_uploadable(fields.get("purpose"))
-    purposes.require_storable_name(filename)
-    if purpose == purposes.FINE_TUNE:
-        purposes.require_jsonl_name(filename)
-    return purpose, purposes.expiry_seconds(purpose, fields)
-
-
 def add_uploaded(
     session: AsyncSession, caller: Caller, *, file_id: str, upload: ReceivedUpload
 ) -> StoredFile:
-    purpose, expires_in = check_fields(upload.fields, upload.filename)
+    purpose, expires_in = purposes.check_fields(upload.fields, upload.filename)
     now = int(time.time())
     report = upload.report if purpose == purposes.FINE_TUNE else None
     stored = StoredFile(

@@ -15,7 +15,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from gateway.errors import GatewayError, InvalidRequest, PayloadTooLarge
 from gateway.files import multipart
-from gateway.files.purposes import FINE_TUNE, require_jsonl_name
+from gateway.files.purposes import FINE_TUNE, check_fields
 from gateway.files.validator_pool import RemoteValidator, ValidatorPool
 from gateway.storage.base import BlobStore, BlobWriter
 from gateway.validation import ValidationReport
@@ -84,8 +84,8 @@ async def _open_sink(
     if part.name != "file":
         raise InvalidRequest("Send exactly one file part, named 'file'.", param="file")
     purpose = fields.get("purpose")
-    if purpose == FINE_TUNE:
-        require_jsonl_name(part.filename)
+    if purpose is not None:  # refuse before the body streams in, when the form allows it
+        check_fields(fields, part.filename)
     validator = None
     # The purpose may follow the file in the form; validate speculatively until it is known.
     if purpose in (None, FINE_TUNE):

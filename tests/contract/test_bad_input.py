@@ -188,3 +188,10 @@ def test_limit_out_of_range_is_a_400(client: openai.OpenAI, limit: int):
     with pytest.raises(openai.BadRequestError) as raised:
         client.files.list(limit=limit)
     assert raised.value.param == "limit"
+
+
+def test_a_known_bad_purpose_is_refused_before_the_body_streams(client: openai.OpenAI):
+    # Streamed to the end, this body would trip the size limit (413) first.
+    with pytest.raises(openai.BadRequestError) as raised:
+        upload(client, "data.jsonl", b"x" * (TEST_MAX_UPLOAD_BYTES + 1), purpose="evals")
+    assert raised.value.param == "purpose"
