@@ -1,4 +1,7 @@
-"""Base models a project may fine-tune: public names, snapshot aliases and token limits."""
+"""Base models a project may fine-tune: public names, snapshot aliases, token limits, prices.
+
+Default training prices are OpenAI's published per-1M-token rates for these snapshots.
+"""
 
 from typing import Literal
 
@@ -20,15 +23,24 @@ class BaseModelSpec(BaseModel):
     token_limit: int = 65536
     methods: list[str] = Field(default_factory=lambda: ["supervised", "dpo"])
     learning_rate_multiplier: float = 1.8
+    training_price_per_1m: float = Field(default=0.0, ge=0, description="USD per 1M trained tokens")
     provider: str = "openai"
 
 
 DEFAULT_BASE_MODELS = (
-    BaseModelSpec(id="gpt-4.1-2025-04-14", aliases=["gpt-4.1"], created=1744316542),
-    BaseModelSpec(id="gpt-4.1-mini-2025-04-14", aliases=["gpt-4.1-mini"], created=1744317547),
-    BaseModelSpec(id="gpt-4.1-nano-2025-04-14", aliases=["gpt-4.1-nano"], created=1744321707),
-    BaseModelSpec(id="gpt-4o-2024-08-06", aliases=["gpt-4o"], created=1722814719),
-    BaseModelSpec(id="gpt-4o-mini-2024-07-18", aliases=["gpt-4o-mini"], created=1721172741),
+    BaseModelSpec(
+        id="gpt-4.1-2025-04-14", aliases=["gpt-4.1"], created=1744316542, training_price_per_1m=25.0
+    ),
+    BaseModelSpec(
+        id="gpt-4.1-mini-2025-04-14", aliases=["gpt-4.1-mini"], created=1744317547, training_price_per_1m=5.0
+    ),
+    BaseModelSpec(
+        id="gpt-4.1-nano-2025-04-14", aliases=["gpt-4.1-nano"], created=1744321707, training_price_per_1m=1.5
+    ),
+    BaseModelSpec(id="gpt-4o-2024-08-06", aliases=["gpt-4o"], created=1722814719, training_price_per_1m=25.0),
+    BaseModelSpec(
+        id="gpt-4o-mini-2024-07-18", aliases=["gpt-4o-mini"], created=1721172741, training_price_per_1m=3.0
+    ),
     BaseModelSpec(
         id="gpt-3.5-turbo-0125",
         aliases=["gpt-3.5-turbo"],
@@ -37,6 +49,7 @@ DEFAULT_BASE_MODELS = (
         token_limit=16385,
         methods=["supervised"],
         learning_rate_multiplier=2.0,
+        training_price_per_1m=8.0,
     ),
 )
 

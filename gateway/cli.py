@@ -64,6 +64,25 @@ async def create_project_key(settings: "Settings", project_name: str) -> str:
         await runtime.close()
 
 
+def quote(args: argparse.Namespace) -> None:
+    from gateway.catalog import resolve_base_model
+    from gateway.fine_tuning.quotes import build_quote
+    from gateway.settings import get_settings
+    from gateway.validation import TrainingFileValidator
+
+    spec = resolve_base_model(get_settings().base_models, args.model)
+    if spec is None:
+        raise SystemExit(f"ftgate quote: {args.model} is not a configured base model")
+    validator = TrainingFileValidator(spec.encoding, token_limit=spec.token_limit)
+    with open(args.file, "rb") as content:
+        while chunk := content.read(1024 * 1024):
+            validator.feed(chunk)
+    report = validator.finish()
+    print(build_quote(report, spec.id, spec, args.n_epochs, file_id=None).model_dump_json(indent=2))
+    for issue in report.issues:
+        print(f"line {issue.line}: {issue.message}", file=sys.stderr)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="ftgate", description="OpenAI-compatible fine-tuning gateway")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
@@ -77,6 +96,12 @@ def parser() -> argparse.ArgumentParser:
 
     migrate_cmd = commands.add_parser("migrate", help="upgrade the database schema")
     migrate_cmd.set_defaults(handler=migrate)
+
+    quote_cmd = commands.add_parser("quote", help="trained tokens and cost of tuning a model on a local file")
+    quote_cmd.add_argument("file")
+    quote_cmd.add_argument("--model", required=True)
+    quote_cmd.add_argument("--n-epochs", type=int, default=None)
+    quote_cmd.set_defaults(handler=quote)
 
     keys_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(
         required=True, metavar="ACTION"

@@ -10,6 +10,8 @@ from gateway.deps import CallerDep, RuntimeDep, SessionDep
 from gateway.files import service
 from gateway.files.schemas import FileDeleted, FileObject
 from gateway.files.upload import file_too_large, receive_upload
+from gateway.fine_tuning import quotes
+from gateway.fine_tuning.quotes import Quote
 from gateway.pagination import ListPageWithIds
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
@@ -81,6 +83,19 @@ async def retrieve_content(
 async def retrieve_validation(file_id: str, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
     """ftgate's own addition: the report made while a fine-tune file streamed in."""
     return await service.validation_report(session, caller, file_id)
+
+
+@router.get("/{file_id}/quote")
+async def retrieve_quote(
+    file_id: str,
+    model: str,
+    session: SessionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+    n_epochs: Annotated[int | None, Query(ge=1, le=50)] = None,
+) -> Quote:
+    """ftgate's own addition: trained tokens and cost of tuning `model` on this file."""
+    return await quotes.quote_file(session, caller, runtime, file_id, model, n_epochs)
 
 
 def _chunks(content: Any, size: int = 1024 * 1024) -> Any:

@@ -5,18 +5,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.files import repository as files_repository
-from gateway.files.validator_pool import RemoteValidator
+from gateway.files.reports import report_for_model
 from gateway.fine_tuning import events, repository
 from gateway.fine_tuning.hyperparameters import resolve_auto
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, StoredFile
 from gateway.runtime import Runtime
-from gateway.storage.base import BlobStore
 from gateway.validation import MIN_EXAMPLES, ValidationReport
 
 INVALID_FILE_PREFIX = "The job failed due to an invalid {kind} file. Invalid file format. "
@@ -121,14 +119,12 @@ async def _check_file(
         return JobFailure(
             code, f"The job failed because the {kind} file {file_id} no longer exists.", param
         ), None
-    report = ValidationReport.from_dict(stored.validation)
-    if report.encoding != spec.encoding or report.token_limit != spec.token_limit:
-        try:
-            report = await _revalidate(runtime, stored.blob_key, spec)
-        except FileNotFoundError:
-            return JobFailure(
-                code, f"The job failed because the {kind} file {file_id} has no content.", param
-            ), None
+    try:
+        report = await report_for_model(stored, spec, runtime.blobs, runtime.validators)
+    except FileNotFoundError:
+        return JobFailure(
+            code, f"The job failed because the {kind} file {file_id} has no content.", param
+        ), None
     if report.issues:
         first = report.issues[0]
         more = (
@@ -148,16 +144,3 @@ async def _check_file(
             param,
         ), None
     return None, report
-
-
-async def _revalidate(runtime: Runtime, blob_key: str, spec: BaseModelSpec) -> ValidationReport:
-    """Validate the stored file again with the model's own encoding and token limit."""
-    async with runtime.validators.session(spec.encoding, spec.token_limit) as validator:
-        return await anyio.to_thread.run_sync(_feed_blob, runtime.blobs, blob_key, validator)
-
-
-def _feed_blob(blobs: BlobStore, blob_key: str, validator: RemoteValidator) -> ValidationReport:
-    with blobs.open(blob_key) as content:
-        while chunk := content.read(1024 * 1024):
-            validator.feed(chunk)
-    return validator.finish()

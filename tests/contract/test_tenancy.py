@@ -28,6 +28,9 @@ def calls(client: openai.OpenAI, file_id: str, job_id: str):
         "files.content": lambda: client.files.content(file_id),
         "files.delete": lambda: client.files.delete(file_id),
         "files.validation": lambda: client.get(f"/files/{file_id}/validation", cast_to=object),
+        "files.quote": lambda: client.get(
+            f"/files/{file_id}/quote", cast_to=object, options={"params": {"model": "gpt-4o-mini"}}
+        ),
         "jobs.retrieve": lambda: jobs.retrieve(job_id),
         "jobs.cancel": lambda: jobs.cancel(job_id),
         "jobs.pause": lambda: jobs.pause(job_id),

@@ -15,6 +15,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
     ("DELETE", re.compile(rf"/v1/files/{ID}"), "DeleteFileResponse"),
     ("GET", re.compile(rf"/v1/files/{ID}/content"), None),
     ("GET", re.compile(rf"/v1/files/{ID}/validation"), None),
+    ("GET", re.compile(rf"/v1/files/{ID}/quote"), None),
     ("POST", re.compile(r"/v1/fine_tuning/jobs"), "FineTuningJob"),
     ("GET", re.compile(r"/v1/fine_tuning/jobs"), "ListPaginatedFineTuningJobsResponse"),
     ("GET", re.compile(rf"/v1/fine_tuning/jobs/{ID}"), "FineTuningJob"),

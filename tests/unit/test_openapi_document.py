@@ -4,7 +4,7 @@ from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "export_openapi.py"
 
-# OpenAI's paths (spec servers end in /v1) that ftgate serves, plus its own validation report.
+# OpenAI's paths (spec servers end in /v1) that ftgate serves, plus its own validation report and quote.
 MIRRORED = {
     "/files",
     "/files/{file_id}",
@@ -19,7 +19,7 @@ MIRRORED = {
     "/models",
     "/models/{model}",
 }
-FTGATE_ONLY = {"/files/{file_id}/validation"}
+FTGATE_ONLY = {"/files/{file_id}/validation", "/files/{file_id}/quote"}
 
 
 def load_script():
