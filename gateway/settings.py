@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     celery_queue: str = "ftgate"
     reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    job_lease_seconds: int = Field(default=300, gt=0)
     base_models: list[BaseModelSpec] = Field(default_factory=lambda: list(DEFAULT_BASE_MODELS))
 
     @model_validator(mode="after")

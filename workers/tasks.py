@@ -15,13 +15,14 @@ log = logging.getLogger(__name__)
 
 # Statuses in which a job has a next step that ftgate itself takes.
 ADVANCEABLE = frozenset({JobStatus.VALIDATING_FILES})
-LEASE_SECONDS = 300
 
 
 async def advance_job(runtime: Runtime, job_id: str) -> None:
     """Take the job one step further from wherever the database says it is."""
     async with runtime.transaction() as session:
-        claimed = await jobs_repository.claim(session, job_id, int(time.time()), LEASE_SECONDS)
+        claimed = await jobs_repository.claim(
+            session, job_id, int(time.time()), runtime.settings.job_lease_seconds
+        )
     if not claimed:
         log.info("advance_job: %s is unknown or another task holds it", job_id)
         return

@@ -7,7 +7,7 @@ limit gets the stored file counted again, in a validator child process.
 import anyio
 
 from gateway.catalog import BaseModelSpec
-from gateway.files.validator_pool import RemoteValidator, ValidatorPool
+from gateway.files.validator_pool import Validator, ValidatorPool
 from gateway.models import StoredFile
 from gateway.storage.base import BlobStore
 from gateway.validation import ValidationReport
@@ -25,7 +25,7 @@ async def report_for_model(
         return await anyio.to_thread.run_sync(_feed_blob, blobs, stored.blob_key, validator)
 
 
-def _feed_blob(blobs: BlobStore, blob_key: str, validator: RemoteValidator) -> ValidationReport:
+def _feed_blob(blobs: BlobStore, blob_key: str, validator: Validator) -> ValidationReport:
     with blobs.open(blob_key) as content:
         while chunk := content.read(1024 * 1024):
             validator.feed(chunk)

@@ -16,7 +16,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from gateway.errors import GatewayError, InvalidRequest, PayloadTooLarge
 from gateway.files import multipart
 from gateway.files.purposes import FINE_TUNE, check_fields
-from gateway.files.validator_pool import RemoteValidator, ValidatorPool
+from gateway.files.validator_pool import Validator, ValidatorPool
 from gateway.storage.base import BlobStore, BlobWriter
 from gateway.validation import ValidationReport
 
@@ -40,7 +40,7 @@ class ReceivedUpload:
 class _FileSink:
     """Runs in a worker thread: every chunk is counted, hashed, stored and validated."""
 
-    def __init__(self, filename: str, writer: BlobWriter, max_bytes: int, validator: RemoteValidator | None):
+    def __init__(self, filename: str, writer: BlobWriter, max_bytes: int, validator: Validator | None):
         self.filename = filename
         self.writer = writer
         self.max_bytes = max_bytes

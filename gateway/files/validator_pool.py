@@ -87,10 +87,42 @@ class RemoteValidator:
         self.healthy = True
         return report
 
+    def is_alive(self) -> bool:
+        return self.process.is_alive()
+
     def close(self) -> None:
         self._connection.close()
         self.process.terminate()
         self.process.join(timeout=5)
+
+
+class InlineValidator:
+    """The same calls, validated in this process: for daemonic processes such as Celery's
+    prefork children, which may not start children of their own."""
+
+    def __init__(self) -> None:
+        self._validator: TrainingFileValidator | None = None
+        self.healthy = True
+
+    def start(self, encoding: str, token_limit: int) -> None:
+        self._validator = TrainingFileValidator(encoding, token_limit=token_limit)
+
+    def feed(self, chunk: bytes) -> None:
+        assert self._validator is not None
+        self._validator.feed(chunk)
+
+    def finish(self) -> ValidationReport:
+        assert self._validator is not None
+        return self._validator.finish()
+
+    def is_alive(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._validator = None
+
+
+Validator = RemoteValidator | InlineValidator
 
 
 class ValidatorPool:
@@ -99,10 +131,10 @@ class ValidatorPool:
         self._context = multiprocessing.get_context("spawn")
         self._size = size
         self._slots = anyio.Semaphore(size)
-        self._idle: list[RemoteValidator] = []
+        self._idle: list[Validator] = []
 
     @asynccontextmanager
-    async def session(self, encoding: str, token_limit: int) -> AsyncIterator[RemoteValidator]:
+    async def session(self, encoding: str, token_limit: int) -> AsyncIterator[Validator]:
         """A child ready to validate one file; it goes back to the pool unless it failed."""
         with anyio.move_on_after(self._slot_wait_seconds) as waiting:
             await self._slots.acquire()
@@ -116,14 +148,14 @@ class ValidatorPool:
                 yield validator
             finally:
                 # A file left half-fed is harmless: the next START discards the child's state.
-                if validator.healthy and validator.process.is_alive():
+                if validator.healthy and validator.is_alive():
                     self._idle.append(validator)
                 else:
                     await anyio.to_thread.run_sync(validator.close)
         finally:
             self._slots.release()
 
-    async def _checkout(self, encoding: str, token_limit: int) -> RemoteValidator:
+    async def _checkout(self, encoding: str, token_limit: int) -> Validator:
         """An idle child that takes the START, or else a new one."""
         while self._idle:
             validator = self._idle.pop()
@@ -132,13 +164,17 @@ class ValidatorPool:
                 return validator
             except ValidatorStopped:
                 await anyio.to_thread.run_sync(validator.close)
-        validator = await anyio.to_thread.run_sync(RemoteValidator, self._context)
+        if multiprocessing.current_process().daemon:
+            inline = InlineValidator()
+            inline.start(encoding, token_limit)
+            return inline
+        remote = await anyio.to_thread.run_sync(RemoteValidator, self._context)
         try:
-            await anyio.to_thread.run_sync(validator.start, encoding, token_limit)
+            await anyio.to_thread.run_sync(remote.start, encoding, token_limit)
         except ValidatorStopped:
-            await anyio.to_thread.run_sync(validator.close)
+            await anyio.to_thread.run_sync(remote.close)
             raise
-        return validator
+        return remote
 
     async def warm(self, encoding: str, token_limit: int) -> None:
         """Start every child and load its vocabulary now, so the first upload does not wait."""

@@ -1,5 +1,7 @@
 """Production wiring: gateway replicas and real Celery worker processes on Redis and Postgres."""
 
+import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -12,15 +14,19 @@ from pathlib import Path
 import openai
 import pytest
 import redis
+from sqlalchemy import select
 
+from gateway.models import Job
+from gateway.runtime import build_runtime
 from gateway.settings import Settings
-from tests.support.jobs import upload, wait_until_validated
+from tests.support.jobs import chat_lines, upload, wait_until_validated
 from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, serve
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 REDIS_URL = os.environ.get("FTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REPO = Path(__file__).resolve().parents[2]
+JOB_LEASE_SECONDS = 3
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +60,7 @@ class Worker:
             "FTGATE_REDIS_URL": settings.redis_url,
             "FTGATE_CELERY_QUEUE": settings.celery_queue,
             "FTGATE_RECONCILE_INTERVAL_SECONDS": "1",
+            "FTGATE_JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS),
         }
         command = [
             sys.executable,
@@ -72,7 +79,8 @@ class Worker:
         self.process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
 
     def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
 
@@ -122,6 +130,35 @@ def test_a_lost_message_only_delays_the_job(client: openai.OpenAI, settings: Set
     assert client.fine_tuning.jobs.retrieve(job.id).status == "validating_files"
     start_worker(with_beat=True)
     validated = wait_until_validated(client, job.id, timeout=60)
+    assert validated.status == "queued"
+    messages = [event.message for event in client.fine_tuning.jobs.list_events(job.id)]
+    assert messages.count("Files validated, moving job to queued state") == 1
+
+
+async def _lease_of(settings: Settings, job_id: str) -> int | None:
+    runtime = build_runtime(settings, lambda *_: None)
+    try:
+        async with runtime.sessions() as session:
+            return await session.scalar(select(Job.locked_until).where(Job.id == job_id))
+    finally:
+        await runtime.close()
+
+
+def test_a_worker_killed_mid_validation_only_delays_the_job(
+    client: openai.OpenAI, settings: Settings, start_worker
+):
+    # A gpt-3.5 job has its file counted again with cl100k_base: long enough to be caught mid-task.
+    file_id = upload(client, "big.jsonl", chat_lines(250_000))
+    worker = start_worker()
+    job = client.fine_tuning.jobs.create(model="gpt-3.5-turbo", training_file=file_id)
+    deadline = time.monotonic() + 60
+    while asyncio.run(_lease_of(settings, job.id)) is None:
+        assert time.monotonic() < deadline, "no worker took the job"
+        time.sleep(0.01)
+    assert client.fine_tuning.jobs.retrieve(job.id).status == "validating_files"
+    worker.stop()  # SIGKILL, mid-validation
+    start_worker(with_beat=True)
+    validated = wait_until_validated(client, job.id, timeout=90)
     assert validated.status == "queued"
     messages = [event.message for event in client.fine_tuning.jobs.list_events(job.id)]
     assert messages.count("Files validated, moving job to queued state") == 1
