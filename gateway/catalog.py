@@ -3,6 +3,8 @@
 Default training prices are OpenAI's published per-1M-token rates for these snapshots.
 """
 
+import json
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -25,6 +27,8 @@ class BaseModelSpec(BaseModel):
     learning_rate_multiplier: float = 1.8
     training_price_per_1m: float = Field(default=0.0, ge=0, description="USD per 1M trained tokens")
     provider: str = "openai"
+    path: Path | None = Field(default=None, description="local models: the Hugging Face model folder")
+    learning_rate: float = Field(default=2e-4, gt=0, description="local models: LR at multiplier 1.0")
 
 
 DEFAULT_BASE_MODELS = (
@@ -52,6 +56,47 @@ DEFAULT_BASE_MODELS = (
         training_price_per_1m=8.0,
     ),
 )
+
+
+LOCAL_MODEL_SIDECAR = "ftgate.json"
+
+
+def discover_local_models(models_dir: Path) -> list[BaseModelSpec]:
+    """Every Hugging Face model folder directly under `models_dir`, named after the folder.
+
+    An optional `ftgate.json` in the folder overrides any BaseModelSpec field (aliases, prices,
+    learning_rate, methods...).
+    """
+    if not models_dir.is_dir():
+        return []
+    found = []
+    for folder in sorted(models_dir.iterdir()):
+        config_file = folder / "config.json"
+        if not config_file.is_file():
+            continue
+        config = json.loads(config_file.read_text())
+        sidecar = folder / LOCAL_MODEL_SIDECAR
+        overrides = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+        spec = {
+            "id": folder.name,
+            "owned_by": "ftgate",
+            "created": int(config_file.stat().st_mtime),
+            "token_limit": config.get("max_position_embeddings", 65536),
+            "learning_rate_multiplier": 1.0,
+            "provider": "local",
+            "path": folder.resolve(),
+        }
+        found.append(BaseModelSpec.model_validate(spec | overrides))
+    return found
+
+
+def build_catalog(configured: list[BaseModelSpec], models_dir: Path) -> list[BaseModelSpec]:
+    """The configured models, then the local folders that no configured model already names."""
+    taken = {spec.id for spec in configured}
+    for spec in configured:
+        if spec.provider == "local" and spec.path is not None and not spec.path.is_absolute():
+            spec.path = (models_dir / spec.path).resolve()
+    return configured + [spec for spec in discover_local_models(models_dir) if spec.id not in taken]
 
 
 def resolve_base_model(models: list[BaseModelSpec], name: str) -> BaseModelSpec | None:

@@ -65,12 +65,14 @@ async def create_project_key(settings: "Settings", project_name: str) -> str:
 
 
 def quote(args: argparse.Namespace) -> None:
-    from gateway.catalog import resolve_base_model
+    from gateway.catalog import build_catalog, resolve_base_model
     from gateway.fine_tuning.quotes import build_quote
     from gateway.settings import get_settings
     from gateway.validation import TrainingFileValidator
 
-    spec = resolve_base_model(get_settings().base_models, args.model)
+    settings = get_settings()
+    assert settings.models_dir is not None
+    spec = resolve_base_model(build_catalog(list(settings.base_models), settings.models_dir), args.model)
     if spec is None:
         raise SystemExit(f"ftgate quote: {args.model} is not a configured base model")
     validator = TrainingFileValidator(spec.encoding, token_limit=spec.token_limit)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway import db
+from gateway.catalog import BaseModelSpec, build_catalog
 from gateway.files.validator_pool import ValidatorPool
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
@@ -21,6 +22,7 @@ class Runtime:
     blobs: BlobStore
     validators: ValidatorPool
     dispatch: db.Dispatch
+    catalog: list[BaseModelSpec]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -33,7 +35,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
-    assert settings.blob_dir is not None
+    assert settings.blob_dir is not None and settings.models_dir is not None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = db.create_engine(settings.database_url)
     return Runtime(
@@ -43,4 +45,5 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         blobs=LocalBlobStore(settings.blob_dir),
         validators=ValidatorPool(settings.validation_processes),
         dispatch=dispatch,
+        catalog=build_catalog(list(settings.base_models), settings.models_dir),
     )

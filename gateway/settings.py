@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(default=30.0, gt=0)
     job_lease_seconds: int = Field(default=300, gt=0)
     base_models: list[BaseModelSpec] = Field(default_factory=lambda: list(DEFAULT_BASE_MODELS))
+    models_dir: Path | None = None
+    artifacts_dir: Path | None = None
+    training_device: str = "auto"
+    training_slots: int = Field(default=1, ge=1)
+    max_loaded_adapters: int = Field(default=8, ge=1)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
@@ -33,6 +38,10 @@ class Settings(BaseSettings):
             self.database_url = "postgresql+asyncpg://" + self.database_url.split("://", 1)[1]
         if self.blob_dir is None:
             self.blob_dir = self.data_dir / "blobs"
+        if self.models_dir is None:
+            self.models_dir = self.data_dir / "models"
+        if self.artifacts_dir is None:
+            self.artifacts_dir = self.data_dir / "artifacts"
         return self
 
 

@@ -48,7 +48,7 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
             if job.validation_file
             else None
         )
-    spec = resolve_base_model(runtime.settings.base_models, job.base_model)
+    spec = resolve_base_model(runtime.catalog, job.base_model)
     outcome = await _check(runtime, job, spec, training, validation)
     async with runtime.transaction() as session:
         if isinstance(outcome, JobFailure):
