@@ -16,13 +16,29 @@ from tests.support.wire import WireChecker
 
 DATA = Path(__file__).parent / "data"
 TEST_MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+TINY_MODEL = "tiny-chat"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small chat model built offline once per test session (a few seconds)."""
+    from training.tiny_model import build_tiny_chat_model, jsonl_strings
+
+    corpus = [
+        text
+        for name in ("elle-limericks.jsonl", "marv-weighted.jsonl")
+        for text in jsonl_strings(DATA / name)
+    ]
+    return build_tiny_chat_model(tmp_path_factory.mktemp("models") / TINY_MODEL, extra_corpus=corpus)
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_model: Path
 ) -> Iterator[RunningServer]:
     data_dir = tmp_path_factory.mktemp(f"ftgate-{request.param}")
+    (data_dir / "models").mkdir()
+    (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
     with ExitStack() as stack:
         database_url = "" if request.param == "sqlite" else stack.enter_context(temporary_database())
         settings = Settings(
