@@ -58,6 +58,7 @@ DEFAULT_BASE_MODELS = (
 )
 
 
+LOCAL_PROVIDER = "local"
 LOCAL_MODEL_SIDECAR = "ftgate.json"
 
 
@@ -83,7 +84,7 @@ def discover_local_models(models_dir: Path) -> list[BaseModelSpec]:
             "created": int(config_file.stat().st_mtime),
             "token_limit": config.get("max_position_embeddings", 65536),
             "learning_rate_multiplier": 1.0,
-            "provider": "local",
+            "provider": LOCAL_PROVIDER,
             "path": folder.resolve(),
         }
         found.append(BaseModelSpec.model_validate(spec | overrides))
@@ -94,7 +95,7 @@ def build_catalog(configured: list[BaseModelSpec], models_dir: Path) -> list[Bas
     """The configured models, then the local folders that no configured model already names."""
     taken = {spec.id for spec in configured}
     for spec in configured:
-        if spec.provider == "local" and spec.path is not None and not spec.path.is_absolute():
+        if spec.provider == LOCAL_PROVIDER and spec.path is not None and not spec.path.is_absolute():
             spec.path = (models_dir / spec.path).resolve()
     return configured + [spec for spec in discover_local_models(models_dir) if spec.id not in taken]
 

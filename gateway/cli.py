@@ -1,4 +1,4 @@
-"""The `ftgate` command: serve, migrate, and create API keys."""
+"""The `ftgate` command: serve, migrate, create API keys, quote, build a local model."""
 
 import argparse
 import asyncio
@@ -85,6 +85,19 @@ def quote(args: argparse.Namespace) -> None:
         print(f"line {issue.line}: {issue.message}", file=sys.stderr)
 
 
+def build_tiny_model(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from gateway.settings import get_settings
+    from training.tiny_model import build_tiny_chat_model, jsonl_strings
+
+    settings = get_settings()
+    assert settings.models_dir is not None
+    corpus = [text for path in args.corpus for text in jsonl_strings(Path(path))]
+    dest = build_tiny_chat_model(settings.models_dir / args.name, extra_corpus=corpus)
+    print(f"built the local chat model {args.name!r} in {dest}")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="ftgate", description="OpenAI-compatible fine-tuning gateway")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
@@ -104,6 +117,22 @@ def parser() -> argparse.ArgumentParser:
     quote_cmd.add_argument("--model", required=True)
     quote_cmd.add_argument("--n-epochs", type=int, default=None)
     quote_cmd.set_defaults(handler=quote)
+
+    models_cmd = commands.add_parser("models", help="local models").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    tiny_cmd = models_cmd.add_parser(
+        "build-tiny", help="build a small chat model offline into the models folder (for trying ftgate out)"
+    )
+    tiny_cmd.add_argument("--name", default="tiny-chat")
+    tiny_cmd.add_argument(
+        "--corpus",
+        nargs="*",
+        default=[],
+        metavar="JSONL",
+        help="files whose words the tokenizer should learn",
+    )
+    tiny_cmd.set_defaults(handler=build_tiny_model)
 
     keys_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(
         required=True, metavar="ACTION"

@@ -1,8 +1,9 @@
 """What a process needs to serve requests or run tasks, built once from the settings."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -23,6 +24,7 @@ class Runtime:
     validators: ValidatorPool
     dispatch: db.Dispatch
     catalog: list[BaseModelSpec]
+    training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -46,4 +48,5 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         validators=ValidatorPool(settings.validation_processes),
         dispatch=dispatch,
         catalog=build_catalog(list(settings.base_models), settings.models_dir),
+        training_slots=asyncio.Semaphore(settings.training_slots),
     )

@@ -21,8 +21,9 @@ class Settings(BaseSettings):
     queue: Literal["inprocess", "celery"] = "inprocess"
     redis_url: str = "redis://127.0.0.1:6379/0"
     celery_queue: str = "ftgate"
+    celery_training_queue: str = "ftgate-training"
     reconcile_interval_seconds: float = Field(default=30.0, gt=0)
-    job_lease_seconds: int = Field(default=300, gt=0)
+    job_lease_seconds: int = Field(default=60, gt=0)
     base_models: list[BaseModelSpec] = Field(default_factory=lambda: list(DEFAULT_BASE_MODELS))
     models_dir: Path | None = None
     artifacts_dir: Path | None = None

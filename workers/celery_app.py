@@ -13,7 +13,7 @@ from celery import Celery
 from gateway.db import Dispatch
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings, get_settings
-from gateway.task_names import RECONCILE
+from gateway.task_names import RECONCILE, TRAIN_JOB
 from workers.tasks import TASKS, Task
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         task_default_queue=settings.celery_queue,
+        task_routes={TRAIN_JOB: {"queue": settings.celery_training_queue}},
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
         beat_schedule={

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import db
 from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.files import repository as files_repository
 from gateway.files.reports import report_for_model
@@ -15,6 +16,7 @@ from gateway.fine_tuning.hyperparameters import resolve_auto
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, StoredFile
 from gateway.runtime import Runtime
+from gateway.task_names import TRAIN_JOB
 from gateway.validation import MIN_EXAMPLES, ValidationReport
 
 INVALID_FILE_PREFIX = "The job failed due to an invalid {kind} file. Invalid file format. "
@@ -60,20 +62,22 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
                 level="error",
                 data={"error_code": outcome.code, "error_param": outcome.param},
             )
-        else:
-            await _leave_validation(
-                session, job.id, {"status": JobStatus.QUEUED, "method": outcome}, events.FILES_VALIDATED
-            )
+        elif await _leave_validation(
+            session, job.id, {"status": JobStatus.QUEUED, "method": outcome}, events.FILES_VALIDATED
+        ):
+            db.enqueue(session, TRAIN_JOB, job.id)
 
 
 async def _leave_validation(
     session: AsyncSession, job_id: str, changes: dict[str, Any], message: str, **event: Any
-) -> None:
+) -> bool:
     """Record the outcome, unless the job already left validating_files (a cancel may have won)."""
-    if await repository.transition(
+    if not await repository.transition(
         session, job_id, [JobStatus.VALIDATING_FILES], updated_at=int(time.time()), **changes
     ):
-        events.add(session, job_id, message, **event)
+        return False
+    events.add(session, job_id, message, **event)
+    return True
 
 
 async def _check(

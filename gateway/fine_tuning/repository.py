@@ -111,3 +111,43 @@ async def by_fine_tuned_model(session: AsyncSession, project_id: str, name: str)
             Job.fine_tuned_model_deleted_at.is_(None),
         )
     )
+
+
+async def renew(session: AsyncSession, job_id: str, until: int) -> None:
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_until.is_not(None))
+        .values(locked_until=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def job_ids_to_train(session: AsyncSession, provider: str, now: int) -> list[str]:
+    query = select(Job.id).where(
+        Job.provider == provider,
+        Job.status.in_(["queued", "running"]),
+        _lease_free(now),
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def event_keys(session: AsyncSession, job_id: str) -> set[str]:
+    """The idempotency keys (`upstream_event_id`) of a job's events."""
+    query = select(JobEvent.upstream_event_id).where(
+        JobEvent.job_id == job_id, JobEvent.upstream_event_id.is_not(None)
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def metrics_data(session: AsyncSession, job_id: str) -> list[dict[str, Any]]:
+    query = (
+        select(JobEvent.data)
+        .where(JobEvent.job_id == job_id, JobEvent.type == "metrics")
+        .order_by(JobEvent.seq)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def checkpoints(session: AsyncSession, job_id: str) -> list[JobCheckpoint]:
+    query = select(JobCheckpoint).where(JobCheckpoint.job_id == job_id).order_by(JobCheckpoint.step_number)
+    return list((await session.scalars(query)).all())

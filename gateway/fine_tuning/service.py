@@ -19,7 +19,7 @@ from gateway.fine_tuning.status import CLIENT_ACTIONS, JobStatus
 from gateway.models import Job, JobCheckpoint, JobEvent
 from gateway.pagination import fetch_page, resolve_after
 from gateway.projects import Caller
-from gateway.task_names import ADVANCE_JOB
+from gateway.task_names import ADVANCE_JOB, TRAIN_JOB
 
 
 def not_found(job_id: str) -> NotFound:
@@ -162,7 +162,8 @@ async def apply_action(session: AsyncSession, caller: Caller, job_id: str, actio
     message, level = ACTION_EVENTS[action]
     events.add(session, job.id, message, level=level)
     await session.refresh(job)
-    db.enqueue(session, ADVANCE_JOB, job.id)
+    if target == JobStatus.QUEUED:
+        db.enqueue(session, TRAIN_JOB, job.id)
     return job
 
 

@@ -1,0 +1,43 @@
+"""A job's lease, held for as long as a task works on it and renewed while it does, so that a
+dead worker's job is picked up again within one lease period."""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from gateway.fine_tuning import repository
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def hold_lease(runtime: Runtime, job_id: str) -> AsyncIterator[bool]:
+    """Yields False, holding nothing, when the job is unknown or another task holds it."""
+    seconds = runtime.settings.job_lease_seconds
+    async with runtime.transaction() as session:
+        claimed = await repository.claim(session, job_id, int(time.time()), seconds)
+    if not claimed:
+        yield False
+        return
+    heartbeat = asyncio.create_task(_renew_forever(runtime, job_id, seconds))
+    try:
+        yield True
+    finally:
+        heartbeat.cancel()
+        with suppress(asyncio.CancelledError):
+            await heartbeat
+        async with runtime.transaction() as session:
+            await repository.release(session, job_id)
+
+
+async def _renew_forever(runtime: Runtime, job_id: str, seconds: int) -> None:
+    while True:
+        await asyncio.sleep(seconds / 3)
+        try:
+            async with runtime.transaction() as session:
+                await repository.renew(session, job_id, int(time.time()) + seconds)
+        except Exception:
+            log.exception("could not renew the lease of %s; retrying", job_id)

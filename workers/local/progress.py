@@ -1,0 +1,234 @@
+"""The local trainer's record in the database: status changes, metrics events, checkpoints,
+the finished model. Steps are keyed so that a job resumed after a crash records each step once."""
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway import artifacts, db, ids
+from gateway.fine_tuning import events, repository
+from gateway.fine_tuning.status import JobStatus
+from gateway.models import Job, JobCheckpoint, Project
+from gateway.runtime import Runtime
+from training.trainer import StepMetrics
+from workers.local import results
+
+KEPT_CHECKPOINTS = 3
+FLUSH_SECONDS = 1.0
+STARTED = "Fine-tuning job started"
+SUCCEEDED = "The job has successfully completed"
+
+
+def step_key(step: int) -> str:
+    return f"step-{step}"
+
+
+def metrics_data(metrics: StepMetrics) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "step": metrics.step,
+        "train_loss": metrics.train_loss,
+        "total_steps": metrics.total_steps,
+        "train_mean_token_accuracy": metrics.train_mean_token_accuracy,
+    }
+    if metrics.valid_loss is not None:
+        data |= {
+            "valid_loss": metrics.valid_loss,
+            "valid_mean_token_accuracy": metrics.valid_mean_token_accuracy,
+        }
+    if metrics.full_valid_loss is not None:
+        data |= {
+            "full_valid_loss": metrics.full_valid_loss,
+            "full_valid_mean_token_accuracy": metrics.full_valid_mean_token_accuracy,
+        }
+    return data
+
+
+def metrics_message(metrics: StepMetrics) -> str:
+    text = f"Step {metrics.step}/{metrics.total_steps}: training loss={metrics.train_loss:.2f}"
+    if metrics.valid_loss is not None:
+        text += f", validation loss={metrics.valid_loss:.2f}"
+    if metrics.full_valid_loss is not None:
+        text += f", full validation loss={metrics.full_valid_loss:.2f}"
+    return text
+
+
+def checkpoint_metrics(data: dict[str, Any]) -> dict[str, float]:
+    return {key: float(value) for key, value in data.items() if key != "total_steps" and value is not None}
+
+
+async def org_slug(session: AsyncSession, job: Job) -> str:
+    project = await session.get(Project, job.project_id)
+    assert project is not None
+    return project.slug
+
+
+async def start(runtime: Runtime, job_id: str, resumed_step: int | None) -> bool:
+    """Move the job to running. False when it is no longer queued or running (say, cancelled)."""
+    now = int(time.time())
+    async with runtime.transaction() as session:
+        job = await repository.get_any(session, job_id)
+        if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            return False
+        crashed = job.status == JobStatus.RUNNING
+        if job.status == JobStatus.QUEUED:
+            await repository.transition(
+                session, job_id, [JobStatus.QUEUED], status=JobStatus.RUNNING, updated_at=now
+            )
+        if resumed_step is None and not crashed:
+            events.add(session, job_id, STARTED)
+        elif crashed:
+            where = f"step {resumed_step}" if resumed_step else "the beginning"
+            events.add(session, job_id, f"Training resumed from {where} after its worker stopped")
+    return True
+
+
+async def fail(runtime: Runtime, job_id: str, error: dict[str, Any]) -> None:
+    now = int(time.time())
+    async with runtime.transaction() as session:
+        if await repository.transition(
+            session,
+            job_id,
+            [JobStatus.QUEUED, JobStatus.RUNNING],
+            status=JobStatus.FAILED,
+            error=error,
+            finished_at=now,
+            updated_at=now,
+            estimated_finish=None,
+        ):
+            events.add(
+                session,
+                job_id,
+                error["message"],
+                level="error",
+                data={"error_code": error["code"], "error_param": error["param"]},
+            )
+
+
+@dataclass
+class Recorder:
+    """Buffers step metrics and checkpoints, and writes them with the job's progress at most once
+    a second; each write tells the trainer the job's current status."""
+
+    runtime: Runtime
+    job: Job
+    total_steps: int
+    known_keys: set[str]
+    first_step: int
+    latest_step: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+    last_flush: float = field(default_factory=time.monotonic)
+    pending: list[StepMetrics] = field(default_factory=list)
+    pending_checkpoints: list[tuple[StepMetrics, str]] = field(default_factory=list)
+
+    def add(self, metrics: StepMetrics) -> None:
+        self.pending.append(metrics)
+        self.latest_step = metrics.step
+
+    def add_checkpoint(self, metrics: StepMetrics, name: str) -> None:
+        self.pending_checkpoints.append((metrics, name))
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last_flush >= FLUSH_SECONDS
+
+    async def flush(self) -> str:
+        async with self.runtime.transaction() as session:
+            self.write_pending(session)
+            await self.prune_checkpoints(session)
+            job = await repository.get_any(session, self.job.id)
+            assert job is not None
+            if job.status == JobStatus.RUNNING:
+                job.estimated_finish = self._estimated_finish()
+            status = job.status
+        self.last_flush = time.monotonic()
+        return status
+
+    def write_pending(self, session: AsyncSession) -> None:
+        for metrics in self.pending:
+            key = step_key(metrics.step)
+            if key in self.known_keys:
+                continue
+            event = events.add(
+                session, self.job.id, metrics_message(metrics), data=metrics_data(metrics), type="metrics"
+            )
+            event.upstream_event_id = key
+            self.known_keys.add(key)
+        for metrics, name in self.pending_checkpoints:
+            session.add(checkpoint_row(self.job.id, metrics.step, name, metrics_data(metrics)))
+        self.pending.clear()
+        self.pending_checkpoints.clear()
+
+    async def prune_checkpoints(self, session: AsyncSession) -> None:
+        """OpenAI keeps the checkpoints of the last 3 epochs; so do we, rows and adapters."""
+        await session.flush()
+        kept = await repository.checkpoints(session, self.job.id)
+        for old in kept[:-KEPT_CHECKPOINTS]:
+            await session.delete(old)
+            folder = artifacts.checkpoint_dir(
+                self.runtime.settings.artifacts_dir, self.job.id, old.step_number
+            )
+            db.after_commit(session, lambda folder=folder: shutil.rmtree(folder, ignore_errors=True))
+
+    def _estimated_finish(self) -> int | None:
+        done = self.latest_step - self.first_step
+        if done <= 0:
+            return None
+        per_step = (time.monotonic() - self.started_at) / done
+        return int(time.time() + per_step * (self.total_steps - self.latest_step))
+
+
+def checkpoint_row(job_id: str, step: int, name: str, data: dict[str, Any]) -> JobCheckpoint:
+    return JobCheckpoint(
+        id=ids.new_checkpoint_id(),
+        job_id=job_id,
+        created_at=int(time.time()),
+        fine_tuned_model_checkpoint=name,
+        step_number=step,
+        metrics=checkpoint_metrics(data),
+    )
+
+
+async def succeed(recorder: Recorder, model_name: str, trained_tokens: int) -> bool:
+    """Record the finished model in one transaction, as OpenAI shows it: the non-final kept
+    checkpoints announced, the final checkpoint named after the model, the results file.
+    False when the job stopped running meanwhile (a cancel won)."""
+    runtime, job = recorder.runtime, recorder.job
+    now = int(time.time())
+    async with runtime.transaction() as session:
+        changes = {"fine_tuned_model": model_name, "finished_at": now, "trained_tokens": trained_tokens}
+        if not await repository.transition(
+            session,
+            job.id,
+            [JobStatus.RUNNING],
+            status=JobStatus.SUCCEEDED,
+            updated_at=now,
+            estimated_finish=None,
+            **changes,
+        ):
+            return False
+        recorder.write_pending(session)
+        await session.flush()
+        all_metrics = await repository.metrics_data(session, job.id)
+        result_file = results.store_results(session, runtime.blobs, job, all_metrics)
+        await repository.transition(session, job.id, [JobStatus.SUCCEEDED], result_files=[result_file])
+        final = all_metrics[-1]
+        session.add(checkpoint_row(job.id, int(final["step"]), model_name, final))
+        await recorder.prune_checkpoints(session)
+        for checkpoint in await repository.checkpoints(session, job.id):
+            if checkpoint.fine_tuned_model_checkpoint != model_name:
+                events.add(
+                    session,
+                    job.id,
+                    f"Checkpoint created at step {checkpoint.step_number} with Snapshot ID: "
+                    f"{checkpoint.fine_tuned_model_checkpoint}",
+                )
+        events.add(session, job.id, f"New fine-tuned model created: {model_name}")
+        events.add(session, job.id, SUCCEEDED)
+    return True
+
+
+def remove_training_states(artifacts_dir: Path, job_id: str) -> None:
+    shutil.rmtree(artifacts.states_dir(artifacts_dir, job_id), ignore_errors=True)

@@ -1,0 +1,158 @@
+"""The `local` provider's task: train a queued job on this worker, record its progress, and
+leave it succeeded, failed, paused (state saved) or cancelled (device freed). A job whose
+worker died resumes from its last saved state."""
+
+import logging
+import re
+import shutil
+from pathlib import Path
+
+import anyio
+
+from gateway import artifacts, ids
+from gateway.catalog import LOCAL_PROVIDER, resolve_base_model
+from gateway.fine_tuning import repository
+from gateway.fine_tuning.status import JobStatus
+from gateway.runtime import Runtime
+from training.trainer import LocalTrainer, StepMetrics, TrainingDataError
+from workers.lease import hold_lease
+from workers.local import progress
+from workers.local.job_data import MissingTrainingFile, read_examples, training_config
+
+log = logging.getLogger(__name__)
+
+STATE_NAME = re.compile(r"state-(\d+)")
+
+
+async def train_job(runtime: Runtime, job_id: str) -> None:
+    async with hold_lease(runtime, job_id) as held:
+        if not held:
+            log.info("train_job: %s is unknown or another task holds it", job_id)
+            return
+        async with runtime.training_slots:
+            await _train(runtime, job_id)
+
+
+def latest_state(states: Path) -> tuple[int, Path] | None:
+    found = [
+        (int(m.group(1)), path) for path in states.glob("state-*") if (m := STATE_NAME.fullmatch(path.name))
+    ]
+    return max(found, default=None)
+
+
+async def _train(runtime: Runtime, job_id: str) -> None:
+    async with runtime.sessions() as session:
+        job = await repository.get_any(session, job_id)
+        if (
+            job is None
+            or job.provider != LOCAL_PROVIDER
+            or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING)
+        ):
+            return
+        slug = await progress.org_slug(session, job)
+        known_keys = await repository.event_keys(session, job_id)
+    spec = resolve_base_model(runtime.catalog, job.base_model)
+    if spec is None or spec.path is None:
+        await progress.fail(
+            runtime,
+            job_id,
+            _error(
+                "model_not_available",
+                f"Model {job.base_model} is no longer available for fine-tuning.",
+                "model",
+            ),
+        )
+        return
+    try:
+        training = await read_examples(runtime, job, job.training_file, "training")
+        validation = (
+            await read_examples(runtime, job, job.validation_file, "validation")
+            if job.validation_file
+            else None
+        )
+        config = training_config(job, spec, runtime.settings.training_device)
+        trainer = await anyio.to_thread.run_sync(LocalTrainer, config, training, validation)
+    except MissingTrainingFile as missing:
+        await progress.fail(
+            runtime, job_id, _error(f"invalid_{missing.kind}_file", str(missing), f"{missing.kind}_file")
+        )
+        return
+    except TrainingDataError as bad:
+        message = f"The job failed due to an invalid training file. {bad}"
+        await progress.fail(runtime, job_id, _error("invalid_training_file", message, "training_file"))
+        return
+    except Exception as error:
+        log.exception("could not start training %s", job_id)
+        await progress.fail(
+            runtime, job_id, _error("training_failed", f"Training could not start: {error}", None)
+        )
+        return
+    try:
+        await _run(runtime, job, trainer, slug, known_keys)
+    except Exception as error:
+        log.exception("training %s failed", job_id)
+        await progress.fail(runtime, job_id, _error("training_failed", f"Training failed: {error}", None))
+    finally:
+        await anyio.to_thread.run_sync(trainer.close)
+
+
+async def _run(runtime, job, trainer: LocalTrainer, slug: str, known_keys: set[str]) -> None:
+    root = runtime.settings.artifacts_dir
+    states = artifacts.states_dir(root, job.id)
+    saved = latest_state(states)
+    if saved is not None:
+        await anyio.to_thread.run_sync(trainer.load_state, saved[1])
+    if not await progress.start(runtime, job.id, trainer.completed_steps if saved else None):
+        return
+    recorder = progress.Recorder(
+        runtime, job, trainer.total_steps, known_keys, first_step=trainer.completed_steps
+    )
+    while trainer.completed_steps < trainer.total_steps:
+        metrics = await anyio.to_thread.run_sync(trainer.step)
+        recorder.add(metrics)
+        if metrics.epoch_end:
+            await anyio.to_thread.run_sync(_save_epoch, trainer, root, job.id, metrics)
+            if metrics.step < trainer.total_steps:
+                recorder.add_checkpoint(metrics, _checkpoint_name(job, slug, metrics.step))
+        if not (metrics.epoch_end or recorder.due()):
+            continue
+        status = await recorder.flush()
+        if status == JobStatus.PAUSED:
+            if not metrics.epoch_end:
+                await anyio.to_thread.run_sync(_save_state, trainer, states, metrics.step)
+            return
+        if status != JobStatus.RUNNING:
+            shutil.rmtree(states, ignore_errors=True)
+            return
+    model_name = ids.fine_tuned_model_name(job.base_model, slug, job.suffix)
+    await anyio.to_thread.run_sync(trainer.save_adapter, artifacts.model_dir(root, job.id))
+    if await progress.succeed(recorder, model_name, trainer.trained_tokens):
+        shutil.rmtree(states, ignore_errors=True)
+
+
+def _save_epoch(trainer: LocalTrainer, root: Path, job_id: str, metrics: StepMetrics) -> None:
+    """An epoch's checkpoint: a servable adapter, and the state to resume from."""
+    trainer.save_adapter(artifacts.checkpoint_dir(root, job_id, metrics.step))
+    _save_state(trainer, artifacts.states_dir(root, job_id), metrics.step)
+
+
+def _save_state(trainer: LocalTrainer, states: Path, step: int) -> None:
+    """Write the new state beside the old ones, then drop the old: a crash mid-write leaves the
+    previous state intact."""
+    target = states / f"state-{step}"
+    partial = states / f".partial-{step}"
+    shutil.rmtree(partial, ignore_errors=True)
+    trainer.save_state(partial)
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    for other in states.glob("state-*"):
+        if other != target:
+            shutil.rmtree(other, ignore_errors=True)
+
+
+def _checkpoint_name(job, slug: str, step: int) -> str:
+    return f"{ids.fine_tuned_model_name(job.base_model, slug, job.suffix)}:ckpt-step-{step}"
+
+
+def _error(code: str, message: str, param: str | None) -> dict[str, str | None]:
+    return {"code": code, "message": message, "param": param}
