@@ -1,16 +1,22 @@
-"""The seeds' SDK flow, unchanged but for the base URL: upload, create a job, follow it.
+"""The seeds' SDK flow, unchanged but for the base URL and the model: upload, create a job,
+follow it, then chat with the fine-tuned model.
 
 export OPENAI_BASE_URL=http://127.0.0.1:8000/v1 OPENAI_API_KEY=<a key from `ftgate keys create`>
 python examples/quickstart.py [training-data.jsonl]
+
+The model is the local `tiny-chat` (`ftgate models build-tiny`) unless FTGATE_EXAMPLE_MODEL names
+another one.
 """
 
+import os
 import sys
 import time
 from pathlib import Path
 
 from openai import OpenAI
 
-TERMINAL = {"queued", "succeeded", "failed", "cancelled"}
+TERMINAL = {"succeeded", "failed", "cancelled"}
+MODEL = os.environ.get("FTGATE_EXAMPLE_MODEL", "tiny-chat")
 training_data = Path(
     sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent.parent / "tests/data/elle-limericks.jsonl"
 )
@@ -23,7 +29,7 @@ print(ft_file)
 print("Training File ID: " + ft_file.id)
 client.files.wait_for_processing(ft_file.id, poll_interval=0.5)
 
-ft_filejob = client.fine_tuning.jobs.create(training_file=ft_file.id, model="gpt-3.5-turbo", suffix="elle")
+ft_filejob = client.fine_tuning.jobs.create(training_file=ft_file.id, model=MODEL, suffix="elle")
 print(ft_filejob)
 print("Fine-tuning Job ID: " + ft_filejob.id)
 
@@ -42,3 +48,19 @@ for event in events:
     print(event.message)
 
 print([job.id for job in client.fine_tuning.jobs.list(limit=10)])
+
+fine_tuned_model_id = response.fine_tuned_model
+if fine_tuned_model_id:
+    completion = client.chat.completions.create(
+        model=fine_tuned_model_id,
+        messages=[
+            {
+                "role": "system",
+                "content": "Elle is a factual chatbot that answers questions about elements in the "
+                "periodic table with a limerick",
+            },
+            {"role": "user", "content": "Tell me about Gallium"},
+        ],
+        temperature=0,
+    )
+    print(completion.choices[0].message.content)

@@ -93,8 +93,13 @@ def build_tiny_model(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     assert settings.models_dir is not None
+    dest = settings.models_dir / args.name
+    if (dest / "config.json").exists() and not args.force:
+        # Rebuilding would give new random weights, and the adapters tuned on the old ones are garbage.
+        print(f"the local chat model {args.name!r} is already in {dest} (--force rebuilds it)")
+        return
     corpus = [text for path in args.corpus for text in jsonl_strings(Path(path))]
-    dest = build_tiny_chat_model(settings.models_dir / args.name, extra_corpus=corpus)
+    build_tiny_chat_model(dest, extra_corpus=corpus)
     print(f"built the local chat model {args.name!r} in {dest}")
 
 
@@ -132,6 +137,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="JSONL",
         help="files whose words the tokenizer should learn",
     )
+    tiny_cmd.add_argument("--force", action="store_true", help="rebuild it if it exists")
     tiny_cmd.set_defaults(handler=build_tiny_model)
 
     keys_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(

@@ -1,4 +1,4 @@
-"""The `ftgate` console script: migrate, keys create, and serve on the embedded default."""
+"""The `ftgate` console script: migrate, keys create, models build-tiny, and serve on the embedded default."""
 
 import os
 import subprocess
@@ -21,6 +21,9 @@ def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_keys_create_prints_the_key_last_and_serve_accepts_it(tmp_path: Path):
     run(tmp_path, "migrate")
+    assert "built the local chat model 'tiny-chat'" in run(tmp_path, "models", "build-tiny").stdout
+    assert (tmp_path / "models" / "tiny-chat" / "config.json").is_file()
+    assert "already" in run(tmp_path, "models", "build-tiny").stdout
     key = run(tmp_path, "keys", "create", "--project", "demo").stdout.strip().splitlines()[-1]
     assert key.startswith("sk-ftg-")
     port = free_port()
@@ -38,6 +41,7 @@ def test_keys_create_prints_the_key_last_and_serve_accepts_it(tmp_path: Path):
                 assert time.monotonic() < deadline, "ftgate serve did not start"
                 time.sleep(0.1)
         assert response.status_code == 200
+        assert "tiny-chat" in [model["id"] for model in response.json()["data"]]
         assert (tmp_path / "ftgate.db").exists()
     finally:
         server.terminate()

@@ -1,5 +1,6 @@
 """The README's quick start runs as written against a live server."""
 
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,9 @@ def test_quickstart_script_runs_the_seed_flow(server):
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "Status: queued" in lines
+    assert "Status: succeeded" in lines
     assert "Files validated, moving job to queued state" in lines
     assert any(line.startswith("Created fine-tuning job: ftjob-") for line in lines)
+    assert any(line.startswith("New fine-tuned model created: ft:tiny-chat:") for line in lines)
+    gallium = json.loads((REPO / "tests/data/elle-limericks.jsonl").read_text().splitlines()[0])
+    assert lines[-1] == gallium["messages"][2]["content"]

@@ -19,7 +19,15 @@ from sqlalchemy import select
 from gateway.models import Job
 from gateway.runtime import build_runtime
 from gateway.settings import Settings
-from tests.support.jobs import chat_lines, upload, wait_until_validated
+from tests.conftest import TINY_MODEL
+from tests.support.jobs import (
+    chat_lines,
+    many_examples,
+    metrics_events,
+    upload,
+    wait_for_status,
+    wait_until_validated,
+)
 from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, serve
 
@@ -30,14 +38,18 @@ JOB_LEASE_SECONDS = 3
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def settings(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Iterator[Settings]:
+    data_dir = tmp_path_factory.mktemp("celery")
+    (data_dir / "models").mkdir()
+    (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
     with temporary_database() as database_url:
         yield Settings(
-            data_dir=tmp_path_factory.mktemp("celery"),
+            data_dir=data_dir,
             database_url=database_url,
             queue="celery",
             redis_url=REDIS_URL,
             celery_queue=f"ftgate-test-{secrets.token_hex(4)}",
+            celery_training_queue=f"ftgate-test-training-{secrets.token_hex(4)}",
             reconcile_interval_seconds=1.0,
         )
 
@@ -59,6 +71,7 @@ class Worker:
             "FTGATE_QUEUE": "celery",
             "FTGATE_REDIS_URL": settings.redis_url,
             "FTGATE_CELERY_QUEUE": settings.celery_queue,
+            "FTGATE_CELERY_TRAINING_QUEUE": settings.celery_training_queue,
             "FTGATE_RECONCILE_INTERVAL_SECONDS": "1",
             "FTGATE_JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS),
         }
@@ -69,6 +82,8 @@ class Worker:
             "-A",
             "workers.celery_app",
             "worker",
+            "-Q",
+            f"{settings.celery_queue},{settings.celery_training_queue}",
             "-c",
             "1",
             "-l",
@@ -162,3 +177,34 @@ def test_a_worker_killed_mid_validation_only_delays_the_job(
     assert validated.status == "queued"
     messages = [event.message for event in client.fine_tuning.jobs.list_events(job.id)]
     assert messages.count("Files validated, moving job to queued state") == 1
+
+
+def test_a_worker_killed_mid_training_resumes_from_its_last_checkpoint(client: openai.OpenAI, start_worker):
+    file_id = upload(client, "many.jsonl", many_examples(60))
+    job = client.fine_tuning.jobs.create(
+        model=TINY_MODEL,
+        training_file=file_id,
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 10}}},
+    )
+    worker = start_worker(with_beat=True)
+    kills = 0
+    latest_checkpoint = 0
+    while kills < 3:
+        steps = [c.step_number for c in client.fine_tuning.jobs.checkpoints.list(job.id)]
+        if client.fine_tuning.jobs.retrieve(job.id).status == "succeeded":
+            break
+        if max(steps, default=0) > latest_checkpoint:
+            latest_checkpoint = max(steps)
+            worker.stop()  # SIGKILL, mid-training: the lease runs out and another worker resumes
+            kills += 1
+            worker = start_worker(with_beat=True)
+        time.sleep(0.05)
+    finished = wait_for_status(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=240)
+    assert finished.status == "succeeded", finished.error
+    assert kills >= 2
+    assert [event.data["step"] for event in metrics_events(client, job.id)] == list(range(1, 601))
+    messages = [event.message for event in client.fine_tuning.jobs.list_events(job.id, limit=1000)]
+    resumed = [message for message in messages if message.startswith("Training resumed from step ")]
+    assert len(resumed) >= kills - 1 and "Training resumed from the beginning" not in " ".join(messages)
+    assert messages.count("Fine-tuning job started") == 1
+    assert messages.count("The job has successfully completed") == 1

@@ -22,8 +22,11 @@ def test_service_commands_name_real_entry_points():
     gateway = COMPOSE["services"]["gateway"]["command"]
     module, attribute = gateway[gateway.index("--factory") + 1].split(":")
     assert callable(getattr(importlib.import_module(module), attribute))
-    for service in ("worker", "beat"):
+    for service in ("worker", "trainer", "beat"):
         command = COMPOSE["services"][service]["command"]
         assert command[:3] == ["celery", "-A", "workers.celery_app"]
+    defaults = Settings()
+    assert COMPOSE["services"]["worker"]["command"][4:6] == ["-Q", defaults.celery_queue]
+    assert COMPOSE["services"]["trainer"]["command"][4:6] == ["-Q", defaults.celery_training_queue]
     assert hasattr(importlib.import_module("workers.celery_app"), "app")
     assert COMPOSE["services"]["migrate"]["command"] == ["ftgate", "migrate"]

@@ -1,0 +1,135 @@
+"""The two training objectives, measured over padding-free micro-batches: supervised (mean cross-entropy
+over trained tokens) and DPO. With `backward`, each micro-batch's share of the batch loss is
+back-propagated at once, so gradients accumulate to those of the whole batch however it is split."""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from training.batching import PackedRow, pack_row, plan_rows
+from training.device import forward_precision
+from training.examples import PreferencePair, TokenizedSequence
+
+
+@dataclass(frozen=True)
+class Measurement:
+    loss: float
+    mean_token_accuracy: float
+    tokens: int  # input tokens processed, no padding
+
+
+class Objective:
+    """Scores batches of units: the sequences that must share a micro-batch (one, or a preference pair)."""
+
+    def __init__(self, units: list[tuple[TokenizedSequence, ...]], device: torch.device, max_tokens: int):
+        self.units = units
+        self.device = device
+        self.max_tokens = max_tokens
+        self.unit_tokens = [sum(len(sequence.input_ids) for sequence in unit) for unit in units]
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def measure(self, model, indices: list[int], *, backward: bool) -> Measurement:
+        self._prepare(model, indices)
+        loss_denominator, accuracy_denominator = self._denominators(indices)
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device)
+        for row_units in plan_rows([self.unit_tokens[i] for i in indices], self.max_tokens):
+            members = [indices[i] for i in row_units]
+            row = pack_row([sequence for i in members for sequence in self.units[i]], self.device)
+            logits = loss_logits(model, row)
+            row_loss, row_correct = self._score(logits, row, members)
+            if backward:
+                (row_loss / loss_denominator).backward()
+            loss_sum += row_loss.detach()
+            correct += row_correct
+        loss, accuracy = (torch.stack([loss_sum / loss_denominator, correct / accuracy_denominator])).tolist()
+        return Measurement(loss, accuracy, sum(self.unit_tokens[i] for i in indices))
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    def _prepare(self, model, indices: list[int]) -> None:
+        pass
+
+    def _denominators(self, indices: list[int]) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def _score(self, logits: torch.Tensor, row: PackedRow, members: list[int]):
+        """(summed loss, number of correctly predicted tokens that count for accuracy) of one row."""
+        raise NotImplementedError
+
+
+class SupervisedObjective(Objective):
+    def __init__(self, sequences: list[TokenizedSequence], device: torch.device, max_tokens: int):
+        super().__init__([(sequence,) for sequence in sequences], device, max_tokens)
+
+    def _denominators(self, indices: list[int]) -> tuple[int, int]:
+        trained = sum(self.units[i][0].trained_tokens for i in indices)
+        return trained, trained
+
+    def _score(self, logits: torch.Tensor, row: PackedRow, members: list[int]):
+        loss = F.cross_entropy(logits, row.targets, reduction="sum")
+        return loss, (logits.argmax(-1) == row.targets).sum()
+
+
+class PreferenceObjective(Objective):
+    """loss = -logsigmoid(beta * ((pi_c - ref_c) - (pi_r - ref_r))), log-probs summed over the output
+    tokens; the reference is the same network with the LoRA adapter disabled, scored once per pair and
+    kept (it never changes). Accuracy is that of the chosen outputs' tokens."""
+
+    def __init__(self, pairs: list[PreferencePair], beta: float, device: torch.device, max_tokens: int):
+        super().__init__([(pair.chosen, pair.rejected) for pair in pairs], device, max_tokens)
+        self.beta = beta
+        self.reference = torch.full((len(pairs), 2), float("nan"), dtype=torch.float32)
+
+    def state_dict(self) -> dict:
+        return {"reference": self.reference.clone()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.reference = state["reference"].clone()
+
+    def _prepare(self, model, indices: list[int]) -> None:
+        missing = [i for i, known in zip(indices, ~self.reference[indices, 0].isnan(), strict=True) if not known]
+        if not missing:
+            return
+        was_training = model.training
+        model.eval()
+        with torch.no_grad(), model.disable_adapter():
+            for row_units in plan_rows([self.unit_tokens[i] for i in missing], self.max_tokens):
+                members = [missing[i] for i in row_units]
+                row = pack_row([sequence for i in members for sequence in self.units[i]], self.device)
+                self.reference[members] = sequence_log_probs(loss_logits(model, row), row).view(-1, 2).cpu()
+        model.train(was_training)
+
+    def _denominators(self, indices: list[int]) -> tuple[int, int]:
+        return len(indices), sum(self.units[i][0].trained_tokens for i in indices)
+
+    def _score(self, logits: torch.Tensor, row: PackedRow, members: list[int]):
+        log_ratios = sequence_log_probs(logits, row).view(-1, 2) - self.reference[members].to(self.device)
+        loss = -F.logsigmoid(self.beta * (log_ratios[:, 0] - log_ratios[:, 1])).sum()
+        chosen = row.owners % 2 == 0
+        return loss, ((logits.argmax(-1) == row.targets) & chosen).sum()
+
+
+def loss_logits(model, row: PackedRow) -> torch.Tensor:
+    """fp32 logits at the row's loss positions only, (N, vocab): the lm_head skips every other token."""
+    with forward_precision(row.input_ids.device):
+        output = model(
+            input_ids=row.input_ids,
+            position_ids=row.position_ids,
+            use_cache=False,
+            logits_to_keep=row.loss_positions,
+        )
+    return output.logits[0].float()
+
+
+def sequence_log_probs(logits: torch.Tensor, row: PackedRow) -> torch.Tensor:
+    """Summed log-probability of each sequence's trained tokens, (sequences,)."""
+    token_log_probs = -F.cross_entropy(logits, row.targets, reduction="none")
+    return torch.zeros(row.sequences, device=logits.device).index_add(0, row.owners, token_log_probs)
