@@ -40,10 +40,27 @@ def _is_union_alternative(error: Any) -> bool:
     return error["type"] == "literal_error" and bool(UNION_MEMBER.search(str(error["loc"][-1])))
 
 
+def _unrecognized(errors: list[Any]) -> InvalidRequest | None:
+    """Top-level keys a body model forbids, in OpenAI's words (its param and code are null)."""
+    names = [
+        str(error["loc"][1])
+        for error in errors
+        if error["type"] == "extra_forbidden" and len(error["loc"]) == 2 and error["loc"][0] == "body"
+    ]
+    if not names:
+        return None
+    if len(names) == 1:
+        return InvalidRequest(f"Unrecognized request argument supplied: {names[0]}")
+    return InvalidRequest(f"Unrecognized request arguments supplied: {', '.join(names)}")
+
+
 def from_validation_error(exc: RequestValidationError) -> InvalidRequest:
     errors = list(exc.errors())
     if any(error["type"] == "json_invalid" for error in errors):
         return InvalidRequest(INVALID_JSON_MESSAGE)
+    unrecognized = _unrecognized(errors)
+    if unrecognized is not None:
+        return unrecognized
     first = next((e for e in errors if not _is_union_alternative(e)), errors[0])
     param = param_of(tuple(first["loc"]))
     if first["type"] == "missing" and param is not None:

@@ -45,3 +45,7 @@ def new_request_id() -> str:
 def fine_tuned_model_name(base: str, org_slug: str, suffix: str | None) -> str:
     """`ft:{base}:{org}:{suffix}:{id8}`; an absent suffix leaves the slot empty (`::`)."""
     return f"ft:{base}:{org_slug}:{suffix or ''}:{random_base62(8)}"
+
+
+def new_chat_completion_id() -> str:
+    return "chatcmpl-" + random_base62(29)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway import db
 from gateway.catalog import BaseModelSpec, build_catalog
+from gateway.chat.engine import ChatEngine
 from gateway.files.validator_pool import ValidatorPool
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
@@ -25,6 +26,7 @@ class Runtime:
     dispatch: db.Dispatch
     catalog: list[BaseModelSpec]
     training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
+    chat_engine: ChatEngine = field(default_factory=ChatEngine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -33,6 +35,7 @@ class Runtime:
 
     async def close(self) -> None:
         self.validators.close()
+        await self.chat_engine.close()
         await self.engine.dispose()
 
 
@@ -49,4 +52,5 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         dispatch=dispatch,
         catalog=build_catalog(list(settings.base_models), settings.models_dir),
         training_slots=asyncio.Semaphore(settings.training_slots),
+        chat_engine=ChatEngine(settings.training_device, settings.max_loaded_adapters),
     )

@@ -151,3 +151,17 @@ async def metrics_data(session: AsyncSession, job_id: str) -> list[dict[str, Any
 async def checkpoints(session: AsyncSession, job_id: str) -> list[JobCheckpoint]:
     query = select(JobCheckpoint).where(JobCheckpoint.job_id == job_id).order_by(JobCheckpoint.step_number)
     return list((await session.scalars(query)).all())
+
+
+async def checkpoint_by_model(
+    session: AsyncSession, project_id: str, name: str
+) -> tuple[Job, JobCheckpoint] | None:
+    """A checkpoint of one of the project's jobs, by its `fine_tuned_model_checkpoint` name."""
+    row = (
+        await session.execute(
+            select(Job, JobCheckpoint)
+            .join(JobCheckpoint, JobCheckpoint.job_id == Job.id)
+            .where(Job.project_id == project_id, JobCheckpoint.fine_tuned_model_checkpoint == name)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])

@@ -3,7 +3,9 @@
 import openai
 import pytest
 
+from tests.conftest import TINY_MODEL
 from tests.support.jobs import upload
+from tests.support.tuned_models import seed_tuned_model
 
 UNKNOWN_FILE = "file-0000000000000000000000"
 UNKNOWN_JOB = "ftjob-000000000000000000000000"
@@ -85,3 +87,23 @@ def test_owner_objects_survive_intrusion_attempts(make_client, owner: openai.Ope
     assert owner.files.retrieve(file_id).id == file_id
     assert owner.files.content(file_id).content.startswith(b'{ "messages"')
     assert owner.fine_tuning.jobs.retrieve(job_id).status in ("validating_files", "queued")
+
+
+def test_foreign_models_answer_chat_exactly_like_unknown_models(server, make_client, tiny_model):
+    owner = make_client()
+    tuned = seed_tuned_model(server.settings, owner.api_key, TINY_MODEL, tiny_model, steps=[3])
+    intruder = make_client()
+    messages = [{"role": "user", "content": "Hi"}]
+
+    def chat_error(name: str) -> tuple[int, dict]:
+        with pytest.raises(openai.APIStatusError) as raised:
+            intruder.chat.completions.create(model=name, messages=messages)
+        body = dict(raised.value.body)
+        body["message"] = body["message"].replace(name, "<model>")
+        return raised.value.status_code, body
+
+    for name in (tuned.name, tuned.checkpoints[3]):
+        assert owner.chat.completions.create(model=name, messages=messages, max_tokens=2).model == name
+        status, body = chat_error(name)
+        assert status == 404 and body["code"] == "model_not_found"
+        assert (status, body) == chat_error(name[:-4] + "zzzz")

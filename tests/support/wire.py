@@ -25,7 +25,10 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
     ("GET", re.compile(r"/v1/models"), "ListModelsResponse"),
     ("GET", re.compile(r"/v1/models/.+"), "Model"),
     ("DELETE", re.compile(r"/v1/models/.+"), "DeleteModelResponse"),
+    ("POST", re.compile(r"/v1/chat/completions"), "CreateChatCompletionResponse"),
 ]
+# A route's schema for each event of a `text/event-stream` response.
+STREAM_SCHEMAS = {"CreateChatCompletionResponse": "CreateChatCompletionStreamResponse"}
 
 
 def schema_for(method: str, path: str, status: int) -> str | None:
@@ -55,8 +58,26 @@ class WireChecker:
         try:
             assert response.headers.get("x-request-id", "").startswith("req_"), "missing x-request-id"
             schema = schema_for(request.method, request.url.path, response.status_code)
-            if schema is not None:
+            if schema is not None and response.headers.get("content-type", "").startswith(
+                "text/event-stream"
+            ):
+                check_event_stream(response.text, STREAM_SCHEMAS[schema])
+            elif schema is not None:
                 assert_matches_schema(json.loads(response.content), schema)
             self.checked += 1
         except AssertionError as failure:
             self.failures.append(f"{where}: {failure}")
+
+
+def check_event_stream(text: str, schema: str) -> None:
+    """OpenAI's SSE: `data: {json}` events, each matching `schema` (or an error event, which
+    ends the stream), and a final `data: [DONE]`."""
+    events = [event for event in text.split("\n\n") if event.strip()]
+    assert events, "empty event stream"
+    assert events[-1] == "data: [DONE]" or "error" in json.loads(events[-1].removeprefix("data: ")), (
+        f"stream does not end with data: [DONE]: {events[-1]!r}"
+    )
+    for event in events[:-1] if events[-1] == "data: [DONE]" else events:
+        assert event.startswith("data: ") and "\n" not in event, f"not a single data line: {event!r}"
+        body = json.loads(event.removeprefix("data: "))
+        assert_matches_schema(body, "ErrorResponse" if "error" in body else schema)

@@ -107,3 +107,32 @@ def test_empty_body_does_not_name_param_none():
     error = from_validation_error(RequestValidationError(errors, body=None))
     assert error.param is None
     assert "'None'" not in error.message
+
+
+def chat_request_error(body) -> RequestValidationError:
+    from gateway.chat.params import ChatCompletionParams
+
+    with pytest.raises(ValidationError) as caught:
+        ChatCompletionParams.model_validate(body)
+    errors = [{**error, "loc": ("body", *error["loc"])} for error in caught.value.errors()]
+    return RequestValidationError(errors, body=body)
+
+
+def test_unknown_top_level_arguments_are_unrecognized_like_openai_says():
+    body = {"model": "m", "messages": [], "top_k": 1}
+    error = from_validation_error(chat_request_error(body))
+    assert error.body()["error"] == {
+        "message": "Unrecognized request argument supplied: top_k",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    error = from_validation_error(chat_request_error({**body, "min_p": 0.1}))
+    assert error.message == "Unrecognized request arguments supplied: top_k, min_p"
+
+
+def test_a_missing_role_field_is_named_under_its_message():
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}, {"role": "tool", "content": "y"}]}
+    error = from_validation_error(chat_request_error(body))
+    assert (error.param, error.code) == ("messages[1].tool_call_id", "missing_required_parameter")
+    assert error.message == "Missing required parameter: 'messages[1].tool_call_id'."

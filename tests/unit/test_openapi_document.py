@@ -18,6 +18,7 @@ MIRRORED = {
     "/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints",
     "/models",
     "/models/{model}",
+    "/chat/completions",
 }
 FTGATE_ONLY = {"/files/{file_id}/validation", "/files/{file_id}/quote"}
 

@@ -1,0 +1,190 @@
+"""Chat completions on local models: which model a name means for the caller, whether the
+request fits it, and the prompt and sampling that the engine runs."""
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway import artifacts, ids
+from gateway.catalog import BaseModelSpec, resolve_base_model
+from gateway.chat.engine import PromptError, Sampling, Target
+from gateway.chat.params import ChatCompletionParams, MediaPart, Message
+from gateway.errors import InvalidRequest, NotFound, ServerError
+from gateway.fine_tuning import repository as jobs_repository
+from gateway.models import Job
+from gateway.projects import Caller
+from gateway.runtime import Runtime
+from training import examples
+
+log = logging.getLogger(__name__)
+
+ADAPTER_CONFIG = "adapter_config.json"
+TEMPLATE_KEYS = {"role", "content", "name", "tool_calls", "tool_call_id"}
+
+
+def model_not_found(name: str) -> NotFound:
+    """OpenAI's answer for unknown models, and for other projects' models alike."""
+    return NotFound(
+        f"The model `{name}` does not exist or you do not have access to it.", code="model_not_found"
+    )
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A request ready to run: the engine's inputs and what the response echoes."""
+
+    id: str
+    created: int
+    model: str
+    system_fingerprint: str
+    target: Target
+    prompt: list[int]
+    sampling: Sampling
+    include_usage: bool
+
+
+async def prepare(runtime: Runtime, caller: Caller, params: ChatCompletionParams) -> Generation:
+    check_supported(params)
+    # A short read of its own: the connection is not held while the model generates.
+    async with runtime.sessions() as session:
+        spec, target = await resolve(session, caller, runtime, params.model)
+    tools = [tool.model_dump(exclude_none=True) for tool in params.tools or []]
+    try:
+        prompt = await runtime.chat_engine.render(target, template_messages(params.messages), tools)
+    except PromptError as error:
+        raise InvalidRequest(
+            f"The model's chat template cannot render these messages: {error}", param="messages"
+        ) from error
+    return Generation(
+        id=ids.new_chat_completion_id(),
+        created=int(time.time()),
+        model=params.model,
+        system_fingerprint=fingerprint(target),
+        target=target,
+        prompt=prompt,
+        sampling=sampling_for(params, spec.token_limit, len(prompt)),
+        include_usage=params.include_usage,
+    )
+
+
+async def resolve(
+    session: AsyncSession, caller: Caller, runtime: Runtime, name: str
+) -> tuple[BaseModelSpec, Target]:
+    """A local base model, the caller's fine-tuned model, or one of its checkpoints."""
+    spec = resolve_base_model(runtime.catalog, name)
+    if spec is not None:
+        if spec.provider != "local" or spec.path is None:
+            raise model_not_found(name)  # upstream models are not forwarded yet
+        return spec, Target(spec.path)
+    assert runtime.settings.artifacts_dir is not None
+    job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
+    if job is not None:
+        return _tuned(runtime, job, name, artifacts.model_dir(runtime.settings.artifacts_dir, job.id))
+    found = await jobs_repository.checkpoint_by_model(session, caller.project_id, name)
+    if found is not None:
+        job, checkpoint = found
+        folder = artifacts.checkpoint_dir(runtime.settings.artifacts_dir, job.id, checkpoint.step_number)
+        return _tuned(runtime, job, name, folder)
+    raise model_not_found(name)
+
+
+def _tuned(runtime: Runtime, job: Job, name: str, adapter: Path) -> tuple[BaseModelSpec, Target]:
+    spec = resolve_base_model(runtime.catalog, job.base_model)
+    if spec is None or spec.provider != "local" or spec.path is None:
+        raise model_not_found(name)
+    if not (adapter / ADAPTER_CONFIG).is_file():
+        log.error("model %s (job %s) has no adapter at %s", name, job.id, adapter)
+        raise ServerError(f"The weights of model `{name}` are missing on this server.")
+    return spec, Target(spec.path, adapter.resolve())
+
+
+def check_supported(params: ChatCompletionParams) -> None:
+    """Refuse, by name, what the local engine cannot do rather than ignore it silently."""
+    if params.logprobs:
+        raise _unsupported_value("logprobs", "true")
+    if params.top_logprobs:
+        raise _unsupported_parameter("top_logprobs")
+    if params.response_format is not None and params.response_format.type != "text":
+        raise _unsupported_value("response_format.type", f"'{params.response_format.type}'", "'text'")
+    if params.modalities is not None and "audio" in params.modalities:
+        raise _unsupported_value("modalities", "'audio'", "'text'")
+    if params.logit_bias:
+        raise _unsupported_parameter("logit_bias")
+    if isinstance(params.tool_choice, dict) or params.tool_choice == "required":
+        raise _unsupported_value("tool_choice", repr(params.tool_choice), "'auto' or 'none'")
+    for index, message in enumerate(params.messages):
+        for part_index, part in enumerate(message.content if isinstance(message.content, list) else []):
+            if isinstance(part, MediaPart):
+                where = f"messages[{index}].content[{part_index}].type"
+                raise _unsupported_value(where, f"'{part.type}'", "'text'")
+
+
+def _unsupported_value(param: str, value: str, only: str | None = None) -> InvalidRequest:
+    message = f"Unsupported value: '{param}' does not support {value} with local models."
+    if only is not None:
+        message += f" Only {only} is supported."
+    return InvalidRequest(message, param=param, code="unsupported_value")
+
+
+def _unsupported_parameter(param: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"Unsupported parameter: '{param}' is not supported with local models.",
+        param=param,
+        code="unsupported_parameter",
+    )
+
+
+def template_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """Messages shaped exactly as the trainer renders its examples, so that a fine-tuned model
+    is prompted like it was trained. Templates rarely know `developer`: it is the system
+    prompt under its newer name."""
+    rendered = examples.template_messages(
+        [message.model_dump(include=TEMPLATE_KEYS, exclude_none=True) for message in messages]
+    )
+    for message in rendered:
+        message.setdefault("content", "")
+        if message["role"] == "developer":
+            message["role"] = "system"
+    return rendered
+
+
+def sampling_for(params: ChatCompletionParams, context: int, prompt_tokens: int) -> Sampling:
+    requested = params.max_new_tokens
+    if prompt_tokens >= context or (requested is not None and prompt_tokens + requested > context):
+        raise _context_exceeded(context, prompt_tokens, requested)
+    return Sampling(
+        max_new_tokens=requested if requested is not None else context - prompt_tokens,
+        temperature=params.temperature if params.temperature is not None else 1.0,
+        top_p=params.top_p if params.top_p is not None else 1.0,
+        n=params.n or 1,
+        stop=params.stop_sequences,
+        seed=params.seed,
+    )
+
+
+def _context_exceeded(context: int, prompt_tokens: int, requested: int | None) -> InvalidRequest:
+    if requested is None or prompt_tokens >= context:
+        detail = (
+            f"However, your messages resulted in {prompt_tokens} tokens. "
+            "Please reduce the length of the messages."
+        )
+    else:
+        detail = (
+            f"However, you requested {prompt_tokens + requested} tokens ({prompt_tokens} in the messages, "
+            f"{requested} in the completion). Please reduce the length of the messages or completion."
+        )
+    return InvalidRequest(
+        f"This model's maximum context length is {context} tokens. {detail}",
+        param="messages",
+        code="context_length_exceeded",
+    )
+
+
+def fingerprint(target: Target) -> str:
+    """Stable for one base model and adapter, as OpenAI's is for one backend configuration."""
+    return "fp_" + hashlib.sha256(f"{target.base}|{target.adapter}".encode()).hexdigest()[:10]
