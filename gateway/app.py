@@ -7,6 +7,7 @@ from fastapi import Depends, FastAPI
 
 from gateway import error_handlers
 from gateway.chat.router import router as chat_router
+from gateway.dashboard.router import router as dashboard_router
 from gateway.files.router import router as files_router
 from gateway.files.upload import UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT
 from gateway.fine_tuning.router import router as fine_tuning_router
@@ -38,6 +39,6 @@ def create_app(
     app.state.runtime = runtime
     app.add_middleware(RequestContextMiddleware)
     error_handlers.install(app)
-    for router in (files_router, fine_tuning_router, models_router, chat_router):
+    for router in (files_router, fine_tuning_router, models_router, chat_router, dashboard_router):
         app.include_router(router)
     return app

@@ -13,12 +13,18 @@ from gateway.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
+CLAIM_RETRY_SECONDS = 0.25
+
+
 @asynccontextmanager
-async def hold_lease(runtime: Runtime, job_id: str) -> AsyncIterator[bool]:
-    """Yields False, holding nothing, when the job is unknown or another task holds it."""
+async def hold_lease(runtime: Runtime, job_id: str, wait_seconds: float = 0.0) -> AsyncIterator[bool]:
+    """Yields False, holding nothing, when the job is unknown or another task still holds it
+    after `wait_seconds` (a task dispatched by the one before it may arrive before that one let
+    go of the job)."""
     seconds = runtime.settings.job_lease_seconds
-    async with runtime.transaction() as session:
-        claimed = await repository.claim(session, job_id, int(time.time()), seconds)
+    deadline = time.monotonic() + wait_seconds
+    while not (claimed := await _claim(runtime, job_id, seconds)) and time.monotonic() < deadline:
+        await asyncio.sleep(CLAIM_RETRY_SECONDS)
     if not claimed:
         yield False
         return
@@ -31,6 +37,11 @@ async def hold_lease(runtime: Runtime, job_id: str) -> AsyncIterator[bool]:
             await heartbeat
         async with runtime.transaction() as session:
             await repository.release(session, job_id)
+
+
+async def _claim(runtime: Runtime, job_id: str, seconds: int) -> bool:
+    async with runtime.transaction() as session:
+        return await repository.claim(session, job_id, int(time.time()), seconds)
 
 
 async def _renew_forever(runtime: Runtime, job_id: str, seconds: int) -> None:

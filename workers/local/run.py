@@ -24,8 +24,13 @@ log = logging.getLogger(__name__)
 STATE_NAME = re.compile(r"state-(\d+)")
 
 
+# How long a training task waits for the task before it (validation, or a pausing trainer) to
+# let go of the job.
+HANDOFF_SECONDS = 10.0
+
+
 async def train_job(runtime: Runtime, job_id: str) -> None:
-    async with hold_lease(runtime, job_id) as held:
+    async with hold_lease(runtime, job_id, wait_seconds=HANDOFF_SECONDS) as held:
         if not held:
             log.info("train_job: %s is unknown or another task holds it", job_id)
             return
