@@ -1,7 +1,7 @@
 """Padding-free micro-batches: the sequences of a micro-batch are concatenated into one row whose
-`position_ids` restart at 0 for each sequence. With no attention mask and no KV cache, transformers
-builds a block-diagonal causal mask from those positions (flash-attention reads them directly), so
-packed sequences never attend to each other."""
+`position_ids` restart at 0 for each sequence. Packed sdpa attends within `sequence_bounds`; with no
+attention mask and no KV cache, transformers' own sdpa builds a block-diagonal causal mask from the
+positions, and flash-attention reads them directly: packed sequences never attend to each other."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,8 +18,12 @@ class PackedRow:
     loss_positions: torch.Tensor  # (N,) positions whose logits predict a trained token
     targets: torch.Tensor  # (N,) the trained token each of those positions predicts
     owners: torch.Tensor  # (N,) index, in the row's sequences, of the sequence each target belongs to
-    sequences: int
+    sequence_bounds: list[int]  # [0, end of the first sequence, ..., T]
     tokens: int
+
+    @property
+    def sequences(self) -> int:
+        return len(self.sequence_bounds) - 1
 
 
 def plan_rows(unit_tokens: Sequence[int], max_tokens: int) -> list[range]:
@@ -43,9 +47,11 @@ def pack_row(sequences: Sequence[TokenizedSequence], device: torch.device | str 
     loss_positions: list[int] = []
     targets: list[int] = []
     owners: list[int] = []
+    bounds = [0]
     for owner, sequence in enumerate(sequences):
         offset = len(input_ids)
         input_ids.extend(sequence.input_ids)
+        bounds.append(len(input_ids))
         position_ids.extend(range(len(sequence.input_ids)))
         for position, label in enumerate(sequence.labels[1:]):
             if label != IGNORED:
@@ -62,6 +68,6 @@ def pack_row(sequences: Sequence[TokenizedSequence], device: torch.device | str 
         loss_positions=tensor(loss_positions),
         targets=tensor(targets),
         owners=tensor(owners),
-        sequences=len(sequences),
+        sequence_bounds=bounds,
         tokens=len(input_ids),
     )

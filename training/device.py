@@ -1,13 +1,12 @@
 """Where training runs and in which precision: bf16 autocast over bf16 weights on CUDA, fp32 on CPU."""
 
-import importlib.util
 from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" is the current CUDA device when there is one, else the CPU; "cuda" gets its index."""
+    """`auto` is the current CUDA device when there is one, else the CPU; `cuda` gets its index."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(name)
@@ -21,12 +20,6 @@ def resolve_device(name: str) -> torch.device:
 
 def weights_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else torch.float32
-
-
-def attention_implementation(device: torch.device) -> str:
-    if device.type == "cuda" and importlib.util.find_spec("flash_attn") is not None:
-        return "flash_attention_2"
-    return "sdpa"
 
 
 def forward_precision(device: torch.device) -> AbstractContextManager:

@@ -3,6 +3,7 @@ model's own chat template."""
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 IGNORED = -100
 
@@ -16,7 +17,7 @@ class TokenizedSequence:
     input_ids: list[int]
     labels: list[int]  # the token itself where it is trained, IGNORED elsewhere (not shifted)
 
-    @property
+    @cached_property
     def trained_tokens(self) -> int:
         """Trained tokens that a previous token predicts (the first token of a sequence never is)."""
         return sum(label != IGNORED for label in self.labels[1:])
@@ -73,7 +74,9 @@ class ChatEncoder:
             if message.get("role") == "assistant" and message.get("weight", 1) != 0
         ]
         if not trained:
-            raise TrainingDataError(f"{where}: no assistant message with weight 1, so nothing can be trained.")
+            raise TrainingDataError(
+                f"{where}: no assistant message with weight 1, so nothing can be trained."
+            )
         return self._encode(template_messages(messages), example.get("tools"), trained, where)
 
     def preference(self, example: dict, where: str) -> PreferencePair:
@@ -89,7 +92,9 @@ class ChatEncoder:
         )
         return PreferencePair(chosen, rejected)
 
-    def _output(self, prompt: list[dict], tools: list | None, output: object, where: str) -> TokenizedSequence:
+    def _output(
+        self, prompt: list[dict], tools: list | None, output: object, where: str
+    ) -> TokenizedSequence:
         if not isinstance(output, list) or not any(
             isinstance(message, dict) and message.get("role") == "assistant" for message in output
         ):
@@ -100,7 +105,9 @@ class ChatEncoder:
         ]
         return self._encode(messages, tools, trained, where)
 
-    def _encode(self, messages: list[dict], tools: list | None, trained: list[int], where: str):
+    def _encode(
+        self, messages: list[dict], tools: list | None, trained: list[int], where: str
+    ) -> TokenizedSequence:
         full = self._render(messages, tools)
         spans = []
         for index in trained:

@@ -45,7 +45,7 @@ class Objective:
                 (row_loss / loss_denominator).backward()
             loss_sum += row_loss.detach()
             correct += row_correct
-        loss, accuracy = (torch.stack([loss_sum / loss_denominator, correct / accuracy_denominator])).tolist()
+        loss, accuracy = torch.stack([loss_sum / loss_denominator, correct / accuracy_denominator]).tolist()
         return Measurement(loss, accuracy, sum(self.unit_tokens[i] for i in indices))
 
     def state_dict(self) -> dict:
@@ -95,7 +95,9 @@ class PreferenceObjective(Objective):
         self.reference = state["reference"].clone()
 
     def _prepare(self, model, indices: list[int]) -> None:
-        missing = [i for i, known in zip(indices, ~self.reference[indices, 0].isnan(), strict=True) if not known]
+        missing = [
+            i for i, known in zip(indices, ~self.reference[indices, 0].isnan(), strict=True) if not known
+        ]
         if not missing:
             return
         was_training = model.training
@@ -125,6 +127,7 @@ def loss_logits(model, row: PackedRow) -> torch.Tensor:
             position_ids=row.position_ids,
             use_cache=False,
             logits_to_keep=row.loss_positions,
+            sequence_bounds=row.sequence_bounds,
         )
     return output.logits[0].float()
 

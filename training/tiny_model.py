@@ -35,8 +35,13 @@ CHAT_TEMPLATE = (
 # same on every machine without a download.
 CORPUS_MODULES = ("builtins", "json", "pathlib", "collections", "itertools", "random", "string", "math")
 
-# A base learning rate suited to a model this small (real models use the catalog default).
-TINY_LEARNING_RATE = 1e-2
+# A base learning rate suited to this model (real models use the catalog default): with it, the
+# seeds' flow with "auto" hyperparameters (10 epochs of batch 1 on the 10 Elle limericks) ends
+# with every limerick reproduced exactly.
+TINY_LEARNING_RATE = 4e-3
+# Random embeddings drawn with the usual std of 0.02 cap every logit near 0.02 × hidden_size, so
+# no adapter could bring the loss near zero; pretrained models have no such cap.
+INITIALIZER_RANGE = 0.1
 
 
 def stdlib_corpus() -> Iterator[str]:
@@ -93,8 +98,8 @@ def build_tiny_chat_model(
     *,
     extra_corpus: Iterable[str] = (),
     vocab_size: int = 2048,
-    hidden_size: int = 128,
-    layers: int = 2,
+    hidden_size: int = 256,
+    layers: int = 4,
     heads: int = 4,
     max_positions: int = 2048,
     seed: int = 0,
@@ -115,6 +120,7 @@ def build_tiny_chat_model(
         num_attention_heads=heads,
         num_key_value_heads=max(1, heads // 2),
         max_position_embeddings=max_positions,
+        initializer_range=INITIALIZER_RANGE,
         tie_word_embeddings=True,
         bos_token_id=None,
         eos_token_id=eos_id,

@@ -12,12 +12,8 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from training.device import (
-    allow_fast_matmul,
-    attention_implementation,
-    resolve_device,
-    weights_dtype,
-)
+from training.attention import attention_implementation
+from training.device import allow_fast_matmul, resolve_device, weights_dtype
 from training.examples import ChatEncoder, TrainingDataError
 from training.objectives import Measurement, Objective, PreferenceObjective, SupervisedObjective
 from training.schedule import linear_schedule
@@ -94,13 +90,12 @@ class LocalTrainer:
         self._order_epoch, self._order = -1, []
 
         torch.manual_seed(config.seed)
-        random.seed(config.seed)
         base = AutoModelForCausalLM.from_pretrained(
             config.model_dir,
             dtype=weights_dtype(device),
-            attn_implementation=attention_implementation(device),
-        ).to(device)
-        base.config.use_cache = False
+            attn_implementation=attention_implementation(device, model_config),
+            device_map=device,
+        )
         lora = LoraConfig(
             r=config.lora_rank,
             lora_alpha=config.lora_alpha,
@@ -114,7 +109,7 @@ class LocalTrainer:
             self._trainable.values(),
             lr=config.learning_rate,
             weight_decay=0.0,
-            fused=device.type == "cuda" or None,
+            fused=True if device.type == "cuda" else None,
         )
         self.scheduler = linear_schedule(self.optimizer, self.total_steps)
 
@@ -122,16 +117,21 @@ class LocalTrainer:
         max_tokens = self.config.max_tokens_per_micro_batch
         places = [f"{name} example on line {line}" for line in range(1, len(examples) + 1)]
         if self.config.method == "dpo":
-            pairs = [encoder.preference(example, where) for example, where in zip(examples, places, strict=True)]
+            pairs = [
+                encoder.preference(example, where) for example, where in zip(examples, places, strict=True)
+            ]
             return PreferenceObjective(pairs, self.config.beta, device, max_tokens)
-        sequences = [encoder.supervised(example, where) for example, where in zip(examples, places, strict=True)]
+        sequences = [
+            encoder.supervised(example, where) for example, where in zip(examples, places, strict=True)
+        ]
         return SupervisedObjective(sequences, device, max_tokens)
 
     def step(self) -> StepMetrics:
         if self.completed_steps >= self.total_steps:
             raise RuntimeError(f"training is complete: all {self.total_steps} steps are done")
         epoch, index = divmod(self.completed_steps, self.steps_per_epoch)
-        batch = self._epoch_order(epoch)[index * self.config.batch_size :][: self.config.batch_size]
+        start = index * self.config.batch_size
+        batch = self._epoch_order(epoch)[start : start + self.config.batch_size]
 
         self.model.train()
         trained = self._training.measure(self.model, batch, backward=True)
@@ -156,10 +156,10 @@ class LocalTrainer:
             epoch_end=epoch_end,
             train_loss=trained.loss,
             train_mean_token_accuracy=trained.mean_token_accuracy,
-            valid_loss=batch_score.loss if batch_score else None,
-            valid_mean_token_accuracy=batch_score.mean_token_accuracy if batch_score else None,
-            full_valid_loss=full_score.loss if full_score else None,
-            full_valid_mean_token_accuracy=full_score.mean_token_accuracy if full_score else None,
+            valid_loss=batch_score.loss if batch_score is not None else None,
+            valid_mean_token_accuracy=batch_score.mean_token_accuracy if batch_score is not None else None,
+            full_valid_loss=full_score.loss if full_score is not None else None,
+            full_valid_mean_token_accuracy=full_score.mean_token_accuracy if full_score is not None else None,
             tokens=trained.tokens,
         )
 

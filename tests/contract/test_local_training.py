@@ -60,7 +60,8 @@ def test_the_seed_flow_trains_the_elle_limericks_and_serves_the_model(client: op
     last = metrics[-1]
     assert last.message.startswith("Step 100/100: training loss=")
     assert set(last.data) == {"step", "train_loss", "total_steps", "train_mean_token_accuracy"}
-    assert last.data["train_loss"] < 0.05 and metrics[0].data["train_loss"] > 1.0
+    last_epoch = [event.data["train_loss"] for event in metrics[-10:]]
+    assert sum(last_epoch) / 10 < 0.05 and metrics[0].data["train_loss"] > 1.0
 
     checkpoints = list(client.fine_tuning.jobs.checkpoints.list(job.id))
     assert [c.step_number for c in checkpoints] == [100, 90, 80]
