@@ -42,7 +42,7 @@ print("Status:", response.status)
 print("Hyperparameters:", response.hyperparameters)
 print("Trained Tokens:", response.trained_tokens)
 
-events = client.fine_tuning.jobs.list_events(ft_filejob.id).data
+events = list(client.fine_tuning.jobs.list_events(ft_filejob.id, limit=100))  # every page
 events.reverse()
 for event in events:
     print(event.message)

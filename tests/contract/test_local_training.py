@@ -144,10 +144,12 @@ def test_weighted_and_dpo_jobs_train(client: openai.OpenAI):
 def test_cancel_stops_training_and_frees_the_trainer_for_the_next_job(client: openai.OpenAI):
     file_id = upload(client, "many.jsonl", many_examples(50))
     first = create(client, file_id, n_epochs=25)
-    second = create(client, file_id, n_epochs=1)
     wait_for_status(client, first, {"running"}, timeout=60)
+    second = create(client, file_id, n_epochs=1)
+    wait_for_status(client, second, {"queued"}, timeout=60)
     while not metrics_events(client, first):
         time.sleep(0.1)
+    time.sleep(0.5)
     assert client.fine_tuning.jobs.retrieve(second).status == "queued"  # one training at a time
     assert client.fine_tuning.jobs.cancel(first).status == "cancelled"
     wait_for_status(client, second, {"running", "succeeded"}, timeout=30)
@@ -177,8 +179,9 @@ def test_pause_and_resume_continue_the_same_run(client: openai.OpenAI):
     reference = create(client, file_id, n_epochs=8)
     assert wait_for_status(client, reference, {"succeeded", "failed"}, timeout=180).status == "succeeded"
 
-    resumed_curve = [(e.data["step"], e.data["train_loss"]) for e in metrics_events(client, paused)]
-    reference_curve = [(e.data["step"], e.data["train_loss"]) for e in metrics_events(client, reference)]
-    assert [step for step, _ in resumed_curve] == list(range(1, 401))
+    resumed = metrics_events(client, paused)
+    assert [event.data["step"] for event in resumed] == list(range(1, 401))
+    resumed_curve = [event.data["train_loss"] for event in resumed]
+    reference_curve = [event.data["train_loss"] for event in metrics_events(client, reference)]
     assert resumed_curve == pytest.approx(reference_curve, abs=1e-4)
     assert "Fine-tuning job resumed" in messages_in_order(client, paused)
