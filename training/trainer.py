@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from peft import LoraConfig, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from training.attention import attention_implementation
@@ -41,6 +41,7 @@ class TrainingConfig:
     max_length: int | None = None  # None: the model's max_position_embeddings, at most 8192
     device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N"
     max_tokens_per_micro_batch: int = 16384
+    init_adapter: Path | None = None  # continue from this PEFT adapter (tuning a fine-tuned model)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,11 @@ class LocalTrainer:
             target_modules="all-linear",
             task_type="CAUSAL_LM",
         )
-        self.model = get_peft_model(base, lora)
+        self.model = (
+            PeftModel.from_pretrained(base, config.init_adapter, is_trainable=True)
+            if config.init_adapter is not None
+            else get_peft_model(base, lora)
+        )
         self._trainable = {name: p for name, p in self.model.named_parameters() if p.requires_grad}
         self.optimizer = torch.optim.AdamW(
             self._trainable.values(),

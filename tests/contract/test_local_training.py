@@ -185,3 +185,24 @@ def test_pause_and_resume_continue_the_same_run(client: openai.OpenAI):
     reference_curve = [event.data["train_loss"] for event in metrics_events(client, reference)]
     assert resumed_curve == pytest.approx(reference_curve, abs=1e-4)
     assert "Fine-tuning job resumed" in messages_in_order(client, paused)
+
+
+def test_tuning_a_fine_tuned_model_continues_from_its_adapter(client: openai.OpenAI):
+    file_id = upload(client, "elle-limericks.jsonl")
+    parent = wait_for_status(
+        client, create(client, file_id, n_epochs=10), {"succeeded", "failed"}, timeout=120
+    )
+    assert parent.status == "succeeded", parent.error
+    child = client.fine_tuning.jobs.create(
+        model=parent.fine_tuned_model,
+        training_file=file_id,
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 1}}},
+    )
+    assert child.model == parent.fine_tuned_model
+    child = wait_for_status(client, child.id, {"succeeded", "failed"}, timeout=120)
+    assert child.status == "succeeded", child.error
+    # The parent already knows these examples: the child starts where the parent ended, not at the
+    # random base's loss.
+    assert metrics_events(client, parent.id)[0].data["train_loss"] > 5
+    assert metrics_events(client, child.id)[0].data["train_loss"] < 0.5
+    assert child.fine_tuned_model.startswith(f"ft:{TINY_MODEL}:")

@@ -31,7 +31,7 @@ async def read_examples(runtime: Runtime, job: Job, file_id: str, kind: str) -> 
         raise MissingTrainingFile(kind, file_id) from missing
 
 
-def training_config(job: Job, spec: BaseModelSpec, device: str) -> TrainingConfig:
+def training_config(job: Job, spec: BaseModelSpec, device: str, init_adapter: Path | None) -> TrainingConfig:
     assert spec.path is not None
     values = method_hyperparameters(job.method)
     return TrainingConfig(
@@ -43,4 +43,5 @@ def training_config(job: Job, spec: BaseModelSpec, device: str) -> TrainingConfi
         seed=job.seed,
         beta=float(values.get("beta", 0.1)),
         device=device,
+        init_adapter=init_adapter,
     )

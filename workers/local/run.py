@@ -56,14 +56,17 @@ async def _train(runtime: Runtime, job_id: str) -> None:
             return
         slug = await progress.org_slug(session, job)
         known_keys = await repository.event_keys(session, job_id)
+        # Tuning a fine-tuned model continues from its adapter.
+        parent = await repository.by_fine_tuned_model(session, job.project_id, job.model)
+    init_adapter = artifacts.model_dir(runtime.settings.artifacts_dir, parent.id) if parent else None
     spec = resolve_base_model(runtime.catalog, job.base_model)
-    if spec is None or spec.path is None:
+    if spec is None or spec.path is None or (job.model != job.base_model and parent is None):
         await progress.fail(
             runtime,
             job_id,
             _error(
                 "model_not_available",
-                f"Model {job.base_model} is no longer available for fine-tuning.",
+                f"Model {job.model} is no longer available for fine-tuning.",
                 "model",
             ),
         )
@@ -75,7 +78,7 @@ async def _train(runtime: Runtime, job_id: str) -> None:
             if job.validation_file
             else None
         )
-        config = training_config(job, spec, runtime.settings.training_device)
+        config = training_config(job, spec, runtime.settings.training_device, init_adapter)
         trainer = await anyio.to_thread.run_sync(LocalTrainer, config, training, validation)
     except MissingTrainingFile as missing:
         await progress.fail(
