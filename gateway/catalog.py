@@ -4,6 +4,7 @@ Default training prices are OpenAI's published per-1M-token rates for these snap
 """
 
 import json
+import logging
 from pathlib import Path
 from typing import Literal
 
@@ -57,6 +58,7 @@ DEFAULT_BASE_MODELS = (
     ),
 )
 
+log = logging.getLogger(__name__)
 
 LOCAL_PROVIDER = "local"
 LOCAL_MODEL_SIDECAR = "ftgate.json"
@@ -75,20 +77,27 @@ def discover_local_models(models_dir: Path) -> list[BaseModelSpec]:
         config_file = folder / "config.json"
         if not config_file.is_file():
             continue
-        config = json.loads(config_file.read_text())
-        sidecar = folder / LOCAL_MODEL_SIDECAR
-        overrides = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
-        spec = {
-            "id": folder.name,
-            "owned_by": "ftgate",
-            "created": int(config_file.stat().st_mtime),
-            "token_limit": config.get("max_position_embeddings", 65536),
-            "learning_rate_multiplier": 1.0,
-            "provider": LOCAL_PROVIDER,
-            "path": folder.resolve(),
-        }
-        found.append(BaseModelSpec.model_validate(spec | overrides))
+        try:
+            found.append(_local_spec(folder, config_file))
+        except (ValueError, OSError) as error:  # JSON and validation errors are ValueErrors
+            log.error("skipping the local model folder %s: %s", folder, error)
     return found
+
+
+def _local_spec(folder: Path, config_file: Path) -> BaseModelSpec:
+    config = json.loads(config_file.read_text())
+    sidecar = folder / LOCAL_MODEL_SIDECAR
+    overrides = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    spec = {
+        "id": folder.name,
+        "owned_by": "ftgate",
+        "created": int(config_file.stat().st_mtime),
+        "token_limit": config.get("max_position_embeddings", 65536),
+        "learning_rate_multiplier": 1.0,
+        "provider": LOCAL_PROVIDER,
+        "path": folder.resolve(),
+    }
+    return BaseModelSpec.model_validate(spec | overrides)
 
 
 def build_catalog(configured: list[BaseModelSpec], models_dir: Path) -> list[BaseModelSpec]:

@@ -1,4 +1,5 @@
-"""Where training runs and in which precision: bf16 autocast over bf16 weights on CUDA, fp32 on CPU."""
+"""Where training runs and in which precision: bf16 autocast over bf16 weights on CUDA GPUs that
+have bf16 (Ampere and newer), fp32 elsewhere."""
 
 from contextlib import AbstractContextManager, nullcontext
 
@@ -18,12 +19,16 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def uses_bf16(device: torch.device) -> bool:
+    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+
 def weights_dtype(device: torch.device) -> torch.dtype:
-    return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return torch.bfloat16 if uses_bf16(device) else torch.float32
 
 
 def forward_precision(device: torch.device) -> AbstractContextManager:
-    if device.type == "cuda":
+    if uses_bf16(device):
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return nullcontext()
 

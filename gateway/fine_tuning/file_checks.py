@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import db
-from gateway.catalog import BaseModelSpec, resolve_base_model
+from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
 from gateway.files import repository as files_repository
 from gateway.files.reports import report_for_model
 from gateway.fine_tuning import events, repository
@@ -62,8 +62,11 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
                 level="error",
                 data={"error_code": outcome.code, "error_param": outcome.param},
             )
-        elif await _leave_validation(
-            session, job.id, {"status": JobStatus.QUEUED, "method": outcome}, events.FILES_VALIDATED
+        elif (
+            await _leave_validation(
+                session, job.id, {"status": JobStatus.QUEUED, "method": outcome}, events.FILES_VALIDATED
+            )
+            and job.provider == LOCAL_PROVIDER
         ):
             db.enqueue(session, TRAIN_JOB, job.id)
 

@@ -156,12 +156,17 @@ async def checkpoints(session: AsyncSession, job_id: str) -> list[JobCheckpoint]
 async def checkpoint_by_model(
     session: AsyncSession, project_id: str, name: str
 ) -> tuple[Job, JobCheckpoint] | None:
-    """A checkpoint of one of the project's jobs, by its `fine_tuned_model_checkpoint` name."""
+    """A checkpoint of one of the project's jobs, by its `fine_tuned_model_checkpoint` name. The
+    final checkpoint bears the model's own name, and goes when the model is deleted."""
     row = (
         await session.execute(
             select(Job, JobCheckpoint)
             .join(JobCheckpoint, JobCheckpoint.job_id == Job.id)
-            .where(Job.project_id == project_id, JobCheckpoint.fine_tuned_model_checkpoint == name)
+            .where(
+                Job.project_id == project_id,
+                JobCheckpoint.fine_tuned_model_checkpoint == name,
+                or_(Job.fine_tuned_model.is_(None), Job.fine_tuned_model != name),
+            )
         )
     ).one_or_none()
     return None if row is None else (row[0], row[1])

@@ -87,6 +87,12 @@ def test_the_seed_flow_trains_the_elle_limericks_and_serves_the_model(client: op
     assert answer.choices[0].message.content == gallium[2]["content"]
     assert answer.model == model
 
+    client.models.delete(model)  # and with it its final checkpoint, which bears its name
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model=model, messages=gallium[:2], max_tokens=5)
+    earlier = checkpoints[1].fine_tuned_model_checkpoint
+    assert client.chat.completions.create(model=earlier, messages=gallium[:2], max_tokens=5).choices
+
 
 def test_same_seed_and_data_give_the_same_loss_curve(client: openai.OpenAI):
     file_id = upload(client, "elle-limericks.jsonl")

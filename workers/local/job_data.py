@@ -5,11 +5,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from gateway.catalog import BaseModelSpec
 from gateway.files import repository as files_repository
 from gateway.fine_tuning.hyperparameters import method_hyperparameters
 from gateway.models import Job
 from gateway.runtime import Runtime
+from gateway.storage.base import BlobStore
 from training.trainer import TrainingConfig
 
 
@@ -25,10 +28,15 @@ async def read_examples(runtime: Runtime, job: Job, file_id: str, kind: str) -> 
     if stored is None:
         raise MissingTrainingFile(kind, file_id)
     try:
-        with runtime.blobs.open(stored.blob_key) as content:
-            return [json.loads(line) for line in content if line.strip()]
+        # Files run to hundreds of MB: parse them off the event loop.
+        return await anyio.to_thread.run_sync(_parse_lines, runtime.blobs, stored.blob_key)
     except FileNotFoundError as missing:
         raise MissingTrainingFile(kind, file_id) from missing
+
+
+def _parse_lines(blobs: BlobStore, key: str) -> list[dict[str, Any]]:
+    with blobs.open(key) as content:
+        return [json.loads(line) for line in content if line.strip()]
 
 
 def training_config(job: Job, spec: BaseModelSpec, device: str, init_adapter: Path | None) -> TrainingConfig:

@@ -117,6 +117,7 @@ class Recorder:
     job: Job
     total_steps: int
     known_keys: set[str]
+    known_checkpoints: set[int]
     first_step: int
     latest_step: int = 0
     started_at: float = field(default_factory=time.monotonic)
@@ -124,12 +125,22 @@ class Recorder:
     pending: list[StepMetrics] = field(default_factory=list)
     pending_checkpoints: list[tuple[StepMetrics, str]] = field(default_factory=list)
 
+    @classmethod
+    async def open(
+        cls, runtime: Runtime, job: Job, total_steps: int, known_keys: set[str], first_step: int
+    ) -> "Recorder":
+        async with runtime.sessions() as session:
+            steps = {checkpoint.step_number for checkpoint in await repository.checkpoints(session, job.id)}
+        return cls(runtime, job, total_steps, known_keys, steps, first_step, latest_step=first_step)
+
     def add(self, metrics: StepMetrics) -> None:
         self.pending.append(metrics)
         self.latest_step = metrics.step
 
     def add_checkpoint(self, metrics: StepMetrics, name: str) -> None:
-        self.pending_checkpoints.append((metrics, name))
+        if metrics.step not in self.known_checkpoints:
+            self.known_checkpoints.add(metrics.step)
+            self.pending_checkpoints.append((metrics, name))
 
     def due(self) -> bool:
         return time.monotonic() - self.last_flush >= FLUSH_SECONDS

@@ -12,9 +12,9 @@ import anyio
 from gateway import artifacts, ids
 from gateway.catalog import LOCAL_PROVIDER, resolve_base_model
 from gateway.fine_tuning import repository
-from gateway.fine_tuning.status import JobStatus
+from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.runtime import Runtime
-from training.trainer import LocalTrainer, StepMetrics, TrainingDataError
+from training.trainer import LocalTrainer, TrainingDataError
 from workers.lease import hold_lease
 from workers.local import progress
 from workers.local.job_data import MissingTrainingFile, read_examples, training_config
@@ -24,13 +24,18 @@ log = logging.getLogger(__name__)
 STATE_NAME = re.compile(r"state-(\d+)")
 
 
-# How long a training task waits for the task before it (validation, or a pausing trainer) to
-# let go of the job.
+# How long a training task for a queued job waits for the task before it (validation, or a
+# pausing trainer) to let go of the job.
 HANDOFF_SECONDS = 10.0
 
 
 async def train_job(runtime: Runtime, job_id: str) -> None:
-    async with hold_lease(runtime, job_id, wait_seconds=HANDOFF_SECONDS) as held:
+    async with runtime.sessions() as session:
+        job = await repository.get_any(session, job_id)
+    # Only a queued job is worth waiting for; a running one has its trainer, and a duplicate
+    # message for it (the reconciler's) leaves at once.
+    wait = HANDOFF_SECONDS if job is not None and job.status == JobStatus.QUEUED else 0.0
+    async with hold_lease(runtime, job_id, wait_seconds=wait) as held:
         if not held:
             log.info("train_job: %s is unknown or another task holds it", job_id)
             return
@@ -112,36 +117,34 @@ async def _run(runtime, job, trainer: LocalTrainer, slug: str, known_keys: set[s
         await anyio.to_thread.run_sync(trainer.load_state, saved[1])
     if not await progress.start(runtime, job.id, trainer.completed_steps if saved else None):
         return
-    recorder = progress.Recorder(
-        runtime, job, trainer.total_steps, known_keys, first_step=trainer.completed_steps
+    recorder = await progress.Recorder.open(
+        runtime, job, trainer.total_steps, known_keys, trainer.completed_steps
     )
     while trainer.completed_steps < trainer.total_steps:
         metrics = await anyio.to_thread.run_sync(trainer.step)
         recorder.add(metrics)
         if metrics.epoch_end:
-            await anyio.to_thread.run_sync(_save_epoch, trainer, root, job.id, metrics)
+            # The adapter and the checkpoint's row first, the state to resume from last: a crash
+            # in between replays the epoch, whose steps and checkpoint are then recorded once.
+            await anyio.to_thread.run_sync(
+                trainer.save_adapter, artifacts.checkpoint_dir(root, job.id, metrics.step)
+            )
             if metrics.step < trainer.total_steps:
                 recorder.add_checkpoint(metrics, _checkpoint_name(job, slug, metrics.step))
         if not (metrics.epoch_end or recorder.due()):
             continue
         status = await recorder.flush()
-        if status == JobStatus.PAUSED:
-            if not metrics.epoch_end:
-                await anyio.to_thread.run_sync(_save_state, trainer, states, metrics.step)
+        if status in TERMINAL:
+            progress.remove_training_states(root, job.id)
             return
+        if metrics.epoch_end or status != JobStatus.RUNNING:
+            await anyio.to_thread.run_sync(_save_state, trainer, states, metrics.step)
         if status != JobStatus.RUNNING:
-            shutil.rmtree(states, ignore_errors=True)
-            return
+            return  # paused (or paused and already resumed): the next task continues from the state
     model_name = ids.fine_tuned_model_name(job.base_model, slug, job.suffix)
     await anyio.to_thread.run_sync(trainer.save_adapter, artifacts.model_dir(root, job.id))
     if await progress.succeed(recorder, model_name, trainer.trained_tokens):
-        shutil.rmtree(states, ignore_errors=True)
-
-
-def _save_epoch(trainer: LocalTrainer, root: Path, job_id: str, metrics: StepMetrics) -> None:
-    """An epoch's checkpoint: a servable adapter, and the state to resume from."""
-    trainer.save_adapter(artifacts.checkpoint_dir(root, job_id, metrics.step))
-    _save_state(trainer, artifacts.states_dir(root, job_id), metrics.step)
+        progress.remove_training_states(root, job.id)
 
 
 def _save_state(trainer: LocalTrainer, states: Path, step: int) -> None:
