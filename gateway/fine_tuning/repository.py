@@ -3,7 +3,7 @@
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import Job, JobCheckpoint, JobEvent
@@ -170,3 +170,8 @@ async def checkpoint_by_model(
         )
     ).one_or_none()
     return None if row is None else (row[0], row[1])
+
+
+async def count_events(session: AsyncSession, job_id: str, message_prefix: str) -> int:
+    query = select(func.count()).where(JobEvent.job_id == job_id, JobEvent.message.startswith(message_prefix))
+    return int(await session.scalar(query) or 0)

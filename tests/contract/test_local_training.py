@@ -1,5 +1,6 @@
 """Jobs on a local base model train for real in the workers, and look like OpenAI's jobs."""
 
+import asyncio
 import base64
 import csv
 import io
@@ -212,3 +213,30 @@ def test_tuning_a_fine_tuned_model_continues_from_its_adapter(client: openai.Ope
     assert metrics_events(client, parent.id)[0].data["train_loss"] > 5
     assert metrics_events(client, child.id)[0].data["train_loss"] < 0.5
     assert child.fine_tuned_model.startswith(f"ft:{TINY_MODEL}:")
+
+
+async def _lose_workers(settings, job_id: str, losses: int) -> list[bool]:
+    from gateway.fine_tuning import repository
+    from gateway.runtime import build_runtime
+    from workers.local import progress
+
+    runtime = build_runtime(settings, lambda *_: None)
+    try:
+        async with runtime.transaction() as session:
+            await repository.transition(session, job_id, ["queued"], status="running")
+        return [await progress.start(runtime, job_id, resumed_step=step) for step in range(losses)]
+    finally:
+        await runtime.close()
+
+
+def test_a_job_whose_workers_keep_dying_fails_instead_of_looping(server, client: openai.OpenAI):
+    # A job left running by dead workers: each new worker resumes it, until too many have died.
+    file_id = upload(client, "elle-limericks.jsonl")
+    job_id = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id).id
+    wait_for_status(client, job_id, {"queued"})
+    assert asyncio.run(_lose_workers(server.settings, job_id, 6)) == [True] * 5 + [False]
+    job = client.fine_tuning.jobs.retrieve(job_id)
+    assert job.status == "failed" and job.error.code == "training_failed"
+    assert "worker died 6 times" in job.error.message
+    resumed = [m for m in messages_in_order(client, job_id) if m.startswith("Training resumed from ")]
+    assert len(resumed) == 5

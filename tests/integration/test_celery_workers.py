@@ -16,6 +16,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from gateway import artifacts
 from gateway.models import Job
 from gateway.runtime import build_runtime
 from gateway.settings import Settings
@@ -179,7 +180,14 @@ def test_a_worker_killed_mid_validation_only_delays_the_job(
     assert messages.count("Files validated, moving job to queued state") == 1
 
 
-def test_a_worker_killed_mid_training_resumes_from_its_last_checkpoint(client: openai.OpenAI, start_worker):
+def state_saved(settings: Settings, job_id: str, step: int) -> bool:
+    """The epoch's resumable state is written just after its checkpoint is recorded."""
+    return (artifacts.states_dir(settings.artifacts_dir, job_id) / f"state-{step}").is_dir()
+
+
+def test_a_worker_killed_mid_training_resumes_from_its_last_checkpoint(
+    client: openai.OpenAI, settings: Settings, start_worker
+):
     file_id = upload(client, "many.jsonl", many_examples(60))
     job = client.fine_tuning.jobs.create(
         model=TINY_MODEL,
@@ -193,7 +201,7 @@ def test_a_worker_killed_mid_training_resumes_from_its_last_checkpoint(client: o
         steps = [c.step_number for c in client.fine_tuning.jobs.checkpoints.list(job.id)]
         if client.fine_tuning.jobs.retrieve(job.id).status == "succeeded":
             break
-        if max(steps, default=0) > latest_checkpoint:
+        if max(steps, default=0) > latest_checkpoint and state_saved(settings, job.id, max(steps)):
             latest_checkpoint = max(steps)
             worker.stop()  # SIGKILL, mid-training: the lease runs out and another worker resumes
             kills += 1

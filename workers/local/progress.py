@@ -21,6 +21,8 @@ KEPT_CHECKPOINTS = 3
 FLUSH_SECONDS = 1.0
 STARTED = "Fine-tuning job started"
 SUCCEEDED = "The job has successfully completed"
+RESUMED_PREFIX = "Training resumed from "
+MAX_WORKER_LOSSES = 5
 
 
 def step_key(step: int) -> str:
@@ -67,45 +69,60 @@ async def org_slug(session: AsyncSession, job: Job) -> str:
 
 
 async def start(runtime: Runtime, job_id: str, resumed_step: int | None) -> bool:
-    """Move the job to running. False when it is no longer queued or running (say, cancelled)."""
+    """Move the job to running. False when it is no longer queued or running (say, cancelled), or
+    when its workers died too often on it: a job that kills its worker (out of memory, say) fails
+    rather than being retried forever."""
     now = int(time.time())
     async with runtime.transaction() as session:
         job = await repository.get_any(session, job_id)
         if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             return False
         crashed = job.status == JobStatus.RUNNING
-        if job.status == JobStatus.QUEUED:
-            await repository.transition(
-                session, job_id, [JobStatus.QUEUED], status=JobStatus.RUNNING, updated_at=now
-            )
-        if resumed_step is None and not crashed:
-            events.add(session, job_id, STARTED)
-        elif crashed:
-            where = f"step {resumed_step}" if resumed_step else "the beginning"
-            events.add(session, job_id, f"Training resumed from {where} after its worker stopped")
+        if job.status == JobStatus.QUEUED and not await repository.transition(
+            session, job_id, [JobStatus.QUEUED], status=JobStatus.RUNNING, updated_at=now
+        ):
+            return False
+        if not crashed:
+            if resumed_step is None:
+                events.add(session, job_id, STARTED)
+            return True
+        if await repository.count_events(session, job_id, RESUMED_PREFIX) >= MAX_WORKER_LOSSES:
+            error = {
+                "code": "training_failed",
+                "message": f"Training stopped: its worker died {MAX_WORKER_LOSSES + 1} times while "
+                "running this job (out of memory?).",
+                "param": None,
+            }
+            await _record_failure(session, job_id, error, now)
+            return False
+        where = f"step {resumed_step}" if resumed_step else "the beginning"
+        events.add(session, job_id, f"{RESUMED_PREFIX}{where} after its worker stopped")
     return True
 
 
 async def fail(runtime: Runtime, job_id: str, error: dict[str, Any]) -> None:
-    now = int(time.time())
     async with runtime.transaction() as session:
-        if await repository.transition(
+        await _record_failure(session, job_id, error, int(time.time()))
+
+
+async def _record_failure(session: AsyncSession, job_id: str, error: dict[str, Any], now: int) -> None:
+    if await repository.transition(
+        session,
+        job_id,
+        [JobStatus.QUEUED, JobStatus.RUNNING],
+        status=JobStatus.FAILED,
+        error=error,
+        finished_at=now,
+        updated_at=now,
+        estimated_finish=None,
+    ):
+        events.add(
             session,
             job_id,
-            [JobStatus.QUEUED, JobStatus.RUNNING],
-            status=JobStatus.FAILED,
-            error=error,
-            finished_at=now,
-            updated_at=now,
-            estimated_finish=None,
-        ):
-            events.add(
-                session,
-                job_id,
-                error["message"],
-                level="error",
-                data={"error_code": error["code"], "error_param": error["param"]},
-            )
+            error["message"],
+            level="error",
+            data={"error_code": error["code"], "error_param": error["param"]},
+        )
 
 
 @dataclass
