@@ -103,10 +103,13 @@ def _local_spec(folder: Path, config_file: Path) -> BaseModelSpec:
 def build_catalog(configured: list[BaseModelSpec], models_dir: Path) -> list[BaseModelSpec]:
     """The configured models, then the local folders that no configured model already names."""
     taken = {spec.id for spec in configured}
-    for spec in configured:
-        if spec.provider == LOCAL_PROVIDER and spec.path is not None and not spec.path.is_absolute():
-            spec.path = (models_dir / spec.path).resolve()
-    return configured + [spec for spec in discover_local_models(models_dir) if spec.id not in taken]
+    resolved = [
+        spec.model_copy(update={"path": (models_dir / spec.path).resolve()})
+        if spec.provider == LOCAL_PROVIDER and spec.path is not None and not spec.path.is_absolute()
+        else spec
+        for spec in configured
+    ]
+    return resolved + [spec for spec in discover_local_models(models_dir) if spec.id not in taken]
 
 
 def resolve_base_model(models: list[BaseModelSpec], name: str) -> BaseModelSpec | None:
