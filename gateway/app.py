@@ -15,6 +15,7 @@ from gateway.models_api.router import router as models_router
 from gateway.request_context import RequestContextMiddleware
 from gateway.runtime import Runtime
 from gateway.url_checks import reject_nul
+from gateway.webhook_intake.router import router as webhook_intake_router
 
 Lifecycle = Callable[[], Awaitable[None]]
 
@@ -39,6 +40,13 @@ def create_app(
     app.state.runtime = runtime
     app.add_middleware(RequestContextMiddleware)
     error_handlers.install(app)
-    for router in (files_router, fine_tuning_router, models_router, chat_router, dashboard_router):
+    for router in (
+        files_router,
+        fine_tuning_router,
+        models_router,
+        chat_router,
+        dashboard_router,
+        webhook_intake_router,
+    ):
         app.include_router(router)
     return app

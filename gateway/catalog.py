@@ -27,7 +27,8 @@ class BaseModelSpec(BaseModel):
     methods: list[str] = Field(default_factory=lambda: ["supervised", "dpo"])
     learning_rate_multiplier: float = 1.8
     training_price_per_1m: float = Field(default=0.0, ge=0, description="USD per 1M trained tokens")
-    provider: str = "openai"
+    provider: str = Field(default="openai", description="`local`, or the name of the upstream that runs it")
+    upstream_model: str | None = Field(default=None, description="upstreams: its name there, if not `id`")
     path: Path | None = Field(default=None, description="local models: the Hugging Face model folder")
     learning_rate: float = Field(default=2e-4, gt=0, description="local models: LR at multiplier 1.0")
 

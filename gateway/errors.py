@@ -70,3 +70,14 @@ class PayloadTooLarge(GatewayError):
 class ServerError(GatewayError):
     status_code = 500
     type = "server_error"
+
+
+class RateLimited(GatewayError):
+    status_code = 429
+    type = "requests"
+    default_code = "rate_limit_exceeded"
+
+
+class BadGateway(GatewayError):
+    status_code = 502
+    type = "server_error"

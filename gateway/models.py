@@ -89,6 +89,28 @@ class Job(Base):
     provider: Mapped[str] = mapped_column(String(64))
     upstream_id: Mapped[str | None] = mapped_column(String(128))
     locked_until: Mapped[int | None]
+    # Upstream jobs: the last status seen there, when ftgate started sending the job (so a
+    # retry looks it up before sending again), the newest upstream event already seen, failed
+    # tries in a row, and when to look again (milliseconds; null when there is nothing to do).
+    upstream_status: Mapped[str | None] = mapped_column(String(32))
+    upstream_submitted_at: Mapped[int | None]
+    upstream_event_cursor: Mapped[str | None] = mapped_column(String(128))
+    upstream_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    upstream_polled_at_ms: Mapped[int | None] = mapped_column(BigInteger)
+    next_poll_at_ms: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
+class UpstreamFile(Base):
+    """A file already uploaded to an upstream, so that every job there reuses it."""
+
+    __tablename__ = "upstream_files"
+    __table_args__ = (UniqueConstraint("file_id", "upstream"), {"sqlite_autoincrement": True})
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    file_id: Mapped[str] = mapped_column(String(64))
+    upstream: Mapped[str] = mapped_column(String(64))
+    upstream_file_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[int]
 
 
 class JobEvent(Base):

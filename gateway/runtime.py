@@ -11,6 +11,8 @@ from gateway import db
 from gateway.catalog import BaseModelSpec, build_catalog
 from gateway.chat.engine import ChatEngine
 from gateway.files.validator_pool import ValidatorPool
+from gateway.providers.base import Provider
+from gateway.providers.registry import build_providers
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
 from gateway.storage.local import LocalBlobStore
@@ -27,6 +29,7 @@ class Runtime:
     catalog: list[BaseModelSpec]
     training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
+    providers: dict[str, Provider] = field(default_factory=dict)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -36,6 +39,8 @@ class Runtime:
     async def close(self) -> None:
         self.validators.close()
         await self.chat_engine.close()
+        for provider in self.providers.values():
+            await provider.close()
         await self.engine.dispose()
 
 
@@ -43,6 +48,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
     assert settings.blob_dir is not None and settings.models_dir is not None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = db.create_engine(settings.database_url)
+    catalog = build_catalog(list(settings.base_models), settings.models_dir)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -50,7 +56,8 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         blobs=LocalBlobStore(settings.blob_dir),
         validators=ValidatorPool(settings.validation_processes),
         dispatch=dispatch,
-        catalog=build_catalog(list(settings.base_models), settings.models_dir),
+        catalog=catalog,
         training_slots=asyncio.Semaphore(settings.training_slots),
         chat_engine=ChatEngine(settings.training_device, settings.max_loaded_adapters),
+        providers=build_providers(settings.upstreams, catalog),
     )

@@ -4,10 +4,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.catalog import DEFAULT_BASE_MODELS, BaseModelSpec
+from gateway.providers.config import UpstreamSpec
 
 
 class Settings(BaseSettings):
@@ -30,6 +31,18 @@ class Settings(BaseSettings):
     training_device: str = "auto"
     training_slots: int = Field(default=1, ge=1)
     max_loaded_adapters: int = Field(default=8, ge=1)
+    upstreams: list[UpstreamSpec] = Field(default_factory=list)
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="shorthand for an upstream named `openai` at api.openai.com"
+    )
+    upstream_poll_tick_seconds: float = Field(default=0.5, gt=0)
+    upstream_poll_running_seconds: float = Field(default=1.0, gt=0)
+    upstream_poll_waiting_seconds: float = Field(default=5.0, gt=0)
+    upstream_poll_paused_seconds: float = Field(default=30.0, gt=0)
+    upstream_job_refresh_seconds: float = Field(
+        default=5.0, gt=0, description="re-read a running upstream job this often even without new events"
+    )
+    upstream_max_backoff_seconds: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
@@ -43,6 +56,8 @@ class Settings(BaseSettings):
             self.models_dir = self.data_dir / "models"
         if self.artifacts_dir is None:
             self.artifacts_dir = self.data_dir / "artifacts"
+        if self.openai_api_key is not None and all(spec.name != "openai" for spec in self.upstreams):
+            self.upstreams = [*self.upstreams, UpstreamSpec(name="openai", api_key=self.openai_api_key)]
         return self
 
 

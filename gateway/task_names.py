@@ -2,4 +2,6 @@
 
 ADVANCE_JOB = "fine_tuning.advance_job"
 TRAIN_JOB = "fine_tuning.train_job"
+SYNC_UPSTREAM_JOB = "fine_tuning.sync_upstream_job"
+POLL_UPSTREAMS = "fine_tuning.poll_upstreams"
 RECONCILE = "fine_tuning.reconcile"

@@ -13,7 +13,7 @@ from celery import Celery
 from gateway.db import Dispatch
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings, get_settings
-from gateway.task_names import RECONCILE, TRAIN_JOB
+from gateway.task_names import POLL_UPSTREAMS, RECONCILE, TRAIN_JOB
 from workers.tasks import TASKS, Task
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,13 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={"visibility_timeout": 3600},
         beat_schedule={
             "reconcile": {"task": RECONCILE, "schedule": settings.reconcile_interval_seconds, "args": [""]},
+            "poll-upstreams": {
+                "task": POLL_UPSTREAMS,
+                "schedule": settings.upstream_poll_tick_seconds,
+                "args": [""],
+                # A tick that waited longer than the next one is worth nothing.
+                "options": {"expires": settings.upstream_poll_tick_seconds * 4},
+            },
         },
     )
     return celery

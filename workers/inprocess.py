@@ -4,19 +4,19 @@ import asyncio
 import logging
 
 from gateway.runtime import Runtime
-from gateway.task_names import RECONCILE
+from gateway.task_names import POLL_UPSTREAMS, RECONCILE
 from workers.tasks import TASKS
 
 log = logging.getLogger(__name__)
 
 
 class InProcessRunner:
-    def __init__(self, reconcile_interval: float) -> None:
-        self.reconcile_interval = reconcile_interval
+    def __init__(self, reconcile_interval: float, poll_interval: float) -> None:
+        self.periodic = {RECONCILE: reconcile_interval, POLL_UPSTREAMS: poll_interval}
         self.runtime: Runtime | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: set[asyncio.Task[None]] = set()
-        self._reconciler: asyncio.Task[None] | None = None
+        self._timers: list[asyncio.Task[None]] = []
 
     def dispatch(self, task_name: str, object_id: str) -> None:
         if self._loop is None:
@@ -39,16 +39,19 @@ class InProcessRunner:
     async def start(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._loop = asyncio.get_running_loop()
-        self._reconciler = asyncio.create_task(self._reconcile_forever())
+        self._timers = [
+            asyncio.create_task(self._every(interval, task_name))
+            for task_name, interval in self.periodic.items()
+        ]
 
-    async def _reconcile_forever(self) -> None:
+    async def _every(self, interval: float, task_name: str) -> None:
         while True:
-            await self._run(RECONCILE, "")
-            await asyncio.sleep(self.reconcile_interval)
+            await self._run(task_name, "")
+            await asyncio.sleep(interval)
 
     async def stop(self) -> None:
-        if self._reconciler is not None:
-            self._reconciler.cancel()
+        for timer in self._timers:
+            timer.cancel()
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)

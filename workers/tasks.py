@@ -13,8 +13,9 @@ from gateway.fine_tuning import repository as jobs_repository
 from gateway.fine_tuning.file_checks import validate_job_files
 from gateway.fine_tuning.status import JobStatus
 from gateway.runtime import Runtime
-from gateway.task_names import ADVANCE_JOB, RECONCILE, TRAIN_JOB
+from gateway.task_names import ADVANCE_JOB, POLL_UPSTREAMS, RECONCILE, SYNC_UPSTREAM_JOB, TRAIN_JOB
 from workers.lease import hold_lease
+from workers.upstream.sync import sync_job
 
 log = logging.getLogger(__name__)
 
@@ -52,5 +53,25 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
         runtime.dispatch(TRAIN_JOB, job_id)
 
 
+# At most this many jobs are sent off per tick; the rest wait for the next one.
+POLL_BATCH = 1000
+
+
+async def poll_upstreams(runtime: Runtime, _: str = "") -> None:
+    """Send a sync task for every upstream job whose time to be looked at has come."""
+    now_ms = int(time.time() * 1000)
+    grace_ms = runtime.settings.job_lease_seconds * 1000
+    async with runtime.transaction() as session:
+        due = await jobs_repository.take_due_polls(session, now_ms, grace_ms, POLL_BATCH)
+    for job_id in due:
+        runtime.dispatch(SYNC_UPSTREAM_JOB, job_id)
+
+
 Task = Callable[[Runtime, str], Awaitable[None]]
-TASKS: dict[str, Task] = {ADVANCE_JOB: advance_job, TRAIN_JOB: train_job, RECONCILE: reconcile}
+TASKS: dict[str, Task] = {
+    ADVANCE_JOB: advance_job,
+    TRAIN_JOB: train_job,
+    SYNC_UPSTREAM_JOB: sync_job,
+    POLL_UPSTREAMS: poll_upstreams,
+    RECONCILE: reconcile,
+}

@@ -1,9 +1,8 @@
 """/v1/chat/completions: a chat.completion object, or its chunks as server-sent events."""
 
-from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Request, Response
 
-from gateway.chat import completions, service, sse
+from gateway.chat import completions, forwarding, service, sse
 from gateway.chat.params import ChatCompletionParams
 from gateway.chat.schemas import ChatCompletion
 from gateway.deps import CallerDep, RuntimeDep
@@ -15,8 +14,11 @@ STREAM_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "W
 
 @router.post("/completions", response_model=ChatCompletion, responses=STREAM_RESPONSE)
 async def create(
-    params: ChatCompletionParams, caller: CallerDep, runtime: RuntimeDep
-) -> ChatCompletion | StreamingResponse:
+    params: ChatCompletionParams, caller: CallerDep, runtime: RuntimeDep, request: Request
+) -> ChatCompletion | Response:
+    route = await service.upstream_route(runtime, caller, params.model)
+    if route is not None:
+        return await forwarding.forward(route.provider, await request.json(), route.model, params.model)
     generation = await service.prepare(runtime, caller, params)
     if params.stream:
         return await sse.stream_response(

@@ -1,5 +1,5 @@
-"""Chat completions on local models: which model a name means for the caller, whether the
-request fits it, and the prompt and sampling that the engine runs."""
+"""Chat completions: which model a name means for the caller (a local one, or one an upstream
+serves), whether the request fits a local model, and the prompt and sampling the engine runs."""
 
 import hashlib
 import logging
@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import artifacts, ids
-from gateway.catalog import BaseModelSpec, resolve_base_model
+from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
 from gateway.chat.engine import PromptError, Sampling, Target
 from gateway.chat.params import ChatCompletionParams, MediaPart, Message
 from gateway.errors import InvalidRequest, NotFound, ServerError
 from gateway.fine_tuning import repository as jobs_repository
 from gateway.models import Job
 from gateway.projects import Caller
+from gateway.providers.base import Provider
 from gateway.runtime import Runtime
 from training import examples
 
@@ -32,6 +33,39 @@ def model_not_found(name: str) -> NotFound:
     return NotFound(
         f"The model `{name}` does not exist or you do not have access to it.", code="model_not_found"
     )
+
+
+@dataclass(frozen=True)
+class UpstreamRoute:
+    provider: Provider
+    model: str
+
+
+async def upstream_route(runtime: Runtime, caller: Caller, name: str) -> UpstreamRoute | None:
+    """Where to send a chat for `name` when an upstream serves it: an upstream base model, or a
+    model (or checkpoint) of the caller's project that an upstream trained."""
+    spec = resolve_base_model(runtime.catalog, name)
+    if spec is not None:
+        return (
+            None
+            if spec.provider == LOCAL_PROVIDER
+            else _route(runtime, spec.provider, name, spec.upstream_model or spec.id)
+        )
+    async with runtime.sessions() as session:
+        job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
+        if job is None and (
+            found := await jobs_repository.checkpoint_by_model(session, caller.project_id, name)
+        ):
+            job = found[0]
+    if job is None or job.provider == LOCAL_PROVIDER:
+        return None
+    return _route(runtime, job.provider, name, name)
+
+
+def _route(runtime: Runtime, provider: str, name: str, upstream_model: str) -> UpstreamRoute:
+    if provider not in runtime.providers:
+        raise model_not_found(name)
+    return UpstreamRoute(runtime.providers[provider], upstream_model)
 
 
 @dataclass(frozen=True)
@@ -78,8 +112,8 @@ async def resolve(
     """A local base model, the caller's fine-tuned model, or one of its checkpoints."""
     spec = resolve_base_model(runtime.catalog, name)
     if spec is not None:
-        if spec.provider != "local" or spec.path is None:
-            raise model_not_found(name)  # upstream models are not forwarded yet
+        if spec.provider != LOCAL_PROVIDER or spec.path is None:
+            raise model_not_found(name)
         return spec, Target(spec.path)
     assert runtime.settings.artifacts_dir is not None
     job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
@@ -95,7 +129,7 @@ async def resolve(
 
 def _tuned(runtime: Runtime, job: Job, name: str, adapter: Path) -> tuple[BaseModelSpec, Target]:
     spec = resolve_base_model(runtime.catalog, job.base_model)
-    if spec is None or spec.provider != "local" or spec.path is None:
+    if spec is None or spec.provider != LOCAL_PROVIDER or spec.path is None:
         raise model_not_found(name)
     if not (adapter / ADAPTER_CONFIG).is_file():
         log.error("model %s (job %s) has no adapter at %s", name, job.id, adapter)

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import StoredFile
+from gateway.models import StoredFile, UpstreamFile
 
 
 def _live(query: Select[Any], project_id: str, now: int) -> Select[Any]:
@@ -31,3 +31,11 @@ def seq_query(project_id: str, file_id: str, *, now: int) -> Select[Any]:
 async def expired(session: AsyncSession, now: int, limit: int) -> list[StoredFile]:
     query = select(StoredFile).where(StoredFile.expires_at <= now).limit(limit)
     return list((await session.scalars(query)).all())
+
+
+async def upstream_file_id(session: AsyncSession, file_id: str, upstream: str) -> str | None:
+    return await session.scalar(
+        select(UpstreamFile.upstream_file_id).where(
+            UpstreamFile.file_id == file_id, UpstreamFile.upstream == upstream
+        )
+    )

@@ -43,6 +43,9 @@ def validating(training_file: str, validation_file: str | None) -> str:
 
 
 FILES_VALIDATED = "Files validated, moving job to queued state"
+STARTED = "Fine-tuning job started"
+SUCCEEDED = "The job has successfully completed"
+MODEL_CREATED_PREFIX = "New fine-tuned model created: "
 CANCELLED = "Fine tuning process stopping due to job cancellation"
 PAUSED = "Fine-tuning job paused"
 RESUMED = "Fine-tuning job resumed"

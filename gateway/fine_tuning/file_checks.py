@@ -16,7 +16,7 @@ from gateway.fine_tuning.hyperparameters import resolve_auto
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, StoredFile
 from gateway.runtime import Runtime
-from gateway.task_names import TRAIN_JOB
+from gateway.task_names import SYNC_UPSTREAM_JOB, TRAIN_JOB
 from gateway.validation import MIN_EXAMPLES, ValidationReport
 
 INVALID_FILE_PREFIX = "The job failed due to an invalid {kind} file. Invalid file format. "
@@ -62,13 +62,14 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
                 level="error",
                 data={"error_code": outcome.code, "error_param": outcome.param},
             )
-        elif (
-            await _leave_validation(
-                session, job.id, {"status": JobStatus.QUEUED, "method": outcome}, events.FILES_VALIDATED
-            )
-            and job.provider == LOCAL_PROVIDER
-        ):
-            db.enqueue(session, TRAIN_JOB, job.id)
+        else:
+            changes: dict[str, Any] = {"status": JobStatus.QUEUED, "method": outcome}
+            if job.provider != LOCAL_PROVIDER:
+                changes["next_poll_at_ms"] = int(time.time() * 1000)
+            if await _leave_validation(session, job.id, changes, events.FILES_VALIDATED):
+                db.enqueue(
+                    session, TRAIN_JOB if job.provider == LOCAL_PROVIDER else SYNC_UPSTREAM_JOB, job.id
+                )
 
 
 async def _leave_validation(

@@ -3,10 +3,14 @@
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.catalog import LOCAL_PROVIDER
 from gateway.models import Job, JobCheckpoint, JobEvent
+
+# Statuses in which an upstream job may still need ftgate to send it or look at it.
+UPSTREAM_WORK_STATUSES = ("queued", "running", "paused")
 
 
 async def get(session: AsyncSession, project_id: str, job_id: str) -> Job | None:
@@ -175,3 +179,56 @@ async def checkpoint_by_model(
 async def count_events(session: AsyncSession, job_id: str, message_prefix: str) -> int:
     query = select(func.count()).where(JobEvent.job_id == job_id, JobEvent.message.startswith(message_prefix))
     return int(await session.scalar(query) or 0)
+
+
+async def known_event_keys(session: AsyncSession, job_id: str, keys: Collection[str]) -> set[str]:
+    """Which of `keys` the job's events already carry as `upstream_event_id`."""
+    if not keys:
+        return set()
+    query = select(JobEvent.upstream_event_id).where(
+        JobEvent.job_id == job_id, JobEvent.upstream_event_id.in_(list(keys))
+    )
+    return set((await session.scalars(query)).all())
+
+
+def _poll_due(now_ms: int) -> Any:
+    """A poll time that has come, or an upstream job that was never scheduled."""
+    return or_(
+        Job.next_poll_at_ms <= now_ms,
+        and_(
+            Job.next_poll_at_ms.is_(None),
+            Job.upstream_status.is_(None),
+            Job.provider != LOCAL_PROVIDER,
+            Job.status.in_(UPSTREAM_WORK_STATUSES),
+        ),
+    )
+
+
+async def take_due_polls(session: AsyncSession, now_ms: int, grace_ms: int, limit: int) -> list[str]:
+    """The upstream jobs due for a look, pushed `grace_ms` ahead so that the next tick does not
+    send them again while their task waits in the queue (a lost task's job comes round again)."""
+    query = select(Job.id).where(_poll_due(now_ms), _lease_free(now_ms // 1000)).limit(limit)
+    job_ids = list((await session.scalars(query)).all())
+    if job_ids:
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids))
+            .values(next_poll_at_ms=now_ms + grace_ms)
+            .execution_options(synchronize_session=False)
+        )
+    return job_ids
+
+
+async def by_upstream_id(session: AsyncSession, provider: str, upstream_id: str) -> Job | None:
+    return await session.scalar(select(Job).where(Job.provider == provider, Job.upstream_id == upstream_id))
+
+
+async def set_next_poll(
+    session: AsyncSession, job_id: str, next_poll_at_ms: int | None, failures: int
+) -> None:
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(next_poll_at_ms=next_poll_at_ms, upstream_failures=failures)
+        .execution_options(synchronize_session=False)
+    )

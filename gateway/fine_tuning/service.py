@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import db, ids
-from gateway.catalog import BaseModelSpec, resolve_base_model
+from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
 from gateway.errors import InvalidRequest, NotFound
 from gateway.files import purposes
 from gateway.files import repository as files_repository
@@ -19,7 +19,7 @@ from gateway.fine_tuning.status import CLIENT_ACTIONS, JobStatus
 from gateway.models import Job, JobCheckpoint, JobEvent
 from gateway.pagination import fetch_page, resolve_after
 from gateway.projects import Caller
-from gateway.task_names import ADVANCE_JOB, TRAIN_JOB
+from gateway.task_names import ADVANCE_JOB, SYNC_UPSTREAM_JOB, TRAIN_JOB
 
 
 def not_found(job_id: str) -> NotFound:
@@ -152,6 +152,9 @@ async def apply_action(session: AsyncSession, caller: Caller, job_id: str, actio
     values: dict[str, Any] = {"status": target, "updated_at": now}
     if target == JobStatus.CANCELLED:
         values |= {"finished_at": now, "estimated_finish": None}
+    upstream = job.provider != LOCAL_PROVIDER
+    if upstream:
+        values["next_poll_at_ms"] = now * 1000  # carry it to the upstream now
     if not await repository.transition(session, job.id, allowed_from, **values):
         await session.refresh(job)
         raise InvalidRequest(
@@ -162,7 +165,9 @@ async def apply_action(session: AsyncSession, caller: Caller, job_id: str, actio
     message, level = ACTION_EVENTS[action]
     events.add(session, job.id, message, level=level)
     await session.refresh(job)
-    if target == JobStatus.QUEUED:
+    if upstream:
+        db.enqueue(session, SYNC_UPSTREAM_JOB, job.id)
+    elif target == JobStatus.QUEUED:
         db.enqueue(session, TRAIN_JOB, job.id)
     return job
 

@@ -9,18 +9,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import artifacts, db, ids
+from gateway import artifacts, db
 from gateway.fine_tuning import events, repository
+from gateway.fine_tuning.checkpoints import checkpoint_row
 from gateway.fine_tuning.status import JobStatus
-from gateway.models import Job, JobCheckpoint, Project
+from gateway.models import Job, Project
 from gateway.runtime import Runtime
 from training.trainer import StepMetrics
 from workers.local import results
 
 KEPT_CHECKPOINTS = 3
 FLUSH_SECONDS = 1.0
-STARTED = "Fine-tuning job started"
-SUCCEEDED = "The job has successfully completed"
 RESUMED_PREFIX = "Training resumed from "
 MAX_WORKER_LOSSES = 5
 
@@ -58,10 +57,6 @@ def metrics_message(metrics: StepMetrics) -> str:
     return text
 
 
-def checkpoint_metrics(data: dict[str, Any]) -> dict[str, float]:
-    return {key: float(value) for key, value in data.items() if key != "total_steps" and value is not None}
-
-
 async def org_slug(session: AsyncSession, job: Job) -> str:
     project = await session.get(Project, job.project_id)
     assert project is not None
@@ -84,7 +79,7 @@ async def start(runtime: Runtime, job_id: str, resumed_step: int | None) -> bool
             return False
         if not crashed:
             if resumed_step is None:
-                events.add(session, job_id, STARTED)
+                events.add(session, job_id, events.STARTED)
             return True
         if await repository.count_events(session, job_id, RESUMED_PREFIX) >= MAX_WORKER_LOSSES:
             error = {
@@ -208,17 +203,6 @@ class Recorder:
         return int(time.time() + per_step * (self.total_steps - self.latest_step))
 
 
-def checkpoint_row(job_id: str, step: int, name: str, data: dict[str, Any]) -> JobCheckpoint:
-    return JobCheckpoint(
-        id=ids.new_checkpoint_id(),
-        job_id=job_id,
-        created_at=int(time.time()),
-        fine_tuned_model_checkpoint=name,
-        step_number=step,
-        metrics=checkpoint_metrics(data),
-    )
-
-
 async def succeed(recorder: Recorder, model_name: str, trained_tokens: int) -> bool:
     """Record the finished model in one transaction, as OpenAI shows it: the non-final kept
     checkpoints announced, the final checkpoint named after the model, the results file.
@@ -253,8 +237,8 @@ async def succeed(recorder: Recorder, model_name: str, trained_tokens: int) -> b
                     f"Checkpoint created at step {checkpoint.step_number} with Snapshot ID: "
                     f"{checkpoint.fine_tuned_model_checkpoint}",
                 )
-        events.add(session, job.id, f"New fine-tuned model created: {model_name}")
-        events.add(session, job.id, SUCCEEDED)
+        events.add(session, job.id, f"{events.MODEL_CREATED_PREFIX}{model_name}")
+        events.add(session, job.id, events.SUCCEEDED)
     return True
 
 

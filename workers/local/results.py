@@ -2,20 +2,17 @@
 
 import base64
 import csv
-import hashlib
 import io
-import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import ids
-from gateway.models import Job, StoredFile
+from gateway.fine_tuning import result_files
+from gateway.models import Job
 from gateway.storage.base import BlobStore
 
 COLUMNS = ("step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy")
 SOURCE_KEYS = ("step", "train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy")
-RESULTS_PURPOSE = "fine-tune-results"
 
 
 def step_metrics_csv(metrics: list[dict[str, Any]]) -> bytes:
@@ -38,24 +35,4 @@ def _cell(value: Any) -> str:
 
 def store_results(session: AsyncSession, blobs: BlobStore, job: Job, metrics: list[dict[str, Any]]) -> str:
     body = base64.b64encode(step_metrics_csv(metrics))
-    file_id = ids.new_file_id()
-    writer = blobs.writer(file_id)
-    writer.write(body)
-    writer.commit()
-    session.add(
-        StoredFile(
-            id=file_id,
-            project_id=job.project_id,
-            filename="step_metrics.csv",
-            purpose=RESULTS_PURPOSE,
-            bytes=len(body),
-            created_at=int(time.time()),
-            expires_at=None,
-            status="processed",
-            status_details=None,
-            blob_key=file_id,
-            sha256=hashlib.sha256(body).hexdigest(),
-            validation=None,
-        )
-    )
-    return file_id
+    return result_files.store(session, blobs, job.project_id, "step_metrics.csv", body)

@@ -1,0 +1,45 @@
+"""Chat requests for models that an upstream serves: the caller's body, sent on with the
+upstream's own key, and the upstream's answer (streamed or not) passed back as it came."""
+
+import logging
+from typing import Any
+
+from fastapi import Response
+from fastapi.responses import StreamingResponse
+
+from gateway.errors import BadGateway, GatewayError, InvalidRequest, NotFound, RateLimited
+from gateway.providers.base import Provider, UpstreamError
+
+log = logging.getLogger(__name__)
+
+
+async def forward(provider: Provider, body: dict[str, Any], model: str, caller_model: str) -> Response:
+    try:
+        reply = await provider.chat(body | {"model": model})
+    except UpstreamError as error:
+        raise _client_error(provider.name, caller_model, error) from error
+    if reply.content_type.startswith("text/event-stream"):
+        return StreamingResponse(
+            reply.body,
+            status_code=reply.status_code,
+            media_type="text/event-stream",
+            headers=reply.headers | {"cache-control": "no-cache"},
+        )
+    content = b"".join([chunk async for chunk in reply.body])
+    return Response(
+        content, status_code=reply.status_code, media_type=reply.content_type, headers=reply.headers
+    )
+
+
+def _client_error(upstream: str, model: str, error: UpstreamError) -> GatewayError:
+    """The upstream's refusals are the caller's to see; its failures and ftgate's own key
+    troubles are not: they become a 502 without the upstream's words."""
+    if error.status == 429:
+        headers = {"retry-after": str(int(error.retry_after))} if error.retry_after is not None else {}
+        return RateLimited(error.message, code=error.code or "rate_limit_exceeded", headers=headers)
+    if error.status == 404:
+        return NotFound(error.message, param=error.param, code=error.code)
+    if error.status in (400, 422):
+        return InvalidRequest(error.message, param=error.param, code=error.code)
+    log.error("chat with %s at upstream %s failed: %s (status %s)", model, upstream, error, error.status)
+    return BadGateway(f"The upstream that serves the model `{model}` is unavailable. Please try again later.")

@@ -1,0 +1,37 @@
+"""A job's result files: stored like uploads, with purpose `fine-tune-results`."""
+
+import hashlib
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway import ids
+from gateway.models import StoredFile
+from gateway.storage.base import BlobStore
+
+RESULTS_PURPOSE = "fine-tune-results"
+
+
+def store(session: AsyncSession, blobs: BlobStore, project_id: str, filename: str, body: bytes) -> str:
+    """Write the blob now and add its row to the session; returns the new file's id."""
+    file_id = ids.new_file_id()
+    writer = blobs.writer(file_id)
+    writer.write(body)
+    writer.commit()
+    session.add(
+        StoredFile(
+            id=file_id,
+            project_id=project_id,
+            filename=filename,
+            purpose=RESULTS_PURPOSE,
+            bytes=len(body),
+            created_at=int(time.time()),
+            expires_at=None,
+            status="processed",
+            status_details=None,
+            blob_key=file_id,
+            sha256=hashlib.sha256(body).hexdigest(),
+            validation=None,
+        )
+    )
+    return file_id

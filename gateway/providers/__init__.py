@@ -1,0 +1,1 @@
+"""Upstream providers: OpenAI-compatible services that train and serve jobs for ftgate."""

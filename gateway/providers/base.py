@@ -1,0 +1,119 @@
+"""What ftgate needs from an upstream, and what it gets back. Providers know nothing of the
+database or the queue: ids and dicts in, these frozen records out."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Generic, Literal, Protocol, TypeVar
+
+Action = Literal["cancel", "pause", "resume"]
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class UpstreamJob:
+    id: str
+    status: str
+    fine_tuned_model: str | None = None
+    trained_tokens: int | None = None
+    finished_at: int | None = None
+    estimated_finish: int | None = None
+    error: dict[str, Any] | None = None
+    result_files: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UpstreamEvent:
+    id: str
+    created_at: int
+    level: str
+    message: str
+    data: dict[str, Any] | None
+    type: str
+
+
+@dataclass(frozen=True)
+class UpstreamCheckpoint:
+    id: str
+    created_at: int
+    name: str
+    step_number: int
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Page(Generic[Item]):
+    """One page of a list, in the upstream's order (newest first)."""
+
+    items: list[Item]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class UpstreamFile:
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """The upstream's answer to a chat request, passed on as it came."""
+
+    status_code: int
+    content_type: str
+    headers: dict[str, str]
+    body: AsyncIterator[bytes]
+
+
+class UpstreamError(Exception):
+    """An upstream request that did not succeed.
+
+    `retryable` ones (429, 5xx, timeouts, dropped connections, a key the upstream refused) leave
+    the job as it is for a later try, after `retry_after` seconds when the upstream said so;
+    the others are the upstream's final word on the request (a 400, say).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        retryable: bool,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.param = param
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+
+class Provider(Protocol):
+    name: str
+
+    async def upload_file(self, filename: str, content: BinaryIO, purpose: str) -> str: ...
+
+    async def submit(self, request: dict[str, Any]) -> UpstreamJob: ...
+
+    async def find_job(self, metadata_key: str, value: str) -> UpstreamJob | None: ...
+
+    async def get_job(self, job_id: str) -> UpstreamJob: ...
+
+    async def events(self, job_id: str, after: str | None, limit: int) -> Page[UpstreamEvent]: ...
+
+    async def checkpoints(self, job_id: str, after: str | None, limit: int) -> Page[UpstreamCheckpoint]: ...
+
+    async def act(self, job_id: str, action: Action) -> UpstreamJob: ...
+
+    async def fetch_file(self, file_id: str) -> UpstreamFile: ...
+
+    async def chat(self, body: dict[str, Any]) -> ChatReply: ...
+
+    async def close(self) -> None: ...

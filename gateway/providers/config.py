@@ -1,0 +1,21 @@
+"""The upstreams an operator configures: where they are, with which key, and how patient to be."""
+
+from pydantic import BaseModel, Field, HttpUrl, SecretStr
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class UpstreamSpec(BaseModel):
+    """One OpenAI-compatible upstream. Base models whose `provider` is `name` run there."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    base_url: HttpUrl = HttpUrl(OPENAI_BASE_URL)
+    api_key: SecretStr
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="whsec_… secret of the upstream's webhooks to /v1/upstream_webhooks/{name}"
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    attempts: int = Field(default=3, ge=1, description="tries per request on 429, 5xx and timeouts")
+    max_retry_after_seconds: float = Field(
+        default=20.0, ge=0, description="a longer retry-after ends the request; the job tries again later"
+    )

@@ -1,0 +1,223 @@
+"""The `openai` provider: OpenAI's HTTP API at any base URL (OpenAI itself, a reseller, another
+ftgate), with the upstream's own key, retrying what the upstream asks us to retry."""
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, BinaryIO
+
+import httpx
+
+from gateway.providers import retry
+from gateway.providers.base import (
+    Action,
+    ChatReply,
+    Page,
+    UpstreamCheckpoint,
+    UpstreamError,
+    UpstreamEvent,
+    UpstreamFile,
+    UpstreamJob,
+)
+from gateway.providers.config import UpstreamSpec
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "ftgate/0.1"
+LOOKUP_PAGE = 100
+
+
+class OpenAIProvider:
+    def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.name = spec.name
+        self.spec = spec
+        self.client = httpx.AsyncClient(
+            base_url=str(spec.base_url),
+            headers={
+                "authorization": f"Bearer {spec.api_key.get_secret_value()}",
+                "user-agent": USER_AGENT,
+            },
+            timeout=httpx.Timeout(spec.timeout_seconds, connect=min(spec.timeout_seconds, 5.0)),
+            transport=transport,
+        )
+
+    async def upload_file(self, filename: str, content: BinaryIO, purpose: str) -> str:
+        response = await self._request(
+            "POST",
+            "/files",
+            safe_to_resend=False,
+            rewind=content,
+            data={"purpose": purpose},
+            files={"file": (filename, content, "application/jsonl")},
+        )
+        return str(response.json()["id"])
+
+    async def submit(self, request: dict[str, Any]) -> UpstreamJob:
+        response = await self._request("POST", "/fine_tuning/jobs", safe_to_resend=False, json=request)
+        return _job(response.json())
+
+    async def find_job(self, metadata_key: str, value: str) -> UpstreamJob | None:
+        """The job submitted with `metadata[metadata_key] == value`, among the newest jobs (an
+        upstream that ignores the metadata filter still lists them newest first)."""
+        params = {f"metadata[{metadata_key}]": value, "limit": LOOKUP_PAGE}
+        response = await self._request("GET", "/fine_tuning/jobs", params=params)
+        for item in response.json().get("data", []):
+            if (item.get("metadata") or {}).get(metadata_key) == value:
+                return _job(item)
+        return None
+
+    async def get_job(self, job_id: str) -> UpstreamJob:
+        response = await self._request("GET", f"/fine_tuning/jobs/{job_id}")
+        return _job(response.json())
+
+    async def events(self, job_id: str, after: str | None, limit: int) -> Page[UpstreamEvent]:
+        body = await self._list(f"/fine_tuning/jobs/{job_id}/events", after, limit)
+        return Page([_event(item) for item in body.get("data", [])], bool(body.get("has_more")))
+
+    async def checkpoints(self, job_id: str, after: str | None, limit: int) -> Page[UpstreamCheckpoint]:
+        body = await self._list(f"/fine_tuning/jobs/{job_id}/checkpoints", after, limit)
+        return Page([_checkpoint(item) for item in body.get("data", [])], bool(body.get("has_more")))
+
+    async def act(self, job_id: str, action: Action) -> UpstreamJob:
+        response = await self._request("POST", f"/fine_tuning/jobs/{job_id}/{action}")
+        return _job(response.json())
+
+    async def fetch_file(self, file_id: str) -> UpstreamFile:
+        described = await self._request("GET", f"/files/{file_id}")
+        content = await self._request("GET", f"/files/{file_id}/content")
+        return UpstreamFile(
+            filename=str(described.json().get("filename") or file_id), content=content.content
+        )
+
+    async def chat(self, body: dict[str, Any]) -> ChatReply:
+        response = await self._request("POST", "/chat/completions", stream=True, json=body)
+        return ChatReply(
+            status_code=response.status_code,
+            content_type=response.headers.get("content-type", "application/json"),
+            headers={key: value for key, value in response.headers.items() if key.startswith("x-ratelimit-")},
+            body=_body(response),
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def _list(self, path: str, after: str | None, limit: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        response = await self._request("GET", path, params=params)
+        return dict(response.json())
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        safe_to_resend: bool = True,
+        stream: bool = False,
+        rewind: BinaryIO | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send, retrying 429/5xx answers (and, when `safe_to_resend`, timeouts and dropped
+        connections) up to the upstream's `attempts`; raise UpstreamError otherwise.
+
+        A request that may have taken effect upstream without an answer (a timed-out create) is
+        never resent here: the caller looks it up before trying again.
+        """
+        failure: UpstreamError | None = None
+        for attempt in range(self.spec.attempts):
+            if attempt:
+                assert failure is not None
+                await asyncio.sleep(
+                    failure.retry_after if failure.retry_after is not None else retry.backoff(attempt - 1)
+                )
+            if rewind is not None:
+                rewind.seek(0)
+            try:
+                request = self.client.build_request(method, path, **kwargs)
+                response = await self.client.send(request, stream=stream)
+            except httpx.TransportError as error:
+                failure = UpstreamError(
+                    f"{self.name}: {method} {path} got no answer ({type(error).__name__})", retryable=True
+                )
+                if not safe_to_resend:
+                    raise failure from error
+                continue
+            if response.is_success:
+                return response
+            if stream:
+                await response.aread()
+            failure = _error(self.name, response)
+            if not failure.retryable or (
+                failure.retry_after is not None and failure.retry_after > self.spec.max_retry_after_seconds
+            ):
+                raise failure
+        assert failure is not None
+        raise failure
+
+
+async def _body(response: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.aiter_bytes():
+            yield chunk
+    finally:
+        await response.aclose()
+
+
+def _error(upstream: str, response: httpx.Response) -> UpstreamError:
+    try:
+        envelope = response.json().get("error") or {}
+    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
+        envelope = {}
+    if not isinstance(envelope, dict):
+        envelope = {"message": str(envelope)}
+    message = envelope.get("message") or response.text[:500] or response.reason_phrase
+    status = response.status_code
+    retryable = retry.should_retry(response) or status in retry.WAIT_FOR_OPERATOR_STATUSES
+    if status in retry.WAIT_FOR_OPERATOR_STATUSES:
+        log.error("upstream %s refused ftgate's key (%s): %s", upstream, status, message)
+    return UpstreamError(
+        str(message),
+        status=status,
+        code=envelope.get("code"),
+        param=envelope.get("param"),
+        retryable=retryable,
+        retry_after=retry.retry_after(response),
+    )
+
+
+def _job(item: dict[str, Any]) -> UpstreamJob:
+    return UpstreamJob(
+        id=str(item["id"]),
+        status=str(item["status"]),
+        fine_tuned_model=item.get("fine_tuned_model"),
+        trained_tokens=item.get("trained_tokens"),
+        finished_at=item.get("finished_at"),
+        estimated_finish=item.get("estimated_finish"),
+        error=item.get("error") or None,
+        result_files=list(item.get("result_files") or []),
+    )
+
+
+def _event(item: dict[str, Any]) -> UpstreamEvent:
+    return UpstreamEvent(
+        id=str(item["id"]),
+        created_at=int(item["created_at"]),
+        level=str(item.get("level") or "info"),
+        message=str(item.get("message") or ""),
+        data=item.get("data"),
+        type=str(item.get("type") or "message"),
+    )
+
+
+def _checkpoint(item: dict[str, Any]) -> UpstreamCheckpoint:
+    return UpstreamCheckpoint(
+        id=str(item["id"]),
+        created_at=int(item["created_at"]),
+        name=str(item["fine_tuned_model_checkpoint"]),
+        step_number=int(item["step_number"]),
+        metrics={
+            key: float(value) for key, value in (item.get("metrics") or {}).items() if value is not None
+        },
+    )

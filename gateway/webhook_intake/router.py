@@ -1,0 +1,15 @@
+"""POST /webhooks/upstreams/{upstream}: where an upstream (OpenAI's project webhooks, say)
+delivers `fine_tuning.job.*` events. Outside /v1: it is not part of OpenAI's API."""
+
+from fastapi import APIRouter, Request
+
+from gateway.deps import RuntimeDep, SessionDep
+from gateway.webhook_intake import service
+
+router = APIRouter(prefix="/webhooks/upstreams", tags=["webhooks"])
+
+
+@router.post("/{upstream}", status_code=204)
+async def receive(upstream: str, request: Request, runtime: RuntimeDep, session: SessionDep) -> None:
+    payload = service.verified_payload(runtime, upstream, await request.body(), dict(request.headers))
+    await service.take(session, upstream, payload)

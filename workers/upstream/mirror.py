@@ -1,0 +1,248 @@
+"""Mirroring an upstream job: what happened there since the last look (`observe`, HTTP only),
+then written in one transaction (`record`): new events once each and in order, checkpoints,
+status, and on success the model, trained tokens and result files, as OpenAI sets them."""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.fine_tuning import events, repository, result_files
+from gateway.fine_tuning.checkpoints import checkpoint_row
+from gateway.fine_tuning.status import TERMINAL, JobStatus
+from gateway.models import Job
+from gateway.providers.base import Provider, UpstreamCheckpoint, UpstreamEvent, UpstreamFile, UpstreamJob
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PAGE = 100
+MAX_PAGES = 1000
+# ftgate writes these itself, about its own job and files: the upstream's copies would repeat them.
+OWN_TEXTS = ("Created fine-tuning job", "Validating training file", events.FILES_VALIDATED)
+OWN_MESSAGES = frozenset({events.CANCELLED, events.PAUSED, events.RESUMED})
+
+STATUS_FROM_UPSTREAM = {
+    "validating_files": JobStatus.QUEUED,
+    "queued": JobStatus.QUEUED,
+    "running": JobStatus.RUNNING,
+    "paused": JobStatus.PAUSED,
+    "succeeded": JobStatus.SUCCEEDED,
+    "failed": JobStatus.FAILED,
+    "cancelled": JobStatus.CANCELLED,
+}
+UPSTREAM_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+
+
+@dataclass
+class Observation:
+    events: dict[str, UpstreamEvent] = field(default_factory=dict)
+    newest_event: str | None = None
+    job: UpstreamJob | None = None
+    checkpoints: list[UpstreamCheckpoint] | None = None
+    results: list[UpstreamFile] = field(default_factory=list)
+
+    def new_events(self) -> list[UpstreamEvent]:
+        """Oldest first. Pages come newest first; an event's clock beats its place on a page."""
+        return sorted(reversed(self.events.values()), key=lambda event: event.created_at)
+
+
+async def observe(
+    runtime: Runtime, provider: Provider, job: Job, upstream: UpstreamJob | None = None
+) -> Observation:
+    """Read what changed upstream. The job itself is read when it may have changed (it is not
+    running, a message event arrived, or the last read is older than the refresh period)."""
+    assert job.upstream_id is not None
+    seen = Observation(job=upstream)
+    await _collect_events(runtime, provider, job, seen, full=False)
+    if seen.job is None and _job_may_have_changed(runtime.settings, job, seen):
+        seen.job = await provider.get_job(job.upstream_id)
+    if seen.job is None:
+        return seen
+    if seen.job.status != job.upstream_status:
+        # Events written between the two reads belong with the status; at the end, read them
+        # all once more, so that an event a shuffled page hid is not lost.
+        await _collect_events(runtime, provider, job, seen, full=seen.job.status in UPSTREAM_TERMINAL)
+    if seen.job.status == "running" or (
+        seen.job.status in UPSTREAM_TERMINAL and job.upstream_status not in UPSTREAM_TERMINAL
+    ):
+        seen.checkpoints = await _all_checkpoints(provider, job.upstream_id)
+    if seen.job.status == "succeeded" and job.status != JobStatus.SUCCEEDED:
+        seen.results = [await provider.fetch_file(file_id) for file_id in seen.job.result_files]
+    return seen
+
+
+def _job_may_have_changed(settings: Settings, job: Job, seen: Observation) -> bool:
+    if job.upstream_status != "running" or job.upstream_polled_at_ms is None:
+        return True
+    if any(event.type != "metrics" for event in seen.events.values()):
+        return True
+    return _now_ms() - job.upstream_polled_at_ms >= settings.upstream_job_refresh_seconds * 1000
+
+
+async def _collect_events(
+    runtime: Runtime, provider: Provider, job: Job, seen: Observation, full: bool
+) -> None:
+    """Page back from the newest event to the first one already known (all pages if `full`)."""
+    assert job.upstream_id is not None
+    after: str | None = None
+    for _ in range(MAX_PAGES):
+        page = await provider.events(job.upstream_id, after, PAGE)
+        if not page.items:
+            return
+        ids = [event.id for event in page.items]
+        if after is None and seen.newest_event is None:
+            seen.newest_event = ids[0]
+        async with runtime.sessions() as session:
+            stored = await repository.known_event_keys(session, job.id, ids)
+        reached = bool(stored) or job.upstream_event_cursor in ids or any(i in seen.events for i in ids)
+        for event in page.items:
+            if event.id not in stored:
+                seen.events.setdefault(event.id, event)
+        if (reached and not full) or not page.has_more:
+            return
+        after = ids[-1]
+    log.warning("job %s: stopped reading upstream events after %d pages", job.id, MAX_PAGES)
+
+
+async def _all_checkpoints(provider: Provider, upstream_id: str) -> list[UpstreamCheckpoint]:
+    found: dict[str, UpstreamCheckpoint] = {}
+    after: str | None = None
+    for _ in range(MAX_PAGES):
+        page = await provider.checkpoints(upstream_id, after, PAGE)
+        for checkpoint in page.items:
+            found.setdefault(checkpoint.id, checkpoint)
+        if not page.items or not page.has_more:
+            break
+        after = page.items[-1].id
+    return list(found.values())
+
+
+async def record(runtime: Runtime, job_id: str, seen: Observation) -> str | None:
+    """Write the observation; returns the upstream status now on record."""
+    now_ms = _now_ms()
+    async with runtime.transaction() as session:
+        job = await repository.get_any(session, job_id)
+        if job is None:
+            return None
+        new_events = await _add_events(session, job, seen.new_events())
+        if seen.checkpoints is not None:
+            await _sync_checkpoints(session, job, seen.checkpoints)
+        values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
+        if seen.job is None:
+            await repository.transition(session, job.id, [job.status], **values)
+            return job.upstream_status
+        values |= {"upstream_status": seen.job.status, "upstream_polled_at_ms": now_ms}
+        if job.status == JobStatus.RUNNING and seen.job.estimated_finish is not None:
+            values["estimated_finish"] = seen.job.estimated_finish
+        target = _target_status(job, seen.job)
+        if target is None:
+            await repository.transition(session, job.id, [job.status], **values)
+            return seen.job.status
+        if await repository.transition(
+            session, job.id, [job.status], **values, **_outcome(target, seen.job), status=target
+        ):
+            if target == JobStatus.SUCCEEDED:
+                files = [
+                    result_files.store(session, runtime.blobs, job.project_id, item.filename, item.content)
+                    for item in seen.results
+                ]
+                await repository.transition(session, job.id, [target], result_files=files)
+            await _announce(session, job, target, seen.job, new_events)
+        return seen.job.status
+
+
+def _target_status(job: Job, upstream: UpstreamJob) -> JobStatus | None:
+    """The status the upstream's implies for ftgate's job, unless the client's own word stands:
+    a terminal status never changes, and a pause or resume not yet carried out upstream holds
+    until the upstream ends the job."""
+    mapped = STATUS_FROM_UPSTREAM.get(upstream.status)
+    if mapped is None or mapped == job.status or job.status in TERMINAL:
+        return None
+    if job.status == JobStatus.PAUSED and mapped not in TERMINAL:
+        return None
+    if job.status == JobStatus.QUEUED and job.upstream_status == "paused" and mapped == JobStatus.PAUSED:
+        return None
+    return mapped
+
+
+def _outcome(target: JobStatus, upstream: UpstreamJob) -> dict[str, Any]:
+    if target not in TERMINAL:
+        return {}
+    values: dict[str, Any] = {
+        "finished_at": upstream.finished_at or int(time.time()),
+        "estimated_finish": None,
+        "updated_at": int(time.time()),
+    }
+    if target == JobStatus.SUCCEEDED:
+        values |= {"fine_tuned_model": upstream.fine_tuned_model, "trained_tokens": upstream.trained_tokens}
+    if target == JobStatus.FAILED:
+        error = upstream.error or {}
+        values["error"] = {
+            "code": str(error.get("code") or "upstream_error"),
+            "message": str(error.get("message") or "The job failed at its upstream."),
+            "param": error.get("param"),
+        }
+    return values
+
+
+async def _add_events(session: AsyncSession, job: Job, found: list[UpstreamEvent]) -> list[UpstreamEvent]:
+    stored = await repository.known_event_keys(session, job.id, [event.id for event in found])
+    added = []
+    for item in found:
+        if item.id in stored or item.message.startswith(OWN_TEXTS) or item.message in OWN_MESSAGES:
+            continue
+        event = events.add(session, job.id, item.message, level=item.level, data=item.data, type=item.type)
+        event.upstream_event_id = item.id
+        event.created_at = item.created_at
+        added.append(item)
+    return added
+
+
+async def _sync_checkpoints(session: AsyncSession, job: Job, upstream: list[UpstreamCheckpoint]) -> None:
+    """Checkpoints as the upstream lists them now: new ones added, pruned ones gone."""
+    by_step = {checkpoint.step_number: checkpoint for checkpoint in upstream}
+    for kept in await repository.checkpoints(session, job.id):
+        if kept.step_number not in by_step:
+            await session.delete(kept)
+        else:
+            del by_step[kept.step_number]
+    for checkpoint in by_step.values():
+        session.add(
+            checkpoint_row(
+                job.id, checkpoint.step_number, checkpoint.name, checkpoint.metrics, checkpoint.created_at
+            )
+        )
+
+
+async def _announce(
+    session: AsyncSession, job: Job, target: JobStatus, upstream: UpstreamJob, new: list[UpstreamEvent]
+) -> None:
+    """Events for a status change the upstream made without telling (or that ftgate keeps to
+    itself, like pause and resume)."""
+    messages = {event.message for event in new}
+    if target == JobStatus.RUNNING and events.STARTED not in messages:
+        if await repository.count_events(session, job.id, events.STARTED) == 0:
+            events.add(session, job.id, events.STARTED)
+    elif target == JobStatus.PAUSED:
+        events.add(session, job.id, events.PAUSED)
+    elif target == JobStatus.QUEUED and job.status == JobStatus.PAUSED:
+        events.add(session, job.id, events.RESUMED)
+    elif target == JobStatus.CANCELLED:
+        events.add(session, job.id, events.CANCELLED, level="warn")
+    elif target == JobStatus.FAILED and not any(event.level == "error" for event in new):
+        error = _outcome(target, upstream)["error"]
+        data = {"error_code": error["code"], "error_param": error["param"]}
+        events.add(session, job.id, error["message"], level="error", data=data)
+    elif target == JobStatus.SUCCEEDED:
+        if not any(message.startswith(events.MODEL_CREATED_PREFIX) for message in messages):
+            events.add(session, job.id, f"{events.MODEL_CREATED_PREFIX}{upstream.fine_tuned_model}")
+        if events.SUCCEEDED not in messages:
+            events.add(session, job.id, events.SUCCEEDED)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

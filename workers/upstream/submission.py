@@ -1,0 +1,116 @@
+"""Sending a job upstream exactly once: its files uploaded once per upstream, the job created
+once. Before the create, the job records that it is being sent; a try that finds that mark
+looks the job up upstream (by the `ftgate_job_id` metadata it was sent with) before sending
+again. The upstream id is recorded in the same transaction as the job's new state."""
+
+import logging
+import time
+from typing import Any
+
+import anyio
+from sqlalchemy.exc import IntegrityError
+
+from gateway.catalog import resolve_base_model
+from gateway.files import repository as files_repository
+from gateway.fine_tuning import repository
+from gateway.models import Job, UpstreamFile
+from gateway.providers.base import Provider, UpstreamJob
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MARKER_KEY = "ftgate_job_id"
+MAX_METADATA_KEYS = 16
+
+
+async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob | None:
+    """The job as the upstream now has it, or None when it left `queued` meanwhile."""
+    if job.upstream_submitted_at is not None:
+        found = await provider.find_job(MARKER_KEY, job.id)
+        if found is not None:
+            log.info("job %s was already at %s as %s", job.id, provider.name, found.id)
+            return found if await _record(runtime, job, found) else None
+    request = await _request(runtime, provider, job)
+    async with runtime.transaction() as session:
+        if not await repository.transition(
+            session, job.id, ["queued"], upstream_submitted_at=int(time.time())
+        ):
+            return None
+    created = await provider.submit(request)
+    return created if await _record(runtime, job, created) else None
+
+
+async def _record(runtime: Runtime, job: Job, upstream: UpstreamJob) -> bool:
+    async with runtime.transaction() as session:
+        return await repository.transition(
+            session,
+            job.id,
+            ["queued", "paused", "cancelled"],
+            upstream_id=upstream.id,
+            upstream_status=upstream.status,
+            updated_at=int(time.time()),
+        )
+
+
+async def _request(runtime: Runtime, provider: Provider, job: Job) -> dict[str, Any]:
+    spec = resolve_base_model(runtime.catalog, job.base_model)
+    model = job.model if job.model != job.base_model or spec is None else spec.upstream_model or spec.id
+    metadata = dict(job.user_metadata or {})
+    if len(metadata) < MAX_METADATA_KEYS:
+        metadata[MARKER_KEY] = job.id
+    else:
+        log.warning(
+            "job %s has no room for its %s metadata: a lost create may be sent twice", job.id, MARKER_KEY
+        )
+    request: dict[str, Any] = {
+        "model": model,
+        "training_file": await _upload_once(runtime, provider, job, job.training_file),
+        "method": job.method,
+        "seed": job.seed,
+        "metadata": metadata,
+    }
+    if job.validation_file is not None:
+        request["validation_file"] = await _upload_once(runtime, provider, job, job.validation_file)
+    if job.suffix is not None:
+        request["suffix"] = job.suffix
+    if job.integrations:
+        request["integrations"] = job.integrations
+    return request
+
+
+async def _upload_once(runtime: Runtime, provider: Provider, job: Job, file_id: str) -> str:
+    async with runtime.sessions() as session:
+        known = await files_repository.upstream_file_id(session, file_id, provider.name)
+        stored = await files_repository.get(session, job.project_id, file_id, int(time.time()))
+    if known is not None:
+        return known
+    if stored is None:
+        raise MissingFile(file_id)
+    content = await anyio.to_thread.run_sync(runtime.blobs.open, stored.blob_key)
+    try:
+        uploaded = await provider.upload_file(stored.filename, content, stored.purpose)
+    finally:
+        content.close()
+    try:
+        async with runtime.transaction() as session:
+            session.add(
+                UpstreamFile(
+                    file_id=file_id,
+                    upstream=provider.name,
+                    upstream_file_id=uploaded,
+                    created_at=int(time.time()),
+                )
+            )
+    except IntegrityError:
+        # Another job sent the same file at the same moment; use the copy it recorded.
+        async with runtime.sessions() as session:
+            recorded = await files_repository.upstream_file_id(session, file_id, provider.name)
+        assert recorded is not None
+        return recorded
+    return uploaded
+
+
+class MissingFile(Exception):
+    def __init__(self, file_id: str) -> None:
+        super().__init__(f"The job failed because the file {file_id} no longer exists.")
+        self.file_id = file_id

@@ -1,0 +1,183 @@
+"""The task that looks after one upstream job: send it if it was not sent, carry the client's
+cancel, pause or resume to the upstream, mirror what happened there, and say when to look
+again (soon while it runs, rarely while it waits, later and later while the upstream fails)."""
+
+import logging
+import time
+from typing import Any
+
+from gateway.catalog import LOCAL_PROVIDER
+from gateway.fine_tuning import events, repository
+from gateway.fine_tuning.status import TERMINAL, JobStatus
+from gateway.models import Job
+from gateway.providers.base import Action, Provider, UpstreamError, UpstreamJob
+from gateway.runtime import Runtime
+from workers.lease import hold_lease
+from workers.upstream import mirror, submission
+
+log = logging.getLogger(__name__)
+
+
+async def sync_job(runtime: Runtime, job_id: str) -> None:
+    async with hold_lease(runtime, job_id) as held:
+        if not held:
+            return
+        async with runtime.sessions() as session:
+            job = await repository.get_any(session, job_id)
+        if job is None or job.provider == LOCAL_PROVIDER or job.status == JobStatus.VALIDATING_FILES:
+            return
+        provider = runtime.providers.get(job.provider)
+        if provider is None:
+            await _schedule(
+                runtime, job_id, runtime.settings.upstream_poll_paused_seconds, job.upstream_failures
+            )
+            return
+        try:
+            upstream_status = await _sync(runtime, provider, job)
+        except UpstreamError as error:
+            await _after_failure(runtime, job, error)
+            return
+        except submission.MissingFile as missing:
+            kind = "training" if missing.file_id == job.training_file else "validation"
+            await _fail(
+                runtime,
+                job,
+                {"code": f"invalid_{kind}_file", "message": str(missing), "param": f"{kind}_file"},
+            )
+            return
+        async with runtime.sessions() as session:
+            job = await repository.get_any(session, job_id)
+        assert job is not None
+        await _schedule(runtime, job_id, _next_look(runtime, job.status, upstream_status), 0)
+
+
+async def _sync(runtime: Runtime, provider: Provider, job: Job) -> str | None:
+    """Returns the upstream status on record afterwards (None: nothing upstream)."""
+    if job.upstream_id is None:
+        if job.status != JobStatus.QUEUED:
+            return None  # cancelled before it was sent, or paused until the client resumes it
+        sent = await submission.submit(runtime, provider, job)
+        if sent is None:
+            return None
+        async with runtime.sessions() as session:
+            job = await repository.get_any(session, job.id)
+        assert job is not None
+    upstream = await _forward_action(runtime, provider, job)
+    async with runtime.sessions() as session:
+        job = await repository.get_any(session, job.id)
+    assert job is not None
+    if job.status in TERMINAL and job.upstream_status in mirror.UPSTREAM_TERMINAL:
+        return job.upstream_status
+    seen = await mirror.observe(runtime, provider, job, upstream)
+    return await mirror.record(runtime, job.id, seen)
+
+
+def _pending_action(job: Job) -> Action | None:
+    """What the client asked of ftgate that the upstream has not done yet."""
+    upstream = job.upstream_status
+    if upstream in mirror.UPSTREAM_TERMINAL:
+        return None
+    if job.status == JobStatus.CANCELLED:
+        return "cancel"
+    if job.status == JobStatus.PAUSED and upstream in ("validating_files", "queued", "running"):
+        return "pause"
+    if job.status == JobStatus.QUEUED and upstream == "paused":
+        return "resume"
+    return None
+
+
+async def _forward_action(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob | None:
+    action = _pending_action(job)
+    if action is None:
+        return None
+    assert job.upstream_id is not None
+    try:
+        upstream = await provider.act(job.upstream_id, action)
+    except UpstreamError as error:
+        if error.retryable or error.not_found:
+            raise
+        # The upstream refused (say, it cannot pause this kind of job): it keeps its state, and
+        # ftgate's job goes back to what the upstream says, with the reason as a warning.
+        upstream = await provider.get_job(job.upstream_id)
+        await _refused(runtime, job, action, upstream, error.message)
+        return upstream
+    async with runtime.transaction() as session:
+        await repository.transition(session, job.id, [job.status], upstream_status=upstream.status)
+    return upstream
+
+
+async def _refused(runtime: Runtime, job: Job, action: Action, upstream: UpstreamJob, reason: str) -> None:
+    async with runtime.transaction() as session:
+        values: dict[str, Any] = {"upstream_status": upstream.status}
+        restored = mirror.STATUS_FROM_UPSTREAM.get(upstream.status)
+        if action != "cancel" and restored is not None and restored not in TERMINAL:
+            values |= {"status": restored, "updated_at": int(time.time())}
+        if await repository.transition(session, job.id, [job.status], **values):
+            events.add(session, job.id, f"The upstream did not {action} the job: {reason}", level="warn")
+
+
+async def _after_failure(runtime: Runtime, job: Job, error: UpstreamError) -> None:
+    if error.retryable:
+        failures = job.upstream_failures + 1
+        delay = min(
+            runtime.settings.upstream_poll_waiting_seconds * 2 ** (failures - 1),
+            runtime.settings.upstream_max_backoff_seconds,
+        )
+        log.warning(
+            "job %s: upstream %s failed (%s), try %d in %.1fs", job.id, job.provider, error, failures, delay
+        )
+        await _schedule(runtime, job.id, max(delay, error.retry_after or 0.0), failures)
+        return
+    if error.not_found and job.upstream_id is not None:
+        if job.status in TERMINAL:
+            await _schedule(runtime, job.id, None, 0)
+            return
+        error_body = {
+            "code": "upstream_job_not_found",
+            "message": f"The job no longer exists at its upstream {job.provider} ({job.upstream_id}).",
+            "param": None,
+        }
+    else:
+        error_body = {
+            "code": error.code or "upstream_error",
+            "message": f"The upstream refused the job: {error.message}",
+            "param": error.param,
+        }
+    await _fail(runtime, job, error_body)
+
+
+async def _fail(runtime: Runtime, job: Job, error: dict[str, Any]) -> None:
+    now = int(time.time())
+    async with runtime.transaction() as session:
+        if await repository.transition(
+            session,
+            job.id,
+            [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED],
+            status=JobStatus.FAILED,
+            error=error,
+            finished_at=now,
+            updated_at=now,
+            estimated_finish=None,
+            next_poll_at_ms=None,
+        ):
+            data = {"error_code": error["code"], "error_param": error["param"]}
+            events.add(session, job.id, error["message"], level="error", data=data)
+        else:
+            await repository.transition(session, job.id, [job.status], next_poll_at_ms=None)
+
+
+def _next_look(runtime: Runtime, status: str, upstream_status: str | None) -> float | None:
+    settings = runtime.settings
+    if status in TERMINAL and (upstream_status is None or upstream_status in mirror.UPSTREAM_TERMINAL):
+        return None
+    if upstream_status == "running":
+        return settings.upstream_poll_running_seconds
+    if status == JobStatus.PAUSED or upstream_status == "paused":
+        return settings.upstream_poll_paused_seconds
+    return settings.upstream_poll_waiting_seconds
+
+
+async def _schedule(runtime: Runtime, job_id: str, delay: float | None, failures: int) -> None:
+    next_ms = None if delay is None else int((time.time() + delay) * 1000)
+    async with runtime.transaction() as session:
+        await repository.set_next_poll(session, job_id, next_ms, failures)
