@@ -40,14 +40,28 @@ UPSTREAM_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 @dataclass
 class Observation:
     events: dict[str, UpstreamEvent] = field(default_factory=dict)
+    # Where each event was read: (reading, place in it). Every reading starts at the newest
+    # event, so a later reading's events are newer, and within one the first are the newest.
+    places: dict[str, tuple[int, int]] = field(default_factory=dict)
+    readings: int = 0
     newest_event: str | None = None
     job: UpstreamJob | None = None
     checkpoints: list[UpstreamCheckpoint] | None = None
     results: list[UpstreamFile] = field(default_factory=list)
 
+    def add_event(self, event: UpstreamEvent) -> None:
+        if event.id not in self.events:
+            self.events[event.id] = event
+            self.places[event.id] = (self.readings, len(self.places))
+
     def new_events(self) -> list[UpstreamEvent]:
-        """Oldest first. Pages come newest first; an event's clock beats its place on a page."""
-        return sorted(reversed(self.events.values()), key=lambda event: event.created_at)
+        """Oldest first: by the upstream's clock, then by where the event was read."""
+
+        def age(event: UpstreamEvent) -> tuple[int, int, int]:
+            reading, place = self.places[event.id]
+            return event.created_at, reading, -place
+
+        return sorted(self.events.values(), key=age)
 
 
 async def observe(
@@ -88,6 +102,7 @@ async def _collect_events(
 ) -> None:
     """Page back from the newest event to the first one already known (all pages if `full`)."""
     assert job.upstream_id is not None
+    seen.readings += 1
     after: str | None = None
     for _ in range(MAX_PAGES):
         page = await provider.events(job.upstream_id, after, PAGE)
@@ -101,7 +116,7 @@ async def _collect_events(
         reached = bool(stored) or job.upstream_event_cursor in ids or any(i in seen.events for i in ids)
         for event in page.items:
             if event.id not in stored:
-                seen.events.setdefault(event.id, event)
+                seen.add_event(event)
         if (reached and not full) or not page.has_more:
             return
         after = ids[-1]
@@ -123,36 +138,38 @@ async def _all_checkpoints(provider: Provider, upstream_id: str) -> list[Upstrea
 
 async def record(runtime: Runtime, job_id: str, seen: Observation) -> str | None:
     """Write the observation; returns the upstream status now on record."""
-    now_ms = _now_ms()
     async with runtime.transaction() as session:
         job = await repository.get_any(session, job_id)
         if job is None:
             return None
-        new_events = await _add_events(session, job, seen.new_events())
+        values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
+        target = None
+        if seen.job is not None:
+            values |= {"upstream_status": seen.job.status, "upstream_polled_at_ms": _now_ms()}
+            if job.status == JobStatus.RUNNING and seen.job.estimated_finish is not None:
+                values["estimated_finish"] = seen.job.estimated_finish
+            target = _target_status(job, seen.job)
+        if target is not None and seen.job is not None:
+            changes = values | _outcome(target, seen.job) | {"status": target}
+            if not await repository.transition(session, job.id, [job.status], **changes):
+                return job.upstream_status  # the client moved the job meanwhile: look again
+        else:
+            await repository.transition(session, job.id, [job.status], **values)
+        new = seen.new_events()
+        if target == JobStatus.RUNNING:
+            await _announce_start(session, job, new)
+        added = await _add_events(session, job, new)
         if seen.checkpoints is not None:
             await _sync_checkpoints(session, job, seen.checkpoints)
-        values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
-        if seen.job is None:
-            await repository.transition(session, job.id, [job.status], **values)
-            return job.upstream_status
-        values |= {"upstream_status": seen.job.status, "upstream_polled_at_ms": now_ms}
-        if job.status == JobStatus.RUNNING and seen.job.estimated_finish is not None:
-            values["estimated_finish"] = seen.job.estimated_finish
-        target = _target_status(job, seen.job)
-        if target is None:
-            await repository.transition(session, job.id, [job.status], **values)
-            return seen.job.status
-        if await repository.transition(
-            session, job.id, [job.status], **values, **_outcome(target, seen.job), status=target
-        ):
+        if target is not None and seen.job is not None:
             if target == JobStatus.SUCCEEDED:
                 files = [
                     result_files.store(session, runtime.blobs, job.project_id, item.filename, item.content)
                     for item in seen.results
                 ]
                 await repository.transition(session, job.id, [target], result_files=files)
-            await _announce(session, job, target, seen.job, new_events)
-        return seen.job.status
+            _announce(session, job, target, seen.job, added)
+        return seen.job.status if seen.job is not None else job.upstream_status
 
 
 def _target_status(job: Job, upstream: UpstreamJob) -> JobStatus | None:
@@ -204,7 +221,9 @@ async def _add_events(session: AsyncSession, job: Job, found: list[UpstreamEvent
 
 async def _sync_checkpoints(session: AsyncSession, job: Job, upstream: list[UpstreamCheckpoint]) -> None:
     """Checkpoints as the upstream lists them now: new ones added, pruned ones gone."""
-    by_step = {checkpoint.step_number: checkpoint for checkpoint in upstream}
+    by_step = {
+        checkpoint.step_number: checkpoint for checkpoint in sorted(upstream, key=lambda c: c.step_number)
+    }
     for kept in await repository.checkpoints(session, job.id):
         if kept.step_number not in by_step:
             await session.delete(kept)
@@ -218,16 +237,20 @@ async def _sync_checkpoints(session: AsyncSession, job: Job, upstream: list[Upst
         )
 
 
-async def _announce(
+async def _announce_start(session: AsyncSession, job: Job, new: list[UpstreamEvent]) -> None:
+    """A start the upstream did not tell of, placed before the steps that came with it."""
+    told = any(event.message == events.STARTED for event in new)
+    if not told and await repository.count_events(session, job.id, events.STARTED) == 0:
+        events.add(session, job.id, events.STARTED)
+
+
+def _announce(
     session: AsyncSession, job: Job, target: JobStatus, upstream: UpstreamJob, new: list[UpstreamEvent]
 ) -> None:
     """Events for a status change the upstream made without telling (or that ftgate keeps to
     itself, like pause and resume)."""
     messages = {event.message for event in new}
-    if target == JobStatus.RUNNING and events.STARTED not in messages:
-        if await repository.count_events(session, job.id, events.STARTED) == 0:
-            events.add(session, job.id, events.STARTED)
-    elif target == JobStatus.PAUSED:
+    if target == JobStatus.PAUSED:
         events.add(session, job.id, events.PAUSED)
     elif target == JobStatus.QUEUED and job.status == JobStatus.PAUSED:
         events.add(session, job.id, events.RESUMED)

@@ -1,0 +1,301 @@
+"""Jobs on a model that an upstream serves, driven with the official SDK: sent exactly once, their
+whole life mirrored back, the client's actions carried there, through the upstream's faults."""
+
+import base64
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import httpx
+import openai
+import pytest
+
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.jobs import upload, wait_for_status
+from tests.support.postgres import temporary_database
+from tests.support.server import RunningServer, serve
+from tests.support.upstream import UPSTREAM_KEY, supervised, upstream_settings
+
+FINISHED = {"succeeded", "failed", "cancelled"}
+OWN_TEXTS = ("Created fine-tuning job", "Validating training file", "Files validated")
+ACTION_TEXTS = {
+    "Fine tuning process stopping due to job cancellation",
+    "Fine-tuning job paused",
+    "Fine-tuning job resumed",
+}
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeUpstream]:
+    with FakeUpstream(api_key=UPSTREAM_KEY, step_seconds=0.02, validate_seconds=0.1, queue_seconds=0.1) as up:
+        yield up
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeUpstream
+) -> Iterator[RunningServer]:
+    with ExitStack() as stack:
+        database_url = "" if request.param == "sqlite" else stack.enter_context(temporary_database())
+        data_dir = tmp_path_factory.mktemp(f"upstream-{request.param}")
+        yield stack.enter_context(serve(upstream_settings(data_dir, database_url, fake.base_url)))
+
+
+@pytest.fixture(autouse=True)
+def no_faults_left(fake: FakeUpstream) -> Iterator[None]:
+    yield
+    fake.clear_faults()
+
+
+@pytest.fixture
+def upstream_api(fake: FakeUpstream) -> Iterator[httpx.Client]:
+    """The upstream as its own clients see it."""
+    with httpx.Client(base_url=fake.base_url, headers={"authorization": f"Bearer {UPSTREAM_KEY}"}) as api:
+        yield api
+
+
+def create(client: openai.OpenAI, n_epochs: int = 2, **extra: object):
+    file_id = upload(client, "elle-limericks.jsonl")
+    return client.fine_tuning.jobs.create(
+        model="gpt-4o-mini", training_file=file_id, method=supervised(n_epochs), **extra
+    )
+
+
+def upstream_jobs_of(fake: FakeUpstream, job_id: str) -> list[dict]:
+    return [job for job in fake.jobs() if (job.get("metadata") or {}).get("ftgate_job_id") == job_id]
+
+
+def the_upstream_job(fake: FakeUpstream, job_id: str) -> dict:
+    found = upstream_jobs_of(fake, job_id)
+    assert len(found) == 1, f"{len(found)} upstream jobs for {job_id}"
+    return found[0]
+
+
+def chronological_events(client: openai.OpenAI, job_id: str) -> list:
+    return list(reversed(list(client.fine_tuning.jobs.list_events(job_id, limit=1000))))
+
+
+def mirrored_texts(fake: FakeUpstream, upstream_id: str) -> list[str]:
+    """The upstream's events that ftgate shows: all but its copies of ftgate's own."""
+    return [
+        event["message"]
+        for event in fake.events(upstream_id)
+        if not event["message"].startswith(OWN_TEXTS) and event["message"] not in ACTION_TEXTS
+    ]
+
+
+def test_a_job_runs_upstream_and_its_whole_life_is_mirrored(
+    client: openai.OpenAI, fake: FakeUpstream, upstream_api: httpx.Client
+):
+    job = create(client, n_epochs=3, suffix="elle")
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "succeeded", done.error
+    upstream = the_upstream_job(fake, job.id)
+    upstream_job = upstream_api.get(f"/fine_tuning/jobs/{upstream['id']}").json()
+    assert done.fine_tuned_model == upstream_job["fine_tuned_model"]
+    assert done.fine_tuned_model.startswith("ft:gpt-4o-mini-2024-07-18:upstream-org:elle:")
+    assert done.trained_tokens == upstream_job["trained_tokens"] > 0
+    assert done.finished_at == upstream_job["finished_at"]
+
+    events = chronological_events(client, job.id)
+    messages = [event.message for event in events]
+    assert messages[:3] == [
+        f"Created fine-tuning job: {job.id}",
+        f"Validating training file: {job.training_file}",
+        "Files validated, moving job to queued state",
+    ]
+    assert messages[3:] == mirrored_texts(fake, upstream["id"])
+    steps = [event.data["step"] for event in events if event.type == "metrics"]
+    assert steps == list(range(1, 31))
+    assert messages[-2:] == [
+        f"New fine-tuned model created: {done.fine_tuned_model}",
+        "The job has successfully completed",
+    ]
+
+    upstream_checkpoints = upstream_api.get(f"/fine_tuning/jobs/{upstream['id']}/checkpoints").json()["data"]
+    checkpoints = list(client.fine_tuning.jobs.checkpoints.list(job.id))
+    assert [(c.step_number, c.fine_tuned_model_checkpoint) for c in checkpoints] == [
+        (c["step_number"], c["fine_tuned_model_checkpoint"]) for c in upstream_checkpoints
+    ]
+    assert checkpoints[0].fine_tuned_model_checkpoint == done.fine_tuned_model
+
+    [result_id] = done.result_files
+    [upstream_result] = upstream_job["result_files"]
+    body = client.files.content(result_id).read()
+    assert body == upstream_api.get(f"/files/{upstream_result}/content").content
+    assert base64.b64decode(body).decode().startswith("step,train_loss,train_accuracy,valid_loss,")
+    described = client.files.retrieve(result_id)
+    assert (described.purpose, described.filename) == ("fine-tune-results", "step_metrics.csv")
+
+
+def test_a_file_is_uploaded_once_per_upstream(client: openai.OpenAI, fake: FakeUpstream):
+    before = fake.requests_to("POST", r"/v1/files$")
+    file_id = upload(client, "elle-limericks.jsonl")
+    jobs = [
+        client.fine_tuning.jobs.create(
+            model="gpt-4o-mini", training_file=file_id, validation_file=file_id, method=supervised(1)
+        )
+        for _ in range(3)
+    ]
+    for job in jobs:
+        assert wait_for_status(client, job.id, FINISHED).status == "succeeded"
+    assert fake.requests_to("POST", r"/v1/files$") - before == 1
+
+
+def test_upstream_faults_delay_a_job_but_lose_and_repeat_nothing(client: openai.OpenAI, fake: FakeUpstream):
+    fake.add_fault("POST", r"/fine_tuning/jobs$", "status", status=429, retry_after=1, times=2)
+    fake.add_fault("POST", r"/v1/files$", "status", status=503, times=1)
+    fake.add_fault("GET", r"/events$", "status", status=500, times=4)
+    fake.add_fault("GET", r"/events$", "drop", times=3)
+    fake.add_fault("GET", r"/fine_tuning/jobs/[^/]+$", "timeout", seconds=3, times=2)
+    fake.add_fault("GET", r"/events$", "duplicate", times=6)
+    fake.add_fault("GET", r"/events$", "shuffle", times=6)
+    fake.add_fault("GET", r"/checkpoints$", "status", status=502, times=3)
+    job = create(client, n_epochs=3)
+    done = wait_for_status(client, job.id, FINISHED, timeout=90)
+    assert done.status == "succeeded", done.error
+    upstream = the_upstream_job(fake, job.id)
+    messages = [event.message for event in chronological_events(client, job.id)]
+    expected = mirrored_texts(fake, upstream["id"])
+    assert sorted(messages[3:]) == sorted(expected)
+    assert len(messages) == len(set(messages)), "an event was recorded twice"
+    assert len(list(client.fine_tuning.jobs.checkpoints.list(job.id))) == 3
+
+
+def test_a_create_whose_answer_was_lost_is_looked_up_not_sent_again(
+    client: openai.OpenAI, fake: FakeUpstream
+):
+    before = fake.requests_to("POST", r"/fine_tuning/jobs$")
+    fake.add_fault("POST", r"/fine_tuning/jobs$", "drop_after", times=1)
+    job = create(client)
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "succeeded", done.error
+    the_upstream_job(fake, job.id)
+    assert fake.requests_to("POST", r"/fine_tuning/jobs$") - before == 1
+
+
+def test_the_upstreams_final_refusal_fails_the_job_with_its_words(client: openai.OpenAI, fake: FakeUpstream):
+    fake.add_fault("POST", r"/fine_tuning/jobs$", "status", status=400, times=1)
+    job = create(client)
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "failed"
+    assert done.error.message.startswith("The upstream refused the job: ")
+    assert upstream_jobs_of(fake, job.id) == []
+    last = chronological_events(client, job.id)[-1]
+    assert (last.level, last.message) == ("error", done.error.message)
+
+
+def test_an_upstream_failure_is_mirrored(client: openai.OpenAI):
+    job = create(client, metadata={"fake_outcome": "fail"})
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "failed"
+    assert done.error.model_dump() == {
+        "code": "server_error",
+        "message": "The job failed due to an internal error.",
+        "param": None,
+    }
+    errors = [event for event in chronological_events(client, job.id) if event.level == "error"]
+    assert [event.message for event in errors] == ["The job failed due to an internal error."]
+    assert done.fine_tuned_model is None and done.result_files == []
+
+
+def test_a_job_that_vanishes_upstream_fails_with_a_clear_code(client: openai.OpenAI):
+    job = create(client, metadata={"fake_outcome": "vanish"})
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "failed"
+    assert done.error.code == "upstream_job_not_found"
+    assert "no longer exists at its upstream fake" in done.error.message
+
+
+def test_status_changes_without_upstream_events_still_get_events(client: openai.OpenAI):
+    job = create(client, metadata={"fake_outcome": "silent"})
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "succeeded"
+    events = chronological_events(client, job.id)
+    messages = [event.message for event in events]
+    assert messages.count("Fine-tuning job started") == 1
+    first_step = next(index for index, event in enumerate(events) if event.type == "metrics")
+    assert messages.index("Fine-tuning job started") < first_step
+    assert messages[-2:] == [
+        f"New fine-tuned model created: {done.fine_tuned_model}",
+        "The job has successfully completed",
+    ]
+
+
+def wait_upstream(fake: FakeUpstream, upstream_id: str, status: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while fake.job(upstream_id)["status"] != status:
+        assert time.monotonic() < deadline, f"upstream job is {fake.job(upstream_id)['status']}, not {status}"
+        time.sleep(0.05)
+
+
+def test_pause_resume_and_cancel_reach_the_upstream(client: openai.OpenAI, fake: FakeUpstream):
+    job = create(client, n_epochs=3, metadata={"fake_step_seconds": "0.3"})
+    wait_for_status(client, job.id, {"running"})
+    upstream_id = the_upstream_job(fake, job.id)["id"]
+
+    assert client.fine_tuning.jobs.pause(job.id).status == "paused"
+    wait_upstream(fake, upstream_id, "paused")
+    time.sleep(0.6)
+    assert client.fine_tuning.jobs.retrieve(job.id).status == "paused"
+
+    assert client.fine_tuning.jobs.resume(job.id).status == "queued"
+    wait_upstream(fake, upstream_id, "running")
+    wait_for_status(client, job.id, {"running"})
+
+    assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+    wait_upstream(fake, upstream_id, "cancelled")
+    time.sleep(0.6)
+    done = client.fine_tuning.jobs.retrieve(job.id)
+    assert done.status == "cancelled"
+    messages = [event.message for event in chronological_events(client, job.id)]
+    for text in ACTION_TEXTS:
+        assert messages.count(text) == 1, text
+
+
+def test_a_job_cancelled_before_it_was_sent_never_reaches_the_upstream(
+    client: openai.OpenAI, fake: FakeUpstream
+):
+    file_id = upload(client, "elle-limericks.jsonl")
+    fake.add_fault("POST", r"/v1/files$", "status", status=503, times=30)
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id)
+    time.sleep(0.5)
+    assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+    fake.clear_faults()
+    time.sleep(1.5)
+    assert upstream_jobs_of(fake, job.id) == []
+    assert client.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
+
+
+def test_chat_with_an_upstream_model_reaches_its_upstream_for_its_project_only(
+    client: openai.OpenAI, make_client
+):
+    job = create(client, n_epochs=1, suffix="chat")
+    model = wait_for_status(client, job.id, FINISHED).fine_tuned_model
+    assert model is not None
+    messages = [{"role": "user", "content": "Tell me about Gallium"}]
+    answer = client.chat.completions.create(model=model, messages=messages)
+    assert answer.choices[0].message.content == f"[{model}] Tell me about Gallium"
+    assert answer.usage.total_tokens > 0
+    streamed = client.chat.completions.create(model=model, messages=messages, stream=True)
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices) == (
+        f"[{model}] Tell me about Gallium"
+    )
+    base = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    assert base.choices[0].message.content.startswith("[gpt-4o-mini-2024-07-18] ")
+    with pytest.raises(openai.NotFoundError) as refused:
+        make_client().chat.completions.create(model=model, messages=messages)
+    assert refused.value.code == "model_not_found"
+
+
+def test_the_upstream_key_never_shows(
+    client: openai.OpenAI, fake: FakeUpstream, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    fake.add_fault("GET", r"/events$", "status", status=401, times=2)
+    job = create(client, n_epochs=1)
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "succeeded"
+    assert UPSTREAM_KEY not in caplog.text
+    assert UPSTREAM_KEY not in done.model_dump_json()
