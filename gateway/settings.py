@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     upstream_poll_running_seconds: float = Field(default=1.0, gt=0)
     upstream_poll_waiting_seconds: float = Field(default=5.0, gt=0)
     upstream_poll_paused_seconds: float = Field(default=30.0, gt=0)
+    upstream_poll_recent_seconds: float = Field(
+        default=60.0, ge=0, description="look at a job as often as a running one this long after it changed"
+    )
     upstream_job_refresh_seconds: float = Field(
         default=5.0, gt=0, description="re-read a running upstream job this often even without new events"
     )

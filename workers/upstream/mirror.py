@@ -16,6 +16,8 @@ from gateway.models import Job
 from gateway.providers.base import Provider, UpstreamCheckpoint, UpstreamEvent, UpstreamFile, UpstreamJob
 from gateway.runtime import Runtime
 from gateway.settings import Settings
+from workers.upstream import polling
+from workers.upstream.polling import UPSTREAM_TERMINAL
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,6 @@ STATUS_FROM_UPSTREAM = {
     "failed": JobStatus.FAILED,
     "cancelled": JobStatus.CANCELLED,
 }
-UPSTREAM_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 
 
 @dataclass
@@ -136,12 +137,12 @@ async def _all_checkpoints(provider: Provider, upstream_id: str) -> list[Upstrea
     return list(found.values())
 
 
-async def record(runtime: Runtime, job_id: str, seen: Observation) -> str | None:
-    """Write the observation; returns the upstream status now on record."""
+async def record(runtime: Runtime, job_id: str, seen: Observation) -> None:
+    """Write the observation in one transaction."""
     async with runtime.transaction() as session:
         job = await repository.get_any(session, job_id)
         if job is None:
-            return None
+            return
         values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
         target = None
         if seen.job is not None:
@@ -150,11 +151,12 @@ async def record(runtime: Runtime, job_id: str, seen: Observation) -> str | None
                 values["estimated_finish"] = seen.job.estimated_finish
             target = _target_status(job, seen.job)
         if target is not None and seen.job is not None:
-            changes = values | _outcome(target, seen.job) | {"status": target}
-            if not await repository.transition(session, job.id, [job.status], **changes):
-                return job.upstream_status  # the client moved the job meanwhile: look again
-        else:
-            await repository.transition(session, job.id, [job.status], **values)
+            values |= {"updated_at": int(time.time())} | _outcome(target, seen.job) | {"status": target}
+        after = {"status": job.status, "upstream_status": job.upstream_status, "updated_at": job.updated_at}
+        after |= {key: values[key] for key in after if key in values}
+        values |= {"next_poll_at_ms": polling.next_look_at(runtime.settings, **after), "upstream_failures": 0}
+        if not await repository.transition(session, job.id, [job.status], **values):
+            return  # the client moved the job meanwhile, and asked for a look at once
         new = seen.new_events()
         if target == JobStatus.RUNNING:
             await _announce_start(session, job, new)
@@ -169,7 +171,6 @@ async def record(runtime: Runtime, job_id: str, seen: Observation) -> str | None
                 ]
                 await repository.transition(session, job.id, [target], result_files=files)
             _announce(session, job, target, seen.job, added)
-        return seen.job.status if seen.job is not None else job.upstream_status
 
 
 def _target_status(job: Job, upstream: UpstreamJob) -> JobStatus | None:

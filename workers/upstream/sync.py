@@ -13,7 +13,7 @@ from gateway.models import Job
 from gateway.providers.base import Action, Provider, UpstreamError, UpstreamJob
 from gateway.runtime import Runtime
 from workers.lease import hold_lease
-from workers.upstream import mirror, submission
+from workers.upstream import mirror, polling, submission
 
 log = logging.getLogger(__name__)
 
@@ -28,54 +28,56 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
             return
         provider = runtime.providers.get(job.provider)
         if provider is None:
-            await _schedule(
-                runtime, job_id, runtime.settings.upstream_poll_paused_seconds, job.upstream_failures
-            )
+            delay = runtime.settings.upstream_poll_paused_seconds
+            await _schedule(runtime, job_id, polling.at_ms(delay), job.upstream_failures)
             return
         try:
-            upstream_status = await _sync(runtime, provider, job)
+            if await _sync(runtime, provider, job):
+                return
         except UpstreamError as error:
             await _after_failure(runtime, job, error)
             return
         except submission.MissingFile as missing:
             kind = "training" if missing.file_id == job.training_file else "validation"
-            await _fail(
-                runtime,
-                job,
-                {"code": f"invalid_{kind}_file", "message": str(missing), "param": f"{kind}_file"},
-            )
+            error = {"code": f"invalid_{kind}_file", "message": str(missing), "param": f"{kind}_file"}
+            await _fail(runtime, job, error)
             return
         async with runtime.sessions() as session:
             job = await repository.get_any(session, job_id)
         assert job is not None
-        await _schedule(runtime, job_id, _next_look(runtime, job.status, upstream_status), 0)
+        await _schedule(runtime, job_id, polling.next_look_ms(runtime.settings, job), 0)
 
 
-async def _sync(runtime: Runtime, provider: Provider, job: Job) -> str | None:
-    """Returns the upstream status on record afterwards (None: nothing upstream)."""
+async def _sync(runtime: Runtime, provider: Provider, job: Job) -> bool:
+    """True when the job's record (and its next look) was written from what the upstream said."""
     if job.upstream_id is None:
         if job.status != JobStatus.QUEUED:
-            return None  # cancelled before it was sent, or paused until the client resumes it
-        sent = await submission.submit(runtime, provider, job)
-        if sent is None:
-            return None
-        async with runtime.sessions() as session:
-            job = await repository.get_any(session, job.id)
-        assert job is not None
-    upstream = await _forward_action(runtime, provider, job)
-    async with runtime.sessions() as session:
-        job = await repository.get_any(session, job.id)
-    assert job is not None
-    if job.status in TERMINAL and job.upstream_status in mirror.UPSTREAM_TERMINAL:
-        return job.upstream_status
+            return False  # cancelled before it was sent, or paused until the client resumes it
+        if await submission.submit(runtime, provider, job) is None:
+            return False
+        job = await _reread(runtime, job.id)
+    upstream = None
+    if (action := _pending_action(job)) is not None:
+        upstream = await _forward(runtime, provider, job, action)
+        job = await _reread(runtime, job.id)
+    if job.status in TERMINAL and job.upstream_status in polling.UPSTREAM_TERMINAL:
+        return False
     seen = await mirror.observe(runtime, provider, job, upstream)
-    return await mirror.record(runtime, job.id, seen)
+    await mirror.record(runtime, job.id, seen)
+    return True
+
+
+async def _reread(runtime: Runtime, job_id: str) -> Job:
+    async with runtime.sessions() as session:
+        job = await repository.get_any(session, job_id)
+    assert job is not None
+    return job
 
 
 def _pending_action(job: Job) -> Action | None:
     """What the client asked of ftgate that the upstream has not done yet."""
     upstream = job.upstream_status
-    if upstream in mirror.UPSTREAM_TERMINAL:
+    if upstream in polling.UPSTREAM_TERMINAL:
         return None
     if job.status == JobStatus.CANCELLED:
         return "cancel"
@@ -86,10 +88,7 @@ def _pending_action(job: Job) -> Action | None:
     return None
 
 
-async def _forward_action(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob | None:
-    action = _pending_action(job)
-    if action is None:
-        return None
+async def _forward(runtime: Runtime, provider: Provider, job: Job, action: Action) -> UpstreamJob:
     assert job.upstream_id is not None
     try:
         upstream = await provider.act(job.upstream_id, action)
@@ -126,7 +125,7 @@ async def _after_failure(runtime: Runtime, job: Job, error: UpstreamError) -> No
         log.warning(
             "job %s: upstream %s failed (%s), try %d in %.1fs", job.id, job.provider, error, failures, delay
         )
-        await _schedule(runtime, job.id, max(delay, error.retry_after or 0.0), failures)
+        await _schedule(runtime, job.id, polling.at_ms(max(delay, error.retry_after or 0.0)), failures)
         return
     if error.not_found and job.upstream_id is not None:
         if job.status in TERMINAL:
@@ -166,18 +165,6 @@ async def _fail(runtime: Runtime, job: Job, error: dict[str, Any]) -> None:
             await repository.transition(session, job.id, [job.status], next_poll_at_ms=None)
 
 
-def _next_look(runtime: Runtime, status: str, upstream_status: str | None) -> float | None:
-    settings = runtime.settings
-    if status in TERMINAL and (upstream_status is None or upstream_status in mirror.UPSTREAM_TERMINAL):
-        return None
-    if upstream_status == "running":
-        return settings.upstream_poll_running_seconds
-    if status == JobStatus.PAUSED or upstream_status == "paused":
-        return settings.upstream_poll_paused_seconds
-    return settings.upstream_poll_waiting_seconds
-
-
-async def _schedule(runtime: Runtime, job_id: str, delay: float | None, failures: int) -> None:
-    next_ms = None if delay is None else int((time.time() + delay) * 1000)
+async def _schedule(runtime: Runtime, job_id: str, next_ms: int | None, failures: int) -> None:
     async with runtime.transaction() as session:
         await repository.set_next_poll(session, job_id, next_ms, failures)

@@ -1,0 +1,34 @@
+"""When to look at an upstream job again: soon while it runs or has just changed, rarely while
+it waits or is paused, never once both sides are done."""
+
+import time
+
+from gateway.fine_tuning.status import TERMINAL, JobStatus
+from gateway.models import Job
+from gateway.settings import Settings
+
+UPSTREAM_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+
+
+def next_look_ms(settings: Settings, job: Job) -> int | None:
+    """The moment (ms) of the next look at `job` as it now stands, or None."""
+    return next_look_at(settings, job.status, job.upstream_status, job.updated_at)
+
+
+def next_look_at(settings: Settings, status: str, upstream_status: str | None, updated_at: int) -> int | None:
+    delay = _delay(settings, status, upstream_status, updated_at)
+    return None if delay is None else at_ms(delay)
+
+
+def at_ms(delay_seconds: float) -> int:
+    return int((time.time() + delay_seconds) * 1000)
+
+
+def _delay(settings: Settings, status: str, upstream_status: str | None, updated_at: int) -> float | None:
+    if status in TERMINAL and (upstream_status is None or upstream_status in UPSTREAM_TERMINAL):
+        return None
+    if upstream_status == "running" or time.time() - updated_at < settings.upstream_poll_recent_seconds:
+        return settings.upstream_poll_running_seconds
+    if status == JobStatus.PAUSED or upstream_status == "paused":
+        return settings.upstream_poll_paused_seconds
+    return settings.upstream_poll_waiting_seconds
