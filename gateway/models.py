@@ -109,7 +109,8 @@ class UpstreamFile(Base):
     seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
     file_id: Mapped[str] = mapped_column(String(64))
     upstream: Mapped[str] = mapped_column(String(64))
-    upstream_file_id: Mapped[str] = mapped_column(String(128))
+    # Null while an upload is under way (since created_at).
+    upstream_file_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[int]
 
 

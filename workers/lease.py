@@ -6,8 +6,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 
 from gateway.fine_tuning import repository
+from gateway.models import Job
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -28,15 +30,46 @@ async def hold_lease(runtime: Runtime, job_id: str, wait_seconds: float = 0.0) -
     if not claimed:
         yield False
         return
+    async with _renewed(runtime, job_id, seconds):
+        yield True
+
+
+@dataclass
+class HeldJob:
+    """A job read as its lease was taken. A holder whose last write also released the lease
+    sets `released`, so that leaving does not write again."""
+
+    job: Job
+    released: bool = False
+
+
+@asynccontextmanager
+async def hold_job(runtime: Runtime, job_id: str) -> AsyncIterator[HeldJob | None]:
+    """hold_lease for short tasks: one statement takes the lease and reads the job."""
+    seconds = runtime.settings.job_lease_seconds
+    async with runtime.transaction() as session:
+        job = await repository.claim_and_get(session, job_id, int(time.time()), seconds)
+    if job is None:
+        yield None
+        return
+    async with _renewed(runtime, job_id, seconds, HeldJob(job)) as held:
+        yield held
+
+
+@asynccontextmanager
+async def _renewed(
+    runtime: Runtime, job_id: str, seconds: int, held: HeldJob | None = None
+) -> AsyncIterator[HeldJob | None]:
     heartbeat = asyncio.create_task(_renew_forever(runtime, job_id, seconds))
     try:
-        yield True
+        yield held
     finally:
         heartbeat.cancel()
         with suppress(asyncio.CancelledError):
             await heartbeat
-        async with runtime.transaction() as session:
-            await repository.release(session, job_id)
+        if held is None or not held.released:
+            async with runtime.transaction() as session:
+                await repository.release(session, job_id)
 
 
 async def _claim(runtime: Runtime, job_id: str, seconds: int) -> bool:

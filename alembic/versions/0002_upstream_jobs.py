@@ -36,7 +36,7 @@ def upgrade() -> None:
         ),
         sa.Column("file_id", sa.String(length=64), nullable=False),
         sa.Column("upstream", sa.String(length=64), nullable=False),
-        sa.Column("upstream_file_id", sa.String(length=128), nullable=False),
+        sa.Column("upstream_file_id", sa.String(length=128), nullable=True),
         sa.Column("created_at", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_upstream_files")),
         sa.UniqueConstraint("file_id", "upstream", name=op.f("uq_upstream_files_file_id_upstream")),

@@ -33,9 +33,7 @@ async def expired(session: AsyncSession, now: int, limit: int) -> list[StoredFil
     return list((await session.scalars(query)).all())
 
 
-async def upstream_file_id(session: AsyncSession, file_id: str, upstream: str) -> str | None:
+async def upstream_copy(session: AsyncSession, file_id: str, upstream: str) -> UpstreamFile | None:
     return await session.scalar(
-        select(UpstreamFile.upstream_file_id).where(
-            UpstreamFile.file_id == file_id, UpstreamFile.upstream == upstream
-        )
+        select(UpstreamFile).where(UpstreamFile.file_id == file_id, UpstreamFile.upstream == upstream)
     )

@@ -224,11 +224,23 @@ async def by_upstream_id(session: AsyncSession, provider: str, upstream_id: str)
 
 
 async def set_next_poll(
-    session: AsyncSession, job_id: str, next_poll_at_ms: int | None, failures: int
+    session: AsyncSession, job_id: str, next_poll_at_ms: int | None, failures: int, release: bool = False
 ) -> None:
+    """When to look at the job again; with `release`, the caller's lease goes in the same write."""
+    values: dict[str, Any] = {"next_poll_at_ms": next_poll_at_ms, "upstream_failures": failures}
+    if release:
+        values["locked_until"] = None
     await session.execute(
+        update(Job).where(Job.id == job_id).values(**values).execution_options(synchronize_session=False)
+    )
+
+
+async def claim_and_get(session: AsyncSession, job_id: str, now: int, lease_seconds: int) -> Job | None:
+    """`claim` and `get_any` in one statement: the job, when its lease was free and is now ours."""
+    return await session.scalar(
         update(Job)
-        .where(Job.id == job_id)
-        .values(next_poll_at_ms=next_poll_at_ms, upstream_failures=failures)
+        .where(Job.id == job_id, _lease_free(now))
+        .values(locked_until=now + lease_seconds)
+        .returning(Job)
         .execution_options(synchronize_session=False)
     )

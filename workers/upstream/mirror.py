@@ -21,6 +21,8 @@ from workers.upstream.polling import UPSTREAM_TERMINAL
 
 log = logging.getLogger(__name__)
 
+# A look usually finds a few new events: the first page is small, the ones after it large.
+FIRST_PAGE = 10
 PAGE = 100
 MAX_PAGES = 1000
 # ftgate writes these itself, about its own job and files: the upstream's copies would repeat them.
@@ -72,7 +74,7 @@ async def observe(
     running, a message event arrived, or the last read is older than the refresh period)."""
     assert job.upstream_id is not None
     seen = Observation(job=upstream)
-    await _collect_events(runtime, provider, job, seen, full=False)
+    await _collect_events(provider, job, seen, full=False)
     if seen.job is None and _job_may_have_changed(runtime.settings, job, seen):
         seen.job = await provider.get_job(job.upstream_id)
     if seen.job is None:
@@ -80,7 +82,7 @@ async def observe(
     if seen.job.status != job.upstream_status:
         # Events written between the two reads belong with the status; at the end, read them
         # all once more, so that an event a shuffled page hid is not lost.
-        await _collect_events(runtime, provider, job, seen, full=seen.job.status in UPSTREAM_TERMINAL)
+        await _collect_events(provider, job, seen, full=seen.job.status in UPSTREAM_TERMINAL)
     if seen.job.status == "running" or (
         seen.job.status in UPSTREAM_TERMINAL and job.upstream_status not in UPSTREAM_TERMINAL
     ):
@@ -98,26 +100,22 @@ def _job_may_have_changed(settings: Settings, job: Job, seen: Observation) -> bo
     return _now_ms() - job.upstream_polled_at_ms >= settings.upstream_job_refresh_seconds * 1000
 
 
-async def _collect_events(
-    runtime: Runtime, provider: Provider, job: Job, seen: Observation, full: bool
-) -> None:
-    """Page back from the newest event to the first one already known (all pages if `full`)."""
+async def _collect_events(provider: Provider, job: Job, seen: Observation, full: bool) -> None:
+    """Page back from the newest event to the one on top at the last look (all pages if `full`).
+    Events already stored are dropped when written."""
     assert job.upstream_id is not None
     seen.readings += 1
     after: str | None = None
     for _ in range(MAX_PAGES):
-        page = await provider.events(job.upstream_id, after, PAGE)
+        page = await provider.events(job.upstream_id, after, PAGE if after or full else FIRST_PAGE)
         if not page.items:
             return
         ids = [event.id for event in page.items]
         if after is None and seen.newest_event is None:
             seen.newest_event = ids[0]
-        async with runtime.sessions() as session:
-            stored = await repository.known_event_keys(session, job.id, ids)
-        reached = bool(stored) or job.upstream_event_cursor in ids or any(i in seen.events for i in ids)
+        reached = job.upstream_event_cursor in ids or any(i in seen.events for i in ids)
         for event in page.items:
-            if event.id not in stored:
-                seen.add_event(event)
+            seen.add_event(event)
         if (reached and not full) or not page.has_more:
             return
         after = ids[-1]
@@ -137,12 +135,13 @@ async def _all_checkpoints(provider: Provider, upstream_id: str) -> list[Upstrea
     return list(found.values())
 
 
-async def record(runtime: Runtime, job_id: str, seen: Observation) -> None:
-    """Write the observation in one transaction."""
+async def record(runtime: Runtime, job_id: str, seen: Observation) -> bool:
+    """Write the observation, the next look and the lease's release in one transaction; False
+    when nothing was written (the client moved the job meanwhile, and asked for a look at once)."""
     async with runtime.transaction() as session:
         job = await repository.get_any(session, job_id)
         if job is None:
-            return
+            return False
         values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
         target = None
         if seen.job is not None:
@@ -154,9 +153,10 @@ async def record(runtime: Runtime, job_id: str, seen: Observation) -> None:
             values |= {"updated_at": int(time.time())} | _outcome(target, seen.job) | {"status": target}
         after = {"status": job.status, "upstream_status": job.upstream_status, "updated_at": job.updated_at}
         after |= {key: values[key] for key in after if key in values}
-        values |= {"next_poll_at_ms": polling.next_look_at(runtime.settings, **after), "upstream_failures": 0}
+        next_ms = polling.next_look_at(runtime.settings, **after)
+        values |= {"next_poll_at_ms": next_ms, "upstream_failures": 0, "locked_until": None}
         if not await repository.transition(session, job.id, [job.status], **values):
-            return  # the client moved the job meanwhile, and asked for a look at once
+            return False
         new = seen.new_events()
         if target == JobStatus.RUNNING:
             await _announce_start(session, job, new)
@@ -171,6 +171,7 @@ async def record(runtime: Runtime, job_id: str, seen: Observation) -> None:
                 ]
                 await repository.transition(session, job.id, [target], result_files=files)
             _announce(session, job, target, seen.job, added)
+    return True
 
 
 def _target_status(job: Job, upstream: UpstreamJob) -> JobStatus | None:

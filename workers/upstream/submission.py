@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import anyio
-from sqlalchemy.exc import IntegrityError
 
 from gateway.catalog import resolve_base_model
 from gateway.files import repository as files_repository
@@ -79,34 +78,32 @@ async def _request(runtime: Runtime, provider: Provider, job: Job) -> dict[str, 
 
 
 async def _upload_once(runtime: Runtime, provider: Provider, job: Job, file_id: str) -> str:
-    async with runtime.sessions() as session:
-        known = await files_repository.upstream_file_id(session, file_id, provider.name)
-        stored = await files_repository.get(session, job.project_id, file_id, int(time.time()))
-    if known is not None:
-        return known
-    if stored is None:
-        raise MissingFile(file_id)
+    """The file's id at the upstream, uploading it first if no job did. A row marks an upload
+    under way, so that jobs sharing a file wait for it rather than upload it again; a mark older
+    than a lease (its uploader died) is taken over."""
+    now = int(time.time())
+    async with runtime.transaction() as session:
+        copy = await files_repository.upstream_copy(session, file_id, provider.name)
+        if copy is not None and copy.upstream_file_id is not None:
+            return copy.upstream_file_id
+        if copy is not None and copy.created_at > now - runtime.settings.job_lease_seconds:
+            raise UploadInProgress(file_id)
+        stored = await files_repository.get(session, job.project_id, file_id, now)
+        if stored is None:
+            raise MissingFile(file_id)
+        if copy is None:
+            session.add(UpstreamFile(file_id=file_id, upstream=provider.name, created_at=now))
+        else:
+            copy.created_at = now
     content = await anyio.to_thread.run_sync(runtime.blobs.open, stored.blob_key)
     try:
         uploaded = await provider.upload_file(stored.filename, content, stored.purpose)
     finally:
         content.close()
-    try:
-        async with runtime.transaction() as session:
-            session.add(
-                UpstreamFile(
-                    file_id=file_id,
-                    upstream=provider.name,
-                    upstream_file_id=uploaded,
-                    created_at=int(time.time()),
-                )
-            )
-    except IntegrityError:
-        # Another job sent the same file at the same moment; use the copy it recorded.
-        async with runtime.sessions() as session:
-            recorded = await files_repository.upstream_file_id(session, file_id, provider.name)
-        assert recorded is not None
-        return recorded
+    async with runtime.transaction() as session:
+        copy = await files_repository.upstream_copy(session, file_id, provider.name)
+        assert copy is not None
+        copy.upstream_file_id = uploaded
     return uploaded
 
 
@@ -114,3 +111,7 @@ class MissingFile(Exception):
     def __init__(self, file_id: str) -> None:
         super().__init__(f"The job failed because the file {file_id} no longer exists.")
         self.file_id = file_id
+
+
+class UploadInProgress(Exception):
+    """Another job is uploading the same file to the same upstream: try again shortly."""

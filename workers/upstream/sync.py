@@ -6,50 +6,56 @@ import logging
 import time
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from gateway.catalog import LOCAL_PROVIDER
 from gateway.fine_tuning import events, repository
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
 from gateway.providers.base import Action, Provider, UpstreamError, UpstreamJob
 from gateway.runtime import Runtime
-from workers.lease import hold_lease
+from workers.lease import HeldJob, hold_job
 from workers.upstream import mirror, polling, submission
 
 log = logging.getLogger(__name__)
 
 
 async def sync_job(runtime: Runtime, job_id: str) -> None:
-    async with hold_lease(runtime, job_id) as held:
-        if not held:
+    async with hold_job(runtime, job_id) as held:
+        if held is None:
             return
-        async with runtime.sessions() as session:
-            job = await repository.get_any(session, job_id)
-        if job is None or job.provider == LOCAL_PROVIDER or job.status == JobStatus.VALIDATING_FILES:
+        job = held.job
+        if job.provider == LOCAL_PROVIDER or job.status == JobStatus.VALIDATING_FILES:
             return
         provider = runtime.providers.get(job.provider)
         if provider is None:
             delay = runtime.settings.upstream_poll_paused_seconds
-            await _schedule(runtime, job_id, polling.at_ms(delay), job.upstream_failures)
+            await _schedule(runtime, held, polling.at_ms(delay), job.upstream_failures)
             return
         try:
-            if await _sync(runtime, provider, job):
+            if await _sync(runtime, provider, held):
                 return
         except UpstreamError as error:
-            await _after_failure(runtime, job, error)
+            await _after_failure(runtime, held, error)
+            return
+        except (submission.UploadInProgress, IntegrityError):
+            # Another job is sending the same file (or just started to): look again shortly.
+            delay = runtime.settings.upstream_poll_running_seconds
+            await _schedule(runtime, held, polling.at_ms(delay), job.upstream_failures)
             return
         except submission.MissingFile as missing:
             kind = "training" if missing.file_id == job.training_file else "validation"
             error = {"code": f"invalid_{kind}_file", "message": str(missing), "param": f"{kind}_file"}
             await _fail(runtime, job, error)
             return
-        async with runtime.sessions() as session:
-            job = await repository.get_any(session, job_id)
-        assert job is not None
-        await _schedule(runtime, job_id, polling.next_look_ms(runtime.settings, job), 0)
+        job = await _reread(runtime, job_id)
+        await _schedule(runtime, held, polling.next_look_ms(runtime.settings, job), 0)
 
 
-async def _sync(runtime: Runtime, provider: Provider, job: Job) -> bool:
-    """True when the job's record (and its next look) was written from what the upstream said."""
+async def _sync(runtime: Runtime, provider: Provider, held: HeldJob) -> bool:
+    """True when the job's record, its next look and the lease's release were written from what
+    the upstream said."""
+    job = held.job
     if job.upstream_id is None:
         if job.status != JobStatus.QUEUED:
             return False  # cancelled before it was sent, or paused until the client resumes it
@@ -63,8 +69,8 @@ async def _sync(runtime: Runtime, provider: Provider, job: Job) -> bool:
     if job.status in TERMINAL and job.upstream_status in polling.UPSTREAM_TERMINAL:
         return False
     seen = await mirror.observe(runtime, provider, job, upstream)
-    await mirror.record(runtime, job.id, seen)
-    return True
+    held.released = await mirror.record(runtime, job.id, seen)
+    return held.released
 
 
 async def _reread(runtime: Runtime, job_id: str) -> Job:
@@ -115,7 +121,8 @@ async def _refused(runtime: Runtime, job: Job, action: Action, upstream: Upstrea
             events.add(session, job.id, f"The upstream did not {action} the job: {reason}", level="warn")
 
 
-async def _after_failure(runtime: Runtime, job: Job, error: UpstreamError) -> None:
+async def _after_failure(runtime: Runtime, held: HeldJob, error: UpstreamError) -> None:
+    job = held.job
     if error.retryable:
         failures = job.upstream_failures + 1
         delay = min(
@@ -125,11 +132,11 @@ async def _after_failure(runtime: Runtime, job: Job, error: UpstreamError) -> No
         log.warning(
             "job %s: upstream %s failed (%s), try %d in %.1fs", job.id, job.provider, error, failures, delay
         )
-        await _schedule(runtime, job.id, polling.at_ms(max(delay, error.retry_after or 0.0)), failures)
+        await _schedule(runtime, held, polling.at_ms(max(delay, error.retry_after or 0.0)), failures)
         return
     if error.not_found and job.upstream_id is not None:
         if job.status in TERMINAL:
-            await _schedule(runtime, job.id, None, 0)
+            await _schedule(runtime, held, None, 0)
             return
         error_body = {
             "code": "upstream_job_not_found",
@@ -165,6 +172,7 @@ async def _fail(runtime: Runtime, job: Job, error: dict[str, Any]) -> None:
             await repository.transition(session, job.id, [job.status], next_poll_at_ms=None)
 
 
-async def _schedule(runtime: Runtime, job_id: str, next_ms: int | None, failures: int) -> None:
+async def _schedule(runtime: Runtime, held: HeldJob, next_ms: int | None, failures: int) -> None:
     async with runtime.transaction() as session:
-        await repository.set_next_poll(session, job_id, next_ms, failures)
+        await repository.set_next_poll(session, held.job.id, next_ms, failures, release=True)
+    held.released = True
