@@ -336,11 +336,6 @@ def test_a_worker_killed_while_its_create_is_in_flight_leaves_one_upstream_job(
     assert_mirrored_exactly_once(client, fake, job_id, creates_before, steps=10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: workers/upstream/submission.py _record stores the status of a job found by "
-    "lookup; when that is already terminal, mirror.observe never reads the job's checkpoints",
-)
 def test_a_job_found_finished_upstream_gets_its_checkpoints(
     create_lost_with_its_worker: tuple[openai.OpenAI, str, int], fake: FakeUpstream
 ):

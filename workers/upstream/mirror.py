@@ -84,7 +84,7 @@ async def observe(
         # all once more, so that an event a shuffled page hid is not lost.
         await _collect_events(provider, job, seen, full=seen.job.status in UPSTREAM_TERMINAL)
     if seen.job.status == "running" or (
-        seen.job.status in UPSTREAM_TERMINAL and job.upstream_status not in UPSTREAM_TERMINAL
+        seen.job.status in UPSTREAM_TERMINAL and job.status not in TERMINAL
     ):
         seen.checkpoints = await _all_checkpoints(provider, job.upstream_id)
     if seen.job.status == "succeeded" and job.status != JobStatus.SUCCEEDED:
