@@ -141,6 +141,11 @@ async def test_uploads_resend_the_whole_file_after_a_429(tmp_path):
     assert all(b'{"messages": []}' in request.content for request in script.requests)
 
 
+def test_retry_after_as_an_http_date():
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert retry.retry_after(httpx.Response(429, headers={"retry-after": when})) == pytest.approx(30, abs=1.5)
+
+
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
@@ -150,11 +155,6 @@ async def test_uploads_resend_the_whole_file_after_a_429(tmp_path):
         ({}, None),
     ],
 )
-def test_retry_after_as_an_http_date():
-    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
-    assert retry.retry_after(httpx.Response(429, headers={"retry-after": when})) == pytest.approx(30, abs=1.5)
-
-
 def test_retry_after_forms(headers: dict[str, str], expected: float | None):
     waited = retry.retry_after(httpx.Response(429, headers=headers))
     if expected is None:
