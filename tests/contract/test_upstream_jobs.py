@@ -15,15 +15,19 @@ from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import upload, wait_for_status
 from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, serve
-from tests.support.upstream import UPSTREAM_KEY, supervised, upstream_settings
+from tests.support.upstream import (
+    ACTION_TEXTS,
+    UPSTREAM_KEY,
+    chronological_events,
+    create_job,
+    mirrored_texts,
+    supervised,
+    the_upstream_job,
+    upstream_jobs_of,
+    upstream_settings,
+)
 
 FINISHED = {"succeeded", "failed", "cancelled"}
-OWN_TEXTS = ("Created fine-tuning job", "Validating training file", "Files validated")
-ACTION_TEXTS = {
-    "Fine tuning process stopping due to job cancellation",
-    "Fine-tuning job paused",
-    "Fine-tuning job resumed",
-}
 
 
 @pytest.fixture(scope="module")
@@ -56,33 +60,7 @@ def upstream_api(fake: FakeUpstream) -> Iterator[httpx.Client]:
 
 
 def create(client: openai.OpenAI, n_epochs: int = 2, **extra: object):
-    file_id = upload(client, "elle-limericks.jsonl")
-    return client.fine_tuning.jobs.create(
-        model="gpt-4o-mini", training_file=file_id, method=supervised(n_epochs), **extra
-    )
-
-
-def upstream_jobs_of(fake: FakeUpstream, job_id: str) -> list[dict]:
-    return [job for job in fake.jobs() if (job.get("metadata") or {}).get("ftgate_job_id") == job_id]
-
-
-def the_upstream_job(fake: FakeUpstream, job_id: str) -> dict:
-    found = upstream_jobs_of(fake, job_id)
-    assert len(found) == 1, f"{len(found)} upstream jobs for {job_id}"
-    return found[0]
-
-
-def chronological_events(client: openai.OpenAI, job_id: str) -> list:
-    return list(reversed(list(client.fine_tuning.jobs.list_events(job_id, limit=1000))))
-
-
-def mirrored_texts(fake: FakeUpstream, upstream_id: str) -> list[str]:
-    """The upstream's events that ftgate shows: all but its copies of ftgate's own."""
-    return [
-        event["message"]
-        for event in fake.events(upstream_id)
-        if not event["message"].startswith(OWN_TEXTS) and event["message"] not in ACTION_TEXTS
-    ]
+    return create_job(client, n_epochs, **extra)
 
 
 def test_a_job_runs_upstream_and_its_whole_life_is_mirrored(

@@ -14,7 +14,14 @@ from standardwebhooks.webhooks import Webhook
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import upload, wait_for_status
 from tests.support.server import RunningServer, free_port, serve
-from tests.support.upstream import UPSTREAM, UPSTREAM_KEY, WEBHOOK_SECRET, supervised, upstream_settings
+from tests.support.upstream import (
+    UPSTREAM,
+    UPSTREAM_KEY,
+    WEBHOOK_SECRET,
+    supervised,
+    the_upstream_job,
+    upstream_settings,
+)
 
 SLOW_POLLING = {
     "upstream_poll_running_seconds": 120.0,
@@ -57,7 +64,7 @@ def test_a_webhook_brings_the_outcome_long_before_the_next_poll(client: openai.O
     done = wait_for_status(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=30)
     assert done.status == "succeeded"
     assert time.monotonic() - started < 20  # the next poll was two minutes away
-    [upstream] = [item for item in fake.jobs() if item["metadata"]["ftgate_job_id"] == job.id]
+    upstream = the_upstream_job(fake, job.id)
     assert [attempt["status"] for attempt in upstream["webhook_attempts"]] == [204]
 
 

@@ -1,12 +1,8 @@
 """Production wiring: gateway replicas and real Celery worker processes on Redis and Postgres."""
 
 import asyncio
-import contextlib
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +17,7 @@ from gateway.models import Job
 from gateway.runtime import build_runtime
 from gateway.settings import Settings
 from tests.conftest import TINY_MODEL
+from tests.support.celery_worker import Worker
 from tests.support.jobs import (
     chat_lines,
     many_examples,
@@ -34,7 +31,6 @@ from tests.support.server import RunningServer, serve
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 REDIS_URL = os.environ.get("FTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-REPO = Path(__file__).resolve().parents[2]
 JOB_LEASE_SECONDS = 3
 
 
@@ -61,57 +57,19 @@ def gateway(settings: Settings) -> Iterator[RunningServer]:
         yield running
 
 
-class Worker:
-    """`celery -A workers.celery_app worker` as a child process, optionally with beat."""
-
-    def __init__(self, settings: Settings, with_beat: bool) -> None:
-        env = {
-            **os.environ,
-            "FTGATE_DATA_DIR": str(settings.data_dir),
-            "FTGATE_DATABASE_URL": settings.database_url,
-            "FTGATE_QUEUE": "celery",
-            "FTGATE_REDIS_URL": settings.redis_url,
-            "FTGATE_CELERY_QUEUE": settings.celery_queue,
-            "FTGATE_CELERY_TRAINING_QUEUE": settings.celery_training_queue,
-            "FTGATE_RECONCILE_INTERVAL_SECONDS": "1",
-            "FTGATE_JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS),
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "worker",
-            "-Q",
-            f"{settings.celery_queue},{settings.celery_training_queue}",
-            "-c",
-            "1",
-            "-l",
-            "warning",
-        ]
-        if with_beat:
-            command += ["-B", "-s", str(settings.data_dir / f"beat-{secrets.token_hex(4)}")]
-        self.process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-
 @pytest.fixture
 def start_worker(settings: Settings) -> Iterator:
     workers: list[Worker] = []
 
     def start(with_beat: bool = False) -> Worker:
-        worker = Worker(settings, with_beat)
+        env = {"FTGATE_RECONCILE_INTERVAL_SECONDS": "1", "FTGATE_JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS)}
+        worker = Worker(settings, env, with_beat)
         workers.append(worker)
         return worker
 
     yield start
     for worker in workers:
-        worker.stop()
+        worker.kill()
 
 
 @pytest.fixture
@@ -172,7 +130,7 @@ def test_a_worker_killed_mid_validation_only_delays_the_job(
         assert time.monotonic() < deadline, "no worker took the job"
         time.sleep(0.01)
     assert client.fine_tuning.jobs.retrieve(job.id).status == "validating_files"
-    worker.stop()  # SIGKILL, mid-validation
+    worker.kill()  # SIGKILL, mid-validation
     start_worker(with_beat=True)
     validated = wait_until_validated(client, job.id, timeout=90)
     assert validated.status == "queued"
@@ -203,7 +161,7 @@ def test_a_worker_killed_mid_training_resumes_from_its_last_checkpoint(
             break
         if max(steps, default=0) > latest_checkpoint and state_saved(settings, job.id, max(steps)):
             latest_checkpoint = max(steps)
-            worker.stop()  # SIGKILL, mid-training: the lease runs out and another worker resumes
+            worker.kill()  # SIGKILL, mid-training: the lease runs out and another worker resumes
             kills += 1
             worker = start_worker(with_beat=True)
         time.sleep(0.05)

@@ -8,12 +8,9 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import openai
@@ -24,11 +21,22 @@ from sqlalchemy import select
 from gateway import db
 from gateway.models import Job
 from gateway.settings import Settings
+from tests.support.celery_worker import Worker
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.jobs import upload, wait_for_status
+from tests.support.jobs import wait_for_status
 from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, serve
-from tests.support.upstream import FAST_POLLING, UPSTREAM_KEY, supervised, upstream_settings, upstream_spec
+from tests.support.upstream import (
+    FAST_POLLING,
+    UPSTREAM_KEY,
+    chronological_events,
+    create_job,
+    mirrored_texts,
+    the_upstream_job,
+    upstream_jobs_of,
+    upstream_settings,
+    upstream_spec,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 REDIS_URL = os.environ.get("FTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -36,13 +44,12 @@ REDIS_PORT = "6379"
 # How CI starts Redis, and so how a restarted one must be started.
 REDIS_SERVER = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", REDIS_PORT]
 REDIS_SERVER += ["--save", "", "--appendonly", "no"]
-REPO = Path(__file__).resolve().parents[2]
 JOB_LEASE_SECONDS = 3
 CREATE = r"/fine_tuning/jobs$"
 FINISHED = {"succeeded", "failed", "cancelled"}
-OWN_TEXTS = ("Created fine-tuning job", "Validating training file", "Files validated")
 # 3 epochs of the 10 Elle limericks: 30 steps of 0.6 s, long enough to kill a worker 3 times.
-STEPS = 30
+EPOCHS = 3
+STEPS = EPOCHS * 10  # the Elle file's 10 examples an epoch
 SLOW_STEP_SECONDS = "0.6"
 KILLS = 3
 
@@ -90,7 +97,7 @@ def no_faults_left(fake: FakeUpstream) -> Iterator[None]:
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
-    """The gateway's settings, as FTGATE_* variables for a worker process."""
+    """The gateway's settings beyond the queues' place, as FTGATE_* variables for a worker."""
     upstreams = [
         spec.model_dump(mode="json")
         | {
@@ -100,13 +107,6 @@ def worker_env(settings: Settings) -> dict[str, str]:
         for spec in settings.upstreams
     ]
     return {
-        **os.environ,
-        "FTGATE_DATA_DIR": str(settings.data_dir),
-        "FTGATE_DATABASE_URL": settings.database_url,
-        "FTGATE_QUEUE": "celery",
-        "FTGATE_REDIS_URL": settings.redis_url,
-        "FTGATE_CELERY_QUEUE": settings.celery_queue,
-        "FTGATE_CELERY_TRAINING_QUEUE": settings.celery_training_queue,
         "FTGATE_RECONCILE_INTERVAL_SECONDS": str(settings.reconcile_interval_seconds),
         "FTGATE_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
         "FTGATE_UPSTREAMS": json.dumps(upstreams),
@@ -115,43 +115,13 @@ def worker_env(settings: Settings) -> dict[str, str]:
     }
 
 
-class Worker:
-    """`celery -A workers.celery_app worker -B` as a child process in its own process group."""
-
-    def __init__(self, settings: Settings) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "worker",
-            "-Q",
-            f"{settings.celery_queue},{settings.celery_training_queue}",
-            "-c",
-            "1",
-            "-l",
-            "warning",
-            "-B",
-            "-s",
-            str(settings.data_dir / f"beat-{secrets.token_hex(4)}"),
-        ]
-        self.process = subprocess.Popen(command, cwd=REPO, env=worker_env(settings), start_new_session=True)
-
-    def kill(self) -> None:
-        """SIGKILL the worker, its pool and its beat at once."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-
 @contextlib.contextmanager
 def worker_pool(settings: Settings) -> Iterator[Callable[[], Worker]]:
     """Starts workers on demand; every one still running is killed at the end."""
     workers: list[Worker] = []
 
     def start() -> Worker:
-        workers.append(Worker(settings))
+        workers.append(Worker(settings, worker_env(settings), with_beat=True))
         return workers[-1]
 
     try:
@@ -200,29 +170,8 @@ def wait_until(condition: Callable[[], T], what: str, timeout: float = 60.0) -> 
     return value
 
 
-def create(client: openai.OpenAI, n_epochs: int = 3, **extra: Any):
-    file_id = upload(client, "elle-limericks.jsonl")
-    return client.fine_tuning.jobs.create(
-        model="gpt-4o-mini", training_file=file_id, method=supervised(n_epochs), **extra
-    )
-
-
-def upstream_jobs_of(fake: FakeUpstream, job_id: str) -> list[dict]:
-    return [job for job in fake.jobs() if (job.get("metadata") or {}).get("ftgate_job_id") == job_id]
-
-
-def the_upstream_job(fake: FakeUpstream, job_id: str) -> dict:
-    found = upstream_jobs_of(fake, job_id)
-    assert len(found) == 1, f"{len(found)} upstream jobs for {job_id}"
-    return found[0]
-
-
 def upstream_steps(fake: FakeUpstream, upstream_id: str) -> int:
     return sum(1 for event in fake.events(upstream_id) if event["type"] == "metrics")
-
-
-def chronological_events(client: openai.OpenAI, job_id: str) -> list:
-    return list(reversed(list(client.fine_tuning.jobs.list_events(job_id, limit=1000))))
 
 
 def steps_seen(client: openai.OpenAI, job_id: str) -> int:
@@ -264,8 +213,7 @@ def assert_mirrored_exactly_once(
         f"Validating training file: {done.training_file}",
         "Files validated, moving job to queued state",
     ]
-    theirs = [event["message"] for event in upstream["events"] if not event["message"].startswith(OWN_TEXTS)]
-    assert messages[3:] == theirs
+    assert messages[3:] == mirrored_texts(fake, upstream["id"])
     assert [event.data["step"] for event in events if event.type == "metrics"] == list(range(1, steps + 1))
 
 
@@ -284,7 +232,7 @@ def test_a_worker_killed_mid_job_again_and_again_only_delays_it(
     client: openai.OpenAI, fake: FakeUpstream, start_worker
 ):
     creates_before = fake.requests_to("POST", CREATE)
-    job = create(client, metadata={"fake_step_seconds": SLOW_STEP_SECONDS})
+    job = create_job(client, EPOCHS, metadata={"fake_step_seconds": SLOW_STEP_SECONDS})
     worker = start_worker()
     kills = seen_at_last_kill = 0
     deadline = time.monotonic() + 90
@@ -314,7 +262,7 @@ def create_lost_with_its_worker(
         with worker_pool(settings) as start_worker:
             fake.add_fault("POST", CREATE, "timeout", seconds=4)  # then the fake makes the job
             try:
-                job = create(client, n_epochs=1)
+                job = create_job(client, 1)
                 worker = start_worker()
                 wait_until(lambda: stored_job(settings, job.id).upstream_submitted_at, "the create is sent")
                 time.sleep(0.5)  # for the create to reach the fake, which holds it
@@ -346,7 +294,7 @@ def test_a_job_found_finished_upstream_gets_its_checkpoints(
 def test_a_finished_jobs_model_answers_its_own_project_only(
     client: openai.OpenAI, make_client: Callable[[], openai.OpenAI], start_worker
 ):
-    job = create(client, n_epochs=1)
+    job = create_job(client, 1)
     start_worker()
     done = wait_for_status(client, job.id, FINISHED, timeout=120)
     assert done.status == "succeeded", done.error
@@ -396,7 +344,7 @@ def test_a_redis_restarted_mid_job_only_delays_it(
     client: openai.OpenAI, fake: FakeUpstream, start_worker, restartable_redis: None
 ):
     creates_before = fake.requests_to("POST", CREATE)
-    job = create(client, metadata={"fake_step_seconds": "0.3"})
+    job = create_job(client, EPOCHS, metadata={"fake_step_seconds": "0.3"})
     start_worker()
     wait_until(lambda: steps_seen(client, job.id) >= 3, "ftgate shows the job's first steps")
     upstream_id = the_upstream_job(fake, job.id)["id"]

@@ -4,9 +4,14 @@ import base64
 import secrets
 from pathlib import Path
 
+import openai
+from openai.types.fine_tuning import FineTuningJob
+
 from gateway.catalog import DEFAULT_BASE_MODELS
 from gateway.providers.config import UpstreamSpec
 from gateway.settings import Settings
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.jobs import upload
 
 UPSTREAM = "fake"
 UPSTREAM_KEY = "sk-upstream-" + secrets.token_hex(16)
@@ -51,3 +56,45 @@ def upstream_settings(data_dir: Path, database_url: str, base_url: str, **overri
 
 def supervised(n_epochs: int) -> dict:
     return {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": n_epochs}}}
+
+
+# The upstream's copies of ftgate's own events, which ftgate does not mirror.
+OWN_TEXTS = ("Created fine-tuning job", "Validating training file", "Files validated")
+ACTION_TEXTS = frozenset(
+    {
+        "Fine tuning process stopping due to job cancellation",
+        "Fine-tuning job paused",
+        "Fine-tuning job resumed",
+    }
+)
+
+
+def create_job(client: openai.OpenAI, n_epochs: int, **extra: object) -> FineTuningJob:
+    """A job on the Elle limericks (10 examples: 10 steps an epoch) on a model the fake runs."""
+    file_id = upload(client, "elle-limericks.jsonl")
+    return client.fine_tuning.jobs.create(
+        model="gpt-4o-mini", training_file=file_id, method=supervised(n_epochs), **extra
+    )
+
+
+def upstream_jobs_of(fake: FakeUpstream, job_id: str) -> list[dict]:
+    return [job for job in fake.jobs() if (job.get("metadata") or {}).get("ftgate_job_id") == job_id]
+
+
+def the_upstream_job(fake: FakeUpstream, job_id: str) -> dict:
+    found = upstream_jobs_of(fake, job_id)
+    assert len(found) == 1, f"{len(found)} upstream jobs for {job_id}"
+    return found[0]
+
+
+def chronological_events(client: openai.OpenAI, job_id: str) -> list:
+    return list(reversed(list(client.fine_tuning.jobs.list_events(job_id, limit=1000))))
+
+
+def mirrored_texts(fake: FakeUpstream, upstream_id: str) -> list[str]:
+    """The upstream's events that ftgate shows: all but its copies of ftgate's own."""
+    return [
+        event["message"]
+        for event in fake.events(upstream_id)
+        if not event["message"].startswith(OWN_TEXTS) and event["message"] not in ACTION_TEXTS
+    ]

@@ -1,0 +1,52 @@
+"""`celery -A workers.celery_app worker` as a child process in its own process group, so that a
+test can SIGKILL it with its pool and beat at once."""
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from gateway.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Worker:
+    def __init__(self, settings: Settings, env: dict[str, str], with_beat: bool) -> None:
+        """A worker on both of `settings`' queues; `env` adds what it needs beyond their place."""
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "-Q",
+            f"{settings.celery_queue},{settings.celery_training_queue}",
+            "-c",
+            "1",
+            "-l",
+            "warning",
+        ]
+        if with_beat:
+            command += ["-B", "-s", str(settings.data_dir / f"beat-{secrets.token_hex(4)}")]
+        full_env = {
+            **os.environ,
+            "FTGATE_DATA_DIR": str(settings.data_dir),
+            "FTGATE_DATABASE_URL": settings.database_url,
+            "FTGATE_QUEUE": "celery",
+            "FTGATE_REDIS_URL": settings.redis_url,
+            "FTGATE_CELERY_QUEUE": settings.celery_queue,
+            "FTGATE_CELERY_TRAINING_QUEUE": settings.celery_training_queue,
+            **env,
+        }
+        self.process = subprocess.Popen(command, cwd=REPO, env=full_env, start_new_session=True)
+
+    def kill(self) -> None:
+        """SIGKILL the worker, its pool and its beat."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
