@@ -32,6 +32,12 @@ def add(
     return event
 
 
+def add_error(session: AsyncSession, job_id: str, error: dict[str, Any]) -> JobEvent:
+    """The error-level event OpenAI writes with a job's `error`."""
+    data = {"error_code": error["code"], "error_param": error["param"]}
+    return add(session, job_id, error["message"], level="error", data=data)
+
+
 def created(job_id: str) -> str:
     return f"Created fine-tuning job: {job_id}"
 

@@ -55,13 +55,7 @@ def _lease_free(now: int) -> Any:
 async def claim(session: AsyncSession, job_id: str, now: int, lease_seconds: int) -> bool:
     """Take the job's lease so that one task at a time works on it; a crashed holder's lease
     simply runs out."""
-    result = await session.execute(
-        update(Job)
-        .where(Job.id == job_id, _lease_free(now))
-        .values(locked_until=now + lease_seconds)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    return await claim_and_get(session, job_id, now, lease_seconds) is not None
 
 
 async def release(session: AsyncSession, job_id: str) -> None:
@@ -236,7 +230,7 @@ async def set_next_poll(
 
 
 async def claim_and_get(session: AsyncSession, job_id: str, now: int, lease_seconds: int) -> Job | None:
-    """`claim` and `get_any` in one statement: the job, when its lease was free and is now ours."""
+    """The job, when its lease was free and is now ours; None otherwise."""
     return await session.scalar(
         update(Job)
         .where(Job.id == job_id, _lease_free(now))

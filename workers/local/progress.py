@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import artifacts, db
-from gateway.fine_tuning import events, repository
+from gateway.fine_tuning import events, failure, repository
 from gateway.fine_tuning.checkpoints import checkpoint_row
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, Project
@@ -22,6 +22,7 @@ KEPT_CHECKPOINTS = 3
 FLUSH_SECONDS = 1.0
 RESUMED_PREFIX = "Training resumed from "
 MAX_WORKER_LOSSES = 5
+TRAINING = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 def step_key(step: int) -> str:
@@ -88,7 +89,7 @@ async def start(runtime: Runtime, job_id: str, resumed_step: int | None) -> bool
                 "running this job (out of memory?).",
                 "param": None,
             }
-            await _record_failure(session, job_id, error, now)
+            await failure.fail(session, job_id, TRAINING, error)
             return False
         where = f"step {resumed_step}" if resumed_step else "the beginning"
         events.add(session, job_id, f"{RESUMED_PREFIX}{where} after its worker stopped")
@@ -97,27 +98,7 @@ async def start(runtime: Runtime, job_id: str, resumed_step: int | None) -> bool
 
 async def fail(runtime: Runtime, job_id: str, error: dict[str, Any]) -> None:
     async with runtime.transaction() as session:
-        await _record_failure(session, job_id, error, int(time.time()))
-
-
-async def _record_failure(session: AsyncSession, job_id: str, error: dict[str, Any], now: int) -> None:
-    if await repository.transition(
-        session,
-        job_id,
-        [JobStatus.QUEUED, JobStatus.RUNNING],
-        status=JobStatus.FAILED,
-        error=error,
-        finished_at=now,
-        updated_at=now,
-        estimated_finish=None,
-    ):
-        events.add(
-            session,
-            job_id,
-            error["message"],
-            level="error",
-            data={"error_code": error["code"], "error_param": error["param"]},
-        )
+        await failure.fail(session, job_id, TRAINING, error)
 
 
 @dataclass

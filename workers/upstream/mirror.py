@@ -83,9 +83,7 @@ async def observe(
         # Events written between the two reads belong with the status; at the end, read them
         # all once more, so that an event a shuffled page hid is not lost.
         await _collect_events(provider, job, seen, full=seen.job.status in UPSTREAM_TERMINAL)
-    if seen.job.status == "running" or (
-        seen.job.status in UPSTREAM_TERMINAL and job.status not in TERMINAL
-    ):
+    if seen.job.status == "running" or (seen.job.status in UPSTREAM_TERMINAL and job.status not in TERMINAL):
         seen.checkpoints = await _all_checkpoints(provider, job.upstream_id)
     if seen.job.status == "succeeded" and job.status != JobStatus.SUCCEEDED:
         seen.results = [await provider.fetch_file(file_id) for file_id in seen.job.result_files]
@@ -259,9 +257,7 @@ def _announce(
     elif target == JobStatus.CANCELLED:
         events.add(session, job.id, events.CANCELLED, level="warn")
     elif target == JobStatus.FAILED and not any(event.level == "error" for event in new):
-        error = _outcome(target, upstream)["error"]
-        data = {"error_code": error["code"], "error_param": error["param"]}
-        events.add(session, job.id, error["message"], level="error", data=data)
+        events.add_error(session, job.id, _outcome(target, upstream)["error"])
     elif target == JobStatus.SUCCEEDED:
         if not any(message.startswith(events.MODEL_CREATED_PREFIX) for message in messages):
             events.add(session, job.id, f"{events.MODEL_CREATED_PREFIX}{upstream.fine_tuned_model}")

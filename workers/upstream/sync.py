@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from gateway.catalog import LOCAL_PROVIDER
-from gateway.fine_tuning import events, repository
+from gateway.fine_tuning import events, failure, repository
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
 from gateway.providers.base import Action, Provider, UpstreamError, UpstreamJob
@@ -153,22 +153,9 @@ async def _after_failure(runtime: Runtime, held: HeldJob, error: UpstreamError) 
 
 
 async def _fail(runtime: Runtime, job: Job, error: dict[str, Any]) -> None:
-    now = int(time.time())
     async with runtime.transaction() as session:
-        if await repository.transition(
-            session,
-            job.id,
-            [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED],
-            status=JobStatus.FAILED,
-            error=error,
-            finished_at=now,
-            updated_at=now,
-            estimated_finish=None,
-            next_poll_at_ms=None,
-        ):
-            data = {"error_code": error["code"], "error_param": error["param"]}
-            events.add(session, job.id, error["message"], level="error", data=data)
-        else:
+        working = [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED]
+        if not await failure.fail(session, job.id, working, error, next_poll_at_ms=None):
             await repository.transition(session, job.id, [job.status], next_poll_at_ms=None)
 
 
