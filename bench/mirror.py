@@ -39,10 +39,10 @@ from gateway.catalog import DEFAULT_BASE_MODELS  # noqa: E402
 from tests.support.jobs import chat_lines  # noqa: E402
 from tests.support.postgres import temporary_database  # noqa: E402
 from tests.support.server import free_port  # noqa: E402
+from tests.support.upstream import OWN_TEXTS  # noqa: E402
 
 FTGATE = str(Path(sys.executable).parent / "ftgate")
 UPSTREAM_KEY = "sk-bench-upstream"
-OWN_TEXTS = ("Created fine-tuning job", "Validating training file", "Files validated")
 EXAMPLES, EPOCHS = 20, 3
 SAMPLE_SECONDS = 0.05
 LOOKBACK = 3000
