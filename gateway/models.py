@@ -20,6 +20,9 @@ class Project(Base):
     slug: Mapped[str] = mapped_column(String(200))
     organization_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int]
+    limits: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    # Bumped by every reservation: the row lock makes one project's reservations take turns.
+    ledger_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class ApiKey(Base):
@@ -29,8 +32,10 @@ class ApiKey(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     key_hint: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[int]
     revoked_at: Mapped[int | None]
+    limits: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
 
 
 class StoredFile(Base):
@@ -43,6 +48,7 @@ class StoredFile(Base):
     seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    key_id: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(512))
     purpose: Mapped[str] = mapped_column(String(32))
     bytes: Mapped[int] = mapped_column(BigInteger)
@@ -66,6 +72,7 @@ class Job(Base):
     seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    key_id: Mapped[str | None] = mapped_column(String(64))
     organization_id: Mapped[str] = mapped_column(String(64))
     model: Mapped[str] = mapped_column(String(256))
     base_model: Mapped[str] = mapped_column(String(256))
@@ -148,3 +155,114 @@ class JobCheckpoint(Base):
     fine_tuned_model_checkpoint: Mapped[str] = mapped_column(String(512), unique=True)
     step_number: Mapped[int]
     metrics: Mapped[dict[str, float]] = mapped_column(JSONValue)
+
+
+class JobCharge(Base):
+    """What a job was expected to cost when it was created (reserved against the budgets), and
+    what it did cost once it finished (settled on its real `trained_tokens`). Micro-USD."""
+
+    __tablename__ = "job_charges"
+    __table_args__ = (
+        Index("ix_job_charges_project_created_at", "project_id", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("fine_tuning_jobs.id"), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    base_model: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[int]
+    reserved_tokens: Mapped[int] = mapped_column(BigInteger)
+    reserved_micros: Mapped[int] = mapped_column(BigInteger)
+    settled_at: Mapped[int | None]
+    settled_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    settled_micros: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ChatUsage(Base):
+    """Tokens and cost of one chat completion."""
+
+    __tablename__ = "chat_usage"
+    __table_args__ = (
+        Index("ix_chat_usage_project_created_at", "project_id", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[int]
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_micros: Mapped[int] = mapped_column(BigInteger)
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(128))
+    event_types: Mapped[list[str]] = mapped_column(JSONValue)
+    created_at: Mapped[int]
+    disabled_at: Mapped[int | None]
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint; its id is the `webhook-id` every attempt sends."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_next_attempt", "status", "next_attempt_at_ms"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    created_at: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at_ms: Mapped[int | None] = mapped_column(BigInteger)
+    locked_until: Mapped[int | None]
+    delivered_at: Mapped[int | None]
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    attempted_at: Mapped[int]
+    succeeded: Mapped[bool]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(1024))
+    duration_ms: Mapped[int]
+
+
+class AuditEntry(Base):
+    """An operator's action, or a job's change of status."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_project_seq", "project_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONValue)

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import ids
+from gateway.budgets import limits
+from gateway.budgets.limits import Limits
 from gateway.models import ApiKey, Project
 
 
@@ -20,6 +22,8 @@ class Caller:
     organization_id: str
     org_slug: str
     key_id: str
+    project_limits: Limits = limits.NO_LIMITS
+    key_limits: Limits = limits.NO_LIMITS
 
 
 def hash_key(secret: str) -> str:
@@ -69,12 +73,21 @@ async def create_key(session: AsyncSession, project: Project) -> str:
 async def find_caller(session: AsyncSession, secret: str) -> Caller | None:
     row = (
         await session.execute(
-            select(ApiKey.id, Project.id, Project.organization_id, Project.slug)
+            select(
+                ApiKey.id, Project.id, Project.organization_id, Project.slug, Project.limits, ApiKey.limits
+            )
             .join(Project, Project.id == ApiKey.project_id)
             .where(ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))
         )
     ).one_or_none()
     if row is None:
         return None
-    key_id, project_id, organization_id, slug = row
-    return Caller(project_id=project_id, organization_id=organization_id, org_slug=slug, key_id=key_id)
+    key_id, project_id, organization_id, slug, project_limits, key_limits = row
+    return Caller(
+        project_id=project_id,
+        organization_id=organization_id,
+        org_slug=slug,
+        key_id=key_id,
+        project_limits=limits.parse(project_limits),
+        key_limits=limits.parse(key_limits),
+    )

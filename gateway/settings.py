@@ -46,6 +46,23 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="re-read a running upstream job this often even without new events"
     )
     upstream_max_backoff_seconds: float = Field(default=300.0, gt=0)
+    admin_key: SecretStr | None = Field(
+        default=None, description="the admin API's bearer key; unset: no admin API"
+    )
+    rate_limiter: Literal["memory", "redis"] = Field(
+        default="memory",
+        description="where per-key rate limits are counted: this process, or Redis (replicas)",
+    )
+    local_training_price_per_1m: float = Field(
+        default=0.0, ge=0, description="local models: USD per 1M trained tokens"
+    )
+    local_chat_input_price_per_1m: float = Field(default=0.0, ge=0)
+    local_chat_output_price_per_1m: float = Field(default=0.0, ge=0)
+    webhook_retry_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
+        description="project webhooks: the wait before each retry of a failed delivery",
+    )
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":

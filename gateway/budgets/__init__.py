@@ -1,0 +1,1 @@
+"""Budgets and limits: prices, reservations settled on real usage, and the usage they add up to."""
