@@ -1,0 +1,31 @@
+"""The admin API answers only the operator's key (FTGATE_ADMIN_KEY); it is off without one."""
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gateway import auth
+from gateway.deps import RuntimeDep
+from gateway.errors import AuthenticationFailed
+
+ADMIN_ACTOR = "admin"
+
+
+def require_admin(request: Request, runtime: RuntimeDep) -> str:
+    """The audit log's actor for this request."""
+    admin_key = runtime.settings.admin_key
+    if admin_key is None:
+        raise AuthenticationFailed(
+            "The admin API is off: the operator sets FTGATE_ADMIN_KEY to turn it on.",
+            headers=auth.BEARER_CHALLENGE,
+        )
+    secret = auth.bearer_secret(request)
+    if not secrets.compare_digest(secret.encode(), admin_key.get_secret_value().encode()):
+        raise AuthenticationFailed(
+            "Incorrect admin key provided.", code="invalid_api_key", headers=auth.BEARER_CHALLENGE
+        )
+    return ADMIN_ACTOR
+
+
+AdminDep = Annotated[str, Depends(require_admin)]
