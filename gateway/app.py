@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from gateway import error_handlers
+from gateway.admin.router import router as admin_router
 from gateway.chat.router import router as chat_router
 from gateway.dashboard.router import router as dashboard_router
 from gateway.files.router import router as files_router
@@ -47,6 +48,7 @@ def create_app(
         chat_router,
         dashboard_router,
         webhook_intake_router,
+        admin_router,
     ):
         app.include_router(router)
     return app

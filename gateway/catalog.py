@@ -1,6 +1,7 @@
 """Base models a project may fine-tune: public names, snapshot aliases, token limits, prices.
 
-Default training prices are OpenAI's published per-1M-token rates for these snapshots.
+Default prices are OpenAI's published per-1M-token rates for these snapshots: training, and chat
+with the models fine-tuned from them.
 """
 
 import json
@@ -27,6 +28,10 @@ class BaseModelSpec(BaseModel):
     methods: list[str] = Field(default_factory=lambda: ["supervised", "dpo"])
     learning_rate_multiplier: float = 1.8
     training_price_per_1m: float = Field(default=0.0, ge=0, description="USD per 1M trained tokens")
+    chat_input_price_per_1m: float = Field(
+        default=0.0, ge=0, description="USD per 1M prompt tokens, for the model and its fine-tuned models"
+    )
+    chat_output_price_per_1m: float = Field(default=0.0, ge=0, description="USD per 1M completion tokens")
     provider: str = Field(default="openai", description="`local`, or the name of the upstream that runs it")
     upstream_model: str | None = Field(default=None, description="upstreams: its name there, if not `id`")
     path: Path | None = Field(default=None, description="local models: the Hugging Face model folder")
@@ -35,17 +40,44 @@ class BaseModelSpec(BaseModel):
 
 DEFAULT_BASE_MODELS = (
     BaseModelSpec(
-        id="gpt-4.1-2025-04-14", aliases=["gpt-4.1"], created=1744316542, training_price_per_1m=25.0
+        id="gpt-4.1-2025-04-14",
+        aliases=["gpt-4.1"],
+        created=1744316542,
+        training_price_per_1m=25.0,
+        chat_input_price_per_1m=3.0,
+        chat_output_price_per_1m=12.0,
     ),
     BaseModelSpec(
-        id="gpt-4.1-mini-2025-04-14", aliases=["gpt-4.1-mini"], created=1744317547, training_price_per_1m=5.0
+        id="gpt-4.1-mini-2025-04-14",
+        aliases=["gpt-4.1-mini"],
+        created=1744317547,
+        training_price_per_1m=5.0,
+        chat_input_price_per_1m=0.8,
+        chat_output_price_per_1m=3.2,
     ),
     BaseModelSpec(
-        id="gpt-4.1-nano-2025-04-14", aliases=["gpt-4.1-nano"], created=1744321707, training_price_per_1m=1.5
+        id="gpt-4.1-nano-2025-04-14",
+        aliases=["gpt-4.1-nano"],
+        created=1744321707,
+        training_price_per_1m=1.5,
+        chat_input_price_per_1m=0.2,
+        chat_output_price_per_1m=0.8,
     ),
-    BaseModelSpec(id="gpt-4o-2024-08-06", aliases=["gpt-4o"], created=1722814719, training_price_per_1m=25.0),
     BaseModelSpec(
-        id="gpt-4o-mini-2024-07-18", aliases=["gpt-4o-mini"], created=1721172741, training_price_per_1m=3.0
+        id="gpt-4o-2024-08-06",
+        aliases=["gpt-4o"],
+        created=1722814719,
+        training_price_per_1m=25.0,
+        chat_input_price_per_1m=3.75,
+        chat_output_price_per_1m=15.0,
+    ),
+    BaseModelSpec(
+        id="gpt-4o-mini-2024-07-18",
+        aliases=["gpt-4o-mini"],
+        created=1721172741,
+        training_price_per_1m=3.0,
+        chat_input_price_per_1m=0.3,
+        chat_output_price_per_1m=1.2,
     ),
     BaseModelSpec(
         id="gpt-3.5-turbo-0125",
@@ -56,6 +88,8 @@ DEFAULT_BASE_MODELS = (
         methods=["supervised"],
         learning_rate_multiplier=2.0,
         training_price_per_1m=8.0,
+        chat_input_price_per_1m=3.0,
+        chat_output_price_per_1m=6.0,
     ),
 )
 
@@ -65,7 +99,7 @@ LOCAL_PROVIDER = "local"
 LOCAL_MODEL_SIDECAR = "ftgate.json"
 
 
-def discover_local_models(models_dir: Path) -> list[BaseModelSpec]:
+def discover_local_models(models_dir: Path, prices: dict[str, float] | None = None) -> list[BaseModelSpec]:
     """Every Hugging Face model folder directly under `models_dir`, named after the folder.
 
     An optional `ftgate.json` in the folder overrides any BaseModelSpec field (aliases, prices,
@@ -79,13 +113,13 @@ def discover_local_models(models_dir: Path) -> list[BaseModelSpec]:
         if not config_file.is_file():
             continue
         try:
-            found.append(_local_spec(folder, config_file))
+            found.append(_local_spec(folder, config_file, prices or {}))
         except (ValueError, OSError) as error:  # JSON and validation errors are ValueErrors
             log.error("skipping the local model folder %s: %s", folder, error)
     return found
 
 
-def _local_spec(folder: Path, config_file: Path) -> BaseModelSpec:
+def _local_spec(folder: Path, config_file: Path, prices: dict[str, float]) -> BaseModelSpec:
     config = json.loads(config_file.read_text())
     sidecar = folder / LOCAL_MODEL_SIDECAR
     overrides = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
@@ -97,12 +131,15 @@ def _local_spec(folder: Path, config_file: Path) -> BaseModelSpec:
         "learning_rate_multiplier": 1.0,
         "provider": LOCAL_PROVIDER,
         "path": folder.resolve(),
-    }
+    } | prices
     return BaseModelSpec.model_validate(spec | overrides)
 
 
-def build_catalog(configured: list[BaseModelSpec], models_dir: Path) -> list[BaseModelSpec]:
-    """The configured models, then the local folders that no configured model already names."""
+def build_catalog(
+    configured: list[BaseModelSpec], models_dir: Path, local_prices: dict[str, float] | None = None
+) -> list[BaseModelSpec]:
+    """The configured models, then the local folders that no configured model already names
+    (priced at `local_prices` unless their `ftgate.json` says otherwise)."""
     taken = {spec.id for spec in configured}
     resolved = [
         spec.model_copy(update={"path": (models_dir / spec.path).resolve()})
@@ -110,7 +147,9 @@ def build_catalog(configured: list[BaseModelSpec], models_dir: Path) -> list[Bas
         else spec
         for spec in configured
     ]
-    return resolved + [spec for spec in discover_local_models(models_dir) if spec.id not in taken]
+    return resolved + [
+        spec for spec in discover_local_models(models_dir, local_prices) if spec.id not in taken
+    ]
 
 
 def resolve_base_model(models: list[BaseModelSpec], name: str) -> BaseModelSpec | None:

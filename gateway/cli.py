@@ -1,4 +1,5 @@
-"""The `ftgate` command: serve, migrate, create API keys, quote, build a local model."""
+"""The `ftgate` command: serve, migrate, quote, build a local model, and the operator's commands
+(projects, keys, limits, usage, audit)."""
 
 import argparse
 import asyncio
@@ -42,24 +43,31 @@ def migrate(_: argparse.Namespace) -> None:
     print(f"database is at the newest schema: {settings.database_url.split('@')[-1]}")
 
 
-def create_key(args: argparse.Namespace) -> None:
+def migrated_settings() -> "Settings":
     from gateway.settings import get_settings
 
     settings = get_settings()
     _migrate(settings)
-    print(asyncio.run(create_project_key(settings, args.project)))
+    return settings
 
 
-async def create_project_key(settings: "Settings", project_name: str) -> str:
+def create_key(args: argparse.Namespace) -> None:
+    print(asyncio.run(create_project_key(migrated_settings(), args.project, args.name)))
+
+
+async def create_project_key(settings: "Settings", project_name: str, key_name: str | None = None) -> str:
     """Create the project if it is new, and a key for it; returns the key's secret."""
     from gateway import projects
+    from gateway.admin import service
+    from gateway.budgets.limits import NO_LIMITS
     from gateway.runtime import build_runtime
 
     runtime = build_runtime(settings, lambda *_: None)
     try:
         async with runtime.transaction() as session:
             project = await projects.get_or_create_project(session, project_name)
-            return await projects.create_key(session, project)
+            _, secret = await service.create_key(session, "cli", project.id, key_name, NO_LIMITS)
+            return secret
     finally:
         await runtime.close()
 
@@ -72,7 +80,10 @@ def quote(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     assert settings.models_dir is not None
-    spec = resolve_base_model(build_catalog(list(settings.base_models), settings.models_dir), args.model)
+    spec = resolve_base_model(
+        build_catalog(list(settings.base_models), settings.models_dir, settings.local_model_prices()),
+        args.model,
+    )
     if spec is None:
         raise SystemExit(f"ftgate quote: {args.model} is not a configured base model")
     validator = TrainingFileValidator(spec.encoding, token_limit=spec.token_limit)
@@ -104,6 +115,8 @@ def build_tiny_model(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from gateway.admin.commands import add_commands
+
     root = argparse.ArgumentParser(prog="ftgate", description="OpenAI-compatible fine-tuning gateway")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
 
@@ -144,8 +157,10 @@ def parser() -> argparse.ArgumentParser:
         required=True, metavar="ACTION"
     )
     create_cmd = keys_cmd.add_parser("create", help="create a project's key; prints it last")
-    create_cmd.add_argument("--project", required=True)
+    create_cmd.add_argument("--project", required=True, help="its name; a new name makes the project")
+    create_cmd.add_argument("--name", default=None, help="a name for the key")
     create_cmd.set_defaults(handler=create_key)
+    add_commands(commands, keys_cmd)
     return root
 
 

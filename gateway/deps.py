@@ -1,4 +1,5 @@
-"""Request dependencies as `Annotated` aliases: the runtime, one transaction, the caller."""
+"""Request dependencies as `Annotated` aliases: the runtime, one transaction, the caller (within
+its key's requests-per-minute limit)."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -8,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import auth
 from gateway.projects import Caller
+from gateway.ratelimit.admission import admit_request
 from gateway.runtime import Runtime
 
 
@@ -25,7 +27,9 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 
 
 async def get_caller(request: Request, runtime: RuntimeDep) -> Caller:
-    return await auth.authenticate(runtime, auth.bearer_secret(request))
+    caller = await auth.authenticate(runtime, auth.bearer_secret(request))
+    await admit_request(request, runtime.rate_limiter, caller)
+    return caller
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

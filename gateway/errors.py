@@ -78,6 +78,22 @@ class RateLimited(GatewayError):
     default_code = "rate_limit_exceeded"
 
 
+class TokensRateLimited(RateLimited):
+    type = "tokens"
+
+
+class InsufficientQuota(GatewayError):
+    """A budget or limit the operator set is used up. Retrying does not help, so the SDK is told
+    not to (`x-should-retry: false`)."""
+
+    status_code = 429
+    type = "insufficient_quota"
+    default_code = "insufficient_quota"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message, param=param, headers={"x-should-retry": "false"})
+
+
 class BadGateway(GatewayError):
     status_code = 502
     type = "server_error"

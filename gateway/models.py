@@ -173,6 +173,7 @@ class JobCharge(Base):
     key_id: Mapped[str | None] = mapped_column(String(64))
     base_model: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[int]
+    price_micros_per_1m: Mapped[int] = mapped_column(BigInteger)
     reserved_tokens: Mapped[int] = mapped_column(BigInteger)
     reserved_micros: Mapped[int] = mapped_column(BigInteger)
     settled_at: Mapped[int | None]

@@ -4,6 +4,7 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,21 +54,24 @@ async def get_or_create_project(session: AsyncSession, name: str) -> Project:
     return project
 
 
-async def create_key(session: AsyncSession, project: Project) -> str:
-    """Create a key for `project` and return its secret; only its hash is kept."""
+async def create_key(
+    session: AsyncSession, project: Project, name: str | None = None, limits: dict[str, Any] | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key for `project`; returns it with its secret, of which only the hash is kept."""
     secret = ids.new_api_key()
-    session.add(
-        ApiKey(
-            id="key_" + ids.random_base62(24),
-            project_id=project.id,
-            key_hash=hash_key(secret),
-            key_hint=key_hint(secret),
-            created_at=int(time.time()),
-            revoked_at=None,
-        )
+    key = ApiKey(
+        id="key_" + ids.random_base62(24),
+        project_id=project.id,
+        key_hash=hash_key(secret),
+        key_hint=key_hint(secret),
+        name=name,
+        created_at=int(time.time()),
+        revoked_at=None,
+        limits=limits,
     )
+    session.add(key)
     await session.flush()
-    return secret
+    return key, secret
 
 
 async def find_caller(session: AsyncSession, secret: str) -> Caller | None:

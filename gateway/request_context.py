@@ -1,8 +1,11 @@
-"""An `x-request-id` on every response, and a 500 envelope for anything unexpected."""
+"""An `x-request-id` on every response, the headers a handler left for it, and a 500 envelope
+for anything unexpected."""
 
 import json
 import logging
+from collections.abc import Mapping
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import ids
@@ -11,6 +14,14 @@ from gateway.errors import ServerError
 log = logging.getLogger(__name__)
 
 SERVER_ERROR = ServerError("The server had an error while processing your request. Sorry about that!")
+RESPONSE_HEADERS = "response_headers"
+
+
+def add_response_headers(request: Request, headers: Mapping[str, str]) -> None:
+    """Headers for this request's response whatever it turns out to be: an error, or a
+    `StreamingResponse`, which a dependency's injected `Response` headers never reach. They
+    replace the response's own headers of the same names."""
+    request.scope.setdefault("state", {}).setdefault(RESPONSE_HEADERS, {}).update(headers)
 
 
 class RequestContextMiddleware:
@@ -22,14 +33,21 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = ids.new_request_id()
+        state = scope.setdefault("state", {})
         started = False
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                added = {"x-request-id": request_id, **state.get(RESPONSE_HEADERS, {})}
+                kept = [
+                    (name, value) for name, value in message.get("headers", []) if name.decode() not in added
+                ]
+                message["headers"] = [
+                    *kept,
+                    *((name.encode(), value.encode()) for name, value in added.items()),
+                ]
             await send(message)
 
         try:

@@ -13,6 +13,7 @@ from gateway.chat.engine import ChatEngine
 from gateway.files.validator_pool import ValidatorPool
 from gateway.providers.base import Provider
 from gateway.providers.registry import build_providers
+from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
 from gateway.storage.local import LocalBlobStore
@@ -27,6 +28,7 @@ class Runtime:
     validators: ValidatorPool
     dispatch: db.Dispatch
     catalog: list[BaseModelSpec]
+    rate_limiter: RateLimiter
     training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
     providers: dict[str, Provider] = field(default_factory=dict)
@@ -41,6 +43,7 @@ class Runtime:
         await self.chat_engine.close()
         for provider in self.providers.values():
             await provider.close()
+        await self.rate_limiter.close()
         await self.engine.dispose()
 
 
@@ -48,7 +51,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
     assert settings.blob_dir is not None and settings.models_dir is not None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = db.create_engine(settings.database_url)
-    catalog = build_catalog(list(settings.base_models), settings.models_dir)
+    catalog = build_catalog(list(settings.base_models), settings.models_dir, settings.local_model_prices())
     return Runtime(
         settings=settings,
         engine=engine,
@@ -57,6 +60,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         validators=ValidatorPool(settings.validation_processes),
         dispatch=dispatch,
         catalog=catalog,
+        rate_limiter=build_rate_limiter(settings),
         training_slots=asyncio.Semaphore(settings.training_slots),
         chat_engine=ChatEngine(settings.training_device, settings.max_loaded_adapters),
         providers=build_providers(settings.upstreams, catalog),

@@ -63,6 +63,16 @@ class Settings(BaseSettings):
         description="project webhooks: the wait before each retry of a failed delivery",
     )
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    webhook_tick_seconds: float = Field(
+        default=1.0, gt=0, description="project webhooks: how often due retries are sent to the workers"
+    )
+
+    def local_model_prices(self) -> dict[str, float]:
+        return {
+            "training_price_per_1m": self.local_training_price_per_1m,
+            "chat_input_price_per_1m": self.local_chat_input_price_per_1m,
+            "chat_output_price_per_1m": self.local_chat_output_price_per_1m,
+        }
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":

@@ -43,6 +43,9 @@ ROOTS = (
     "CreateChatCompletionResponse",
     "CreateChatCompletionStreamResponse",
     "CreateFineTuningJobRequest",
+    "WebhookFineTuningJobSucceeded",
+    "WebhookFineTuningJobFailed",
+    "WebhookFineTuningJobCancelled",
 )
 
 # Each deviation replaces the value at a JSON pointer inside one schema; "from" must match the

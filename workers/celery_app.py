@@ -13,7 +13,7 @@ from celery import Celery
 from gateway.db import Dispatch
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings, get_settings
-from gateway.task_names import POLL_UPSTREAMS, RECONCILE, TRAIN_JOB
+from gateway.task_names import DELIVER_DUE_WEBHOOKS, POLL_UPSTREAMS, RECONCILE, TRAIN_JOB
 from workers.tasks import TASKS, Task
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,12 @@ def make_celery(settings: Settings) -> Celery:
                 "args": [""],
                 # A tick that waited longer than the next one is worth nothing.
                 "options": {"expires": settings.upstream_poll_tick_seconds * 4},
+            },
+            "deliver-due-webhooks": {
+                "task": DELIVER_DUE_WEBHOOKS,
+                "schedule": settings.webhook_tick_seconds,
+                "args": [""],
+                "options": {"expires": settings.webhook_tick_seconds * 4},
             },
         },
     )

@@ -4,15 +4,21 @@ import asyncio
 import logging
 
 from gateway.runtime import Runtime
-from gateway.task_names import POLL_UPSTREAMS, RECONCILE
+from gateway.task_names import DELIVER_DUE_WEBHOOKS, POLL_UPSTREAMS, RECONCILE
 from workers.tasks import TASKS
 
 log = logging.getLogger(__name__)
 
 
 class InProcessRunner:
-    def __init__(self, reconcile_interval: float, poll_interval: float) -> None:
-        self.periodic = {RECONCILE: reconcile_interval, POLL_UPSTREAMS: poll_interval}
+    def __init__(
+        self, reconcile_interval: float, poll_interval: float, webhook_interval: float = 1.0
+    ) -> None:
+        self.periodic = {
+            RECONCILE: reconcile_interval,
+            POLL_UPSTREAMS: poll_interval,
+            DELIVER_DUE_WEBHOOKS: webhook_interval,
+        }
         self.runtime: Runtime | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: set[asyncio.Task[None]] = set()

@@ -13,7 +13,16 @@ from gateway.fine_tuning import repository as jobs_repository
 from gateway.fine_tuning.file_checks import validate_job_files
 from gateway.fine_tuning.status import JobStatus
 from gateway.runtime import Runtime
-from gateway.task_names import ADVANCE_JOB, POLL_UPSTREAMS, RECONCILE, SYNC_UPSTREAM_JOB, TRAIN_JOB
+from gateway.task_names import (
+    ADVANCE_JOB,
+    DELIVER_DUE_WEBHOOKS,
+    DELIVER_WEBHOOK,
+    POLL_UPSTREAMS,
+    RECONCILE,
+    SYNC_UPSTREAM_JOB,
+    TRAIN_JOB,
+)
+from gateway.webhooks.delivery import deliver, deliver_due
 from workers.lease import hold_lease
 from workers.upstream.sync import sync_job
 
@@ -74,4 +83,6 @@ TASKS: dict[str, Task] = {
     SYNC_UPSTREAM_JOB: sync_job,
     POLL_UPSTREAMS: poll_upstreams,
     RECONCILE: reconcile,
+    DELIVER_WEBHOOK: deliver,
+    DELIVER_DUE_WEBHOOKS: deliver_due,
 }

@@ -102,6 +102,7 @@ def upgrade() -> None:
         sa.Column("key_id", sa.String(length=64), nullable=True),
         sa.Column("base_model", sa.String(length=256), nullable=False),
         sa.Column("created_at", sa.Integer(), nullable=False),
+        sa.Column("price_micros_per_1m", sa.BigInteger(), nullable=False),
         sa.Column("reserved_tokens", sa.BigInteger(), nullable=False),
         sa.Column("reserved_micros", sa.BigInteger(), nullable=False),
         sa.Column("settled_at", sa.Integer(), nullable=True),

@@ -10,7 +10,7 @@ from gateway.catalog import BaseModelSpec
 
 
 class Limits(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     period: Literal["day", "month"] = Field(
         default="month", description="the window of `spend_usd` and `trained_tokens` (UTC)"

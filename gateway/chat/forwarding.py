@@ -1,5 +1,6 @@
 """Chat requests for models that an upstream serves: the caller's body, sent on with the
-upstream's own key, and the upstream's answer (streamed or not) passed back as it came."""
+upstream's own key, and the upstream's answer (streamed or not) passed back as it came, its
+usage paid to the caller's tokens-per-minute bucket."""
 
 import logging
 from typing import Any
@@ -7,25 +8,31 @@ from typing import Any
 from fastapi import Response
 from fastapi.responses import StreamingResponse
 
+from gateway.chat.metering import metered_events, reported_total_tokens
 from gateway.errors import BadGateway, GatewayError, InvalidRequest, NotFound, RateLimited
 from gateway.providers.base import Provider, UpstreamError
+from gateway.ratelimit.admission import ChatTokensDebit
 
 log = logging.getLogger(__name__)
 
 
-async def forward(provider: Provider, body: dict[str, Any], model: str, caller_model: str) -> Response:
+async def forward(
+    provider: Provider, body: dict[str, Any], model: str, caller_model: str, debit: ChatTokensDebit
+) -> Response:
     try:
         reply = await provider.chat(body | {"model": model})
     except UpstreamError as error:
         raise _client_error(provider.name, caller_model, error) from error
     if reply.content_type.startswith("text/event-stream"):
         return StreamingResponse(
-            reply.body,
+            metered_events(reply.body, debit),
             status_code=reply.status_code,
             media_type="text/event-stream",
             headers=reply.headers | {"cache-control": "no-cache"},
         )
     content = b"".join([chunk async for chunk in reply.body])
+    if reply.status_code == 200 and (total_tokens := reported_total_tokens(content)) is not None:
+        await debit(total_tokens)
     return Response(
         content, status_code=reply.status_code, media_type=reply.content_type, headers=reply.headers
     )

@@ -1,11 +1,15 @@
 """/v1/chat/completions: a chat.completion object, or its chunks as server-sent events."""
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Request, Response
 
 from gateway.chat import completions, forwarding, service, sse
+from gateway.chat.metering import metered_chunks
 from gateway.chat.params import ChatCompletionParams
 from gateway.chat.schemas import ChatCompletion
 from gateway.deps import CallerDep, RuntimeDep
+from gateway.ratelimit.admission import admit_chat
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
 
@@ -16,12 +20,18 @@ STREAM_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "W
 async def create(
     params: ChatCompletionParams, caller: CallerDep, runtime: RuntimeDep, request: Request
 ) -> ChatCompletion | Response:
+    debit = await admit_chat(request, runtime.rate_limiter, caller)
     route = await service.upstream_route(runtime, caller, params.model)
     if route is not None:
-        return await forwarding.forward(route.provider, await request.json(), route.model, params.model)
+        return await forwarding.forward(
+            route.provider, await request.json(), route.model, params.model, debit
+        )
     generation = await service.prepare(runtime, caller, params)
     if params.stream:
+        counted = completions.chunks(runtime.chat_engine, replace(generation, include_usage=True))
         return await sse.stream_response(
-            completions.chunks(runtime.chat_engine, generation), params.include_usage
+            metered_chunks(counted, params.include_usage, debit), params.include_usage
         )
-    return await completions.complete(runtime.chat_engine, generation)
+    completion = await completions.complete(runtime.chat_engine, generation)
+    await debit(completion.usage.total_tokens)
+    return completion

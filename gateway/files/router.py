@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from gateway import ids
+from gateway.budgets import ledger
 from gateway.deps import CallerDep, RuntimeDep, SessionDep
 from gateway.files import service
 from gateway.files.schemas import FileDeleted, FileObject
@@ -27,6 +28,8 @@ async def create(request: Request, caller: CallerDep, runtime: RuntimeDep) -> Fi
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
         raise file_too_large(max_bytes)
+    async with runtime.transaction() as session:
+        await ledger.admit_file(session, caller, 0)
     file_id = ids.new_file_id()
     upload = await receive_upload(
         content_type=request.headers.get("content-type"),
@@ -38,6 +41,7 @@ async def create(request: Request, caller: CallerDep, runtime: RuntimeDep) -> Fi
     )
     try:
         async with runtime.transaction() as session:
+            await ledger.admit_file(session, caller, upload.size)
             stored = service.add_uploaded(session, caller, file_id=file_id, upload=upload)
     except BaseException:
         runtime.blobs.delete(file_id)

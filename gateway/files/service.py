@@ -30,6 +30,7 @@ def add_uploaded(
     stored = StoredFile(
         id=file_id,
         project_id=caller.project_id,
+        key_id=caller.key_id,
         filename=upload.filename,
         purpose=purpose,
         bytes=upload.size,

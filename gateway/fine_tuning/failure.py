@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.fine_tuning import events, repository
+from gateway.fine_tuning import events, lifecycle
 from gateway.fine_tuning.status import JobStatus
 
 
@@ -15,7 +15,7 @@ async def fail(
 ) -> bool:
     """Fail the job if its status is still one of `from_statuses` (a cancel may have won)."""
     now = int(time.time())
-    if not await repository.transition(
+    if not await lifecycle.move(
         session,
         job_id,
         from_statuses,

@@ -11,7 +11,7 @@ from gateway import db
 from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
 from gateway.files import repository as files_repository
 from gateway.files.reports import report_for_model
-from gateway.fine_tuning import events, repository
+from gateway.fine_tuning import events, lifecycle, repository
 from gateway.fine_tuning.hyperparameters import resolve_auto
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, StoredFile
@@ -76,7 +76,7 @@ async def _leave_validation(
     session: AsyncSession, job_id: str, changes: dict[str, Any], message: str, **event: Any
 ) -> bool:
     """Record the outcome, unless the job already left validating_files (a cancel may have won)."""
-    if not await repository.transition(
+    if not await lifecycle.move(
         session, job_id, [JobStatus.VALIDATING_FILES], updated_at=int(time.time()), **changes
     ):
         return False

@@ -38,7 +38,15 @@ def seq_query(project_id: str, job_id: str) -> Select[Any]:
 async def transition(
     session: AsyncSession, job_id: str, from_statuses: Collection[str], **values: Any
 ) -> bool:
-    """Update the job only if its status is still one of `from_statuses`; True when it was."""
+    """Update the job only if its status is still one of `from_statuses`; True when it was.
+    A change of status goes through `lifecycle.move`, which also audits, bills and notifies."""
+    assert "status" not in values, "change a job's status with lifecycle.move"
+    return await update_if_status(session, job_id, from_statuses, **values)
+
+
+async def update_if_status(
+    session: AsyncSession, job_id: str, from_statuses: Collection[str], **values: Any
+) -> bool:
     result = await session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status.in_(list(from_statuses)))

@@ -20,7 +20,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 async def create(
     params: JobCreateParams, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
 ) -> FineTuningJob:
-    job = await service.create(session, caller, runtime.catalog, params)
+    job = await service.create(session, caller, runtime, params)
     return FineTuningJob.of(job)
 
 

@@ -7,19 +7,24 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import db, ids
+from gateway import audit, db, ids
+from gateway.budgets import ledger
 from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
 from gateway.errors import InvalidRequest, NotFound
 from gateway.files import purposes
 from gateway.files import repository as files_repository
-from gateway.fine_tuning import events, repository
-from gateway.fine_tuning.hyperparameters import normalize_method
+from gateway.files.reports import report_for_model
+from gateway.fine_tuning import events, lifecycle, repository
+from gateway.fine_tuning.hyperparameters import default_epochs, method_hyperparameters, normalize_method
 from gateway.fine_tuning.params import JobCreateParams
 from gateway.fine_tuning.status import CLIENT_ACTIONS, JobStatus
-from gateway.models import Job, JobCheckpoint, JobEvent
+from gateway.models import Job, JobCheckpoint, JobEvent, StoredFile
 from gateway.pagination import fetch_page, resolve_after
 from gateway.projects import Caller
+from gateway.runtime import Runtime
 from gateway.task_names import ADVANCE_JOB, SYNC_UPSTREAM_JOB, TRAIN_JOB
+
+JOB_CREATED = "job.created"
 
 
 def not_found(job_id: str) -> NotFound:
@@ -53,7 +58,9 @@ async def resolve_model(
     return name, spec
 
 
-async def _require_fine_tune_file(session: AsyncSession, caller: Caller, file_id: str, param: str) -> None:
+async def _require_fine_tune_file(
+    session: AsyncSession, caller: Caller, file_id: str, param: str
+) -> StoredFile:
     stored = await files_repository.get(session, caller.project_id, file_id, int(time.time()))
     if stored is None:
         raise InvalidRequest(f"invalid {param}: {file_id}", param=param)
@@ -63,12 +70,25 @@ async def _require_fine_tune_file(session: AsyncSession, caller: Caller, file_id
             f"with purpose '{purposes.FINE_TUNE}'.",
             param=param,
         )
+    return stored
 
 
-async def create(
-    session: AsyncSession, caller: Caller, catalog: list[BaseModelSpec], params: JobCreateParams
-) -> Job:
-    model, spec = await resolve_model(session, caller, catalog, params.model)
+async def _trained_tokens_estimate(
+    runtime: Runtime, training: StoredFile, spec: BaseModelSpec, method: dict[str, Any]
+) -> int:
+    """What the job is expected to train, as a quote would say: billable tokens × epochs."""
+    try:
+        report = await report_for_model(training, spec, runtime.blobs, runtime.validators)
+    except FileNotFoundError:
+        raise InvalidRequest(f"invalid training_file: {training.id}", param="training_file") from None
+    epochs = method_hyperparameters(method)["n_epochs"]
+    return report.billable_tokens * (default_epochs(report.n_examples) if epochs == "auto" else epochs)
+
+
+async def create(session: AsyncSession, caller: Caller, runtime: Runtime, params: JobCreateParams) -> Job:
+    """Check the request, reserve its quoted cost against the budgets, and record the job."""
+    model, spec = await resolve_model(session, caller, runtime.catalog, params.model)
+    ledger.require_model_allowed(caller, spec, params.model)
     method = normalize_method(params)
     if method["type"] not in spec.methods:
         raise InvalidRequest(
@@ -76,13 +96,14 @@ async def create(
             param="method.type",
             code="model_not_available",
         )
-    await _require_fine_tune_file(session, caller, params.training_file, "training_file")
+    training = await _require_fine_tune_file(session, caller, params.training_file, "training_file")
     if params.validation_file is not None:
         await _require_fine_tune_file(session, caller, params.validation_file, "validation_file")
     now = int(time.time())
     job = Job(
         id=ids.new_job_id(),
         project_id=caller.project_id,
+        key_id=caller.key_id,
         organization_id=caller.organization_id,
         model=model,
         base_model=spec.id,
@@ -106,9 +127,20 @@ async def create(
         provider=spec.provider,
         upstream_id=None,
     )
+    trained_tokens = await _trained_tokens_estimate(runtime, training, spec, method)
     session.add(job)
+    await session.flush()
+    await ledger.reserve_job(session, caller, job.id, spec, trained_tokens)
     events.add(session, job.id, events.created(job.id))
     events.add(session, job.id, events.validating(job.training_file, job.validation_file))
+    audit.record(
+        session,
+        caller.key_id,
+        JOB_CREATED,
+        project_id=caller.project_id,
+        object_id=job.id,
+        details={"model": model},
+    )
     await session.flush()
     db.enqueue(session, ADVANCE_JOB, job.id)
     return job
@@ -155,7 +187,7 @@ async def apply_action(session: AsyncSession, caller: Caller, job_id: str, actio
     upstream = job.provider != LOCAL_PROVIDER
     if upstream:
         values["next_poll_at_ms"] = now * 1000  # carry it to the upstream now
-    if not await repository.transition(session, job.id, allowed_from, **values):
+    if not await lifecycle.move(session, job.id, allowed_from, actor=caller.key_id, **values):
         await session.refresh(job)
         raise InvalidRequest(
             f"Cannot {action} a job with status '{job.status}'.",

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import artifacts, db
-from gateway.fine_tuning import events, failure, repository
+from gateway.fine_tuning import events, failure, lifecycle, repository
 from gateway.fine_tuning.checkpoints import checkpoint_row
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, Project
@@ -74,7 +74,7 @@ async def start(runtime: Runtime, job_id: str, resumed_step: int | None) -> bool
         if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             return False
         crashed = job.status == JobStatus.RUNNING
-        if job.status == JobStatus.QUEUED and not await repository.transition(
+        if job.status == JobStatus.QUEUED and not await lifecycle.move(
             session, job_id, [JobStatus.QUEUED], status=JobStatus.RUNNING, updated_at=now
         ):
             return False
@@ -192,7 +192,7 @@ async def succeed(recorder: Recorder, model_name: str, trained_tokens: int) -> b
     now = int(time.time())
     async with runtime.transaction() as session:
         changes = {"fine_tuned_model": model_name, "finished_at": now, "trained_tokens": trained_tokens}
-        if not await repository.transition(
+        if not await lifecycle.move(
             session,
             job.id,
             [JobStatus.RUNNING],

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.fine_tuning import events, repository, result_files
+from gateway.fine_tuning import events, lifecycle, repository, result_files
 from gateway.fine_tuning.checkpoints import checkpoint_row
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
@@ -153,7 +153,12 @@ async def record(runtime: Runtime, job_id: str, seen: Observation) -> bool:
         after |= {key: values[key] for key in after if key in values}
         next_ms = polling.next_look_at(runtime.settings, **after)
         values |= {"next_poll_at_ms": next_ms, "upstream_failures": 0, "locked_until": None}
-        if not await repository.transition(session, job.id, [job.status], **values):
+        moved = (
+            lifecycle.move(session, job.id, [job.status], **values)
+            if target is not None
+            else repository.transition(session, job.id, [job.status], **values)
+        )
+        if not await moved:
             return False
         new = seen.new_events()
         if target == JobStatus.RUNNING:

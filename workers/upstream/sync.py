@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from gateway.catalog import LOCAL_PROVIDER
-from gateway.fine_tuning import events, failure, repository
+from gateway.fine_tuning import events, failure, lifecycle, repository
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
 from gateway.providers.base import Action, Provider, UpstreamError, UpstreamJob
@@ -117,7 +117,12 @@ async def _refused(runtime: Runtime, job: Job, action: Action, upstream: Upstrea
         restored = mirror.STATUS_FROM_UPSTREAM.get(upstream.status)
         if action != "cancel" and restored is not None and restored not in TERMINAL:
             values |= {"status": restored, "updated_at": int(time.time())}
-        if await repository.transition(session, job.id, [job.status], **values):
+        moved = (
+            lifecycle.move(session, job.id, [job.status], **values)
+            if "status" in values
+            else repository.transition(session, job.id, [job.status], **values)
+        )
+        if await moved:
             events.add(session, job.id, f"The upstream did not {action} the job: {reason}", level="warn")
 
 

@@ -1,0 +1,97 @@
+"""/admin: projects, keys, their limits, usage and the audit log, for the operator's key."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from gateway.admin import service
+from gateway.admin.auth import AdminDep
+from gateway.admin.schemas import AdminApiKey, AdminAuditEntry, AdminProject, KeyCreate, ProjectCreate
+from gateway.budgets import usage
+from gateway.budgets.limits import Limits
+from gateway.budgets.usage import UsageRow
+from gateway.deps import SessionDep
+from gateway.pagination import ListPage
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.post("/projects")
+async def create_project(body: ProjectCreate, session: SessionDep, actor: AdminDep) -> AdminProject:
+    return AdminProject.of(await service.create_project(session, actor, body.name, body.limits))
+
+
+@router.get("/projects")
+async def list_projects(session: SessionDep, _: AdminDep) -> ListPage[AdminProject]:
+    return ListPage(data=[AdminProject.of(p) for p in await service.list_projects(session)], has_more=False)
+
+
+@router.get("/projects/{project_id}")
+async def retrieve_project(project_id: str, session: SessionDep, _: AdminDep) -> AdminProject:
+    return AdminProject.of(await service.get_project(session, project_id))
+
+
+@router.put("/projects/{project_id}/limits")
+async def set_project_limits(
+    project_id: str, limits: Limits, session: SessionDep, actor: AdminDep
+) -> AdminProject:
+    return AdminProject.of(await service.set_project_limits(session, actor, project_id, limits))
+
+
+@router.post("/projects/{project_id}/keys")
+async def create_key(project_id: str, body: KeyCreate, session: SessionDep, actor: AdminDep) -> AdminApiKey:
+    key, secret = await service.create_key(session, actor, project_id, body.name, body.limits)
+    return AdminApiKey.of(key, secret)
+
+
+@router.get("/projects/{project_id}/keys")
+async def list_keys(project_id: str, session: SessionDep, _: AdminDep) -> ListPage[AdminApiKey]:
+    keys = await service.list_keys(session, project_id)
+    return ListPage(data=[AdminApiKey.of(key) for key in keys], has_more=False)
+
+
+@router.get("/keys/{key_id}")
+async def retrieve_key(key_id: str, session: SessionDep, _: AdminDep) -> AdminApiKey:
+    return AdminApiKey.of(await service.get_key(session, key_id))
+
+
+@router.put("/keys/{key_id}/limits")
+async def set_key_limits(key_id: str, limits: Limits, session: SessionDep, actor: AdminDep) -> AdminApiKey:
+    return AdminApiKey.of(await service.set_key_limits(session, actor, key_id, limits))
+
+
+@router.post("/keys/{key_id}/revoke")
+async def revoke_key(key_id: str, session: SessionDep, actor: AdminDep) -> AdminApiKey:
+    return AdminApiKey.of(await service.revoke_key(session, actor, key_id))
+
+
+@router.get("/usage", response_model=ListPage[UsageRow], responses={200: {"content": {"text/csv": {}}}})
+async def usage_report(
+    session: SessionDep,
+    _: AdminDep,
+    group_by: str = "project,key,model,day",
+    project_id: str | None = None,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    format: Literal["json", "csv"] = "json",
+) -> ListPage[UsageRow] | Response:
+    """Totals per the groups named in `group_by` (any of project, key, model, day) between
+    `start_time` (included) and `end_time` (excluded), Unix seconds."""
+    groups = usage.parse_groups(group_by)
+    rows = await usage.report(session, groups, project_id=project_id, start=start_time, end=end_time)
+    if format == "csv":
+        return Response(usage.as_csv(rows), media_type="text/csv")
+    return ListPage(data=rows, has_more=False)
+
+
+@router.get("/audit_log")
+async def audit_log(
+    session: SessionDep,
+    _: AdminDep,
+    project_id: str | None = None,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ListPage[AdminAuditEntry]:
+    entries, has_more = await service.audit_log(session, project_id, after, limit)
+    return ListPage(data=[AdminAuditEntry.of(entry) for entry in entries], has_more=has_more)

@@ -1,0 +1,85 @@
+"""Wire shapes of the admin API (ftgate's own; OpenAI's objects are never reshaped)."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gateway.budgets.limits import Limits
+from gateway.models import ApiKey, AuditEntry, Project
+
+
+class ProjectCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    limits: Limits = Field(default_factory=Limits)
+
+
+class KeyCreate(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    limits: Limits = Field(default_factory=Limits)
+
+
+class AdminProject(BaseModel):
+    object: Literal["admin.project"] = "admin.project"
+    id: str
+    name: str
+    slug: str
+    created_at: int
+    limits: Limits
+
+    @classmethod
+    def of(cls, project: Project) -> "AdminProject":
+        return cls(
+            id=project.id,
+            name=project.name,
+            slug=project.slug,
+            created_at=project.created_at,
+            limits=Limits.model_validate(project.limits or {}),
+        )
+
+
+class AdminApiKey(BaseModel):
+    object: Literal["admin.api_key"] = "admin.api_key"
+    id: str
+    project_id: str
+    name: str | None
+    redacted_value: str
+    created_at: int
+    revoked_at: int | None
+    limits: Limits
+    value: str | None = Field(default=None, description="the secret, in the answer that created the key only")
+
+    @classmethod
+    def of(cls, key: ApiKey, secret: str | None = None) -> "AdminApiKey":
+        return cls(
+            id=key.id,
+            project_id=key.project_id,
+            name=key.name,
+            redacted_value=key.key_hint,
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+            limits=Limits.model_validate(key.limits or {}),
+            value=secret,
+        )
+
+
+class AdminAuditEntry(BaseModel):
+    object: Literal["admin.audit_entry"] = "admin.audit_entry"
+    id: str
+    created_at: int
+    actor: str
+    action: str
+    project_id: str | None
+    object_id: str | None
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> "AdminAuditEntry":
+        return cls(
+            id=entry.id,
+            created_at=entry.created_at,
+            actor=entry.actor,
+            action=entry.action,
+            project_id=entry.project_id,
+            object_id=entry.object_id,
+            details=entry.details,
+        )

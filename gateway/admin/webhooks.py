@@ -1,0 +1,45 @@
+"""/admin: a project's webhook endpoints and each endpoint's delivery log, for the operator's key."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from gateway.admin.auth import AdminDep
+from gateway.deps import SessionDep
+from gateway.pagination import ListPage
+from gateway.webhooks import delivery_log, endpoints
+from gateway.webhooks.schemas import AdminWebhookDelivery, AdminWebhookEndpoint, EndpointCreate
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+@router.post("/projects/{project_id}/webhooks")
+async def create_endpoint(
+    project_id: str, body: EndpointCreate, session: SessionDep, actor: AdminDep
+) -> AdminWebhookEndpoint:
+    endpoint = await endpoints.create(session, actor, project_id, body.url, body.event_types)
+    return AdminWebhookEndpoint.of(endpoint, with_secret=True)
+
+
+@router.get("/projects/{project_id}/webhooks")
+async def list_endpoints(project_id: str, session: SessionDep, _: AdminDep) -> ListPage[AdminWebhookEndpoint]:
+    found = await endpoints.list_for_project(session, project_id)
+    return ListPage(data=[AdminWebhookEndpoint.of(endpoint) for endpoint in found], has_more=False)
+
+
+@router.delete("/webhooks/{endpoint_id}")
+async def disable_endpoint(endpoint_id: str, session: SessionDep, actor: AdminDep) -> AdminWebhookEndpoint:
+    return AdminWebhookEndpoint.of(await endpoints.disable(session, actor, endpoint_id))
+
+
+@router.get("/webhooks/{endpoint_id}/deliveries")
+async def list_deliveries(
+    endpoint_id: str, session: SessionDep, _: AdminDep, after: str | None = None, limit: Limit = 20
+) -> ListPage[AdminWebhookDelivery]:
+    deliveries, has_more = await delivery_log.page(session, endpoint_id, after=after, limit=limit)
+    return ListPage(
+        data=[AdminWebhookDelivery.of(delivery, attempts) for delivery, attempts in deliveries],
+        has_more=has_more,
+    )

@@ -1,0 +1,39 @@
+"""Admitting a request against the caller's buckets: its headers are left for the response,
+and an empty bucket refuses it with OpenAI's 429 before anything else happens."""
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+
+from gateway.projects import Caller
+from gateway.ratelimit import wire
+from gateway.ratelimit.limiter import Kind, RateLimiter
+from gateway.request_context import add_response_headers
+
+ChatTokensDebit = Callable[[int], Awaitable[None]]
+
+
+async def admit_request(request: Request, limiter: RateLimiter, caller: Caller) -> None:
+    """One request taken from the caller's requests-per-minute bucket."""
+    await _admit(request, limiter, caller, Kind.REQUESTS)
+
+
+async def admit_chat(request: Request, limiter: RateLimiter, caller: Caller) -> ChatTokensDebit:
+    """A chat needs one token in the caller's tokens-per-minute bucket to start, and pays the
+    rest once its usage is known, through the function returned: the bucket may go below zero,
+    and the caller's next chats wait until it has refilled."""
+    await _admit(request, limiter, caller, Kind.TOKENS)
+
+    async def debit(total_tokens: int) -> None:
+        await limiter.debit(caller, Kind.TOKENS, max(0, total_tokens - 1))
+
+    return debit
+
+
+async def _admit(request: Request, limiter: RateLimiter, caller: Caller, kind: Kind) -> None:
+    decision = await limiter.take(caller, kind)
+    if decision is None:
+        return
+    add_response_headers(request, wire.headers(kind, decision))
+    if not decision.allowed:
+        raise wire.refusal(kind, caller.key_id, decision, requested=1)
