@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from gateway.settings import Settings
+from tests.support.admin import ADMIN_KEY
 from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, serve
 from tests.support.wire import WireChecker
@@ -46,6 +47,7 @@ def server(
             database_url=database_url,
             max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
             reconcile_interval_seconds=1.0,
+            admin_key=ADMIN_KEY,
         )
         yield stack.enter_context(serve(settings))
 

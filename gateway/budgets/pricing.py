@@ -19,4 +19,6 @@ def cost_micros(tokens: int, price_micros_per_1m: int) -> int:
 
 
 def usd_text(micros: int) -> str:
-    return f"${micros / MICROS_PER_USD:,.2f}"
+    """Dollars and cents, or every digit down to the micro-dollar when there are more."""
+    usd = micros / MICROS_PER_USD
+    return f"${usd:,.2f}" if micros % 10_000 == 0 else f"${usd:,.6f}".rstrip("0")
