@@ -7,6 +7,7 @@ from fastapi import Depends, FastAPI
 
 from gateway import error_handlers
 from gateway.admin.router import router as admin_router
+from gateway.admin.webhooks import router as admin_webhooks_router
 from gateway.chat.router import router as chat_router
 from gateway.dashboard.router import router as dashboard_router
 from gateway.files.router import router as files_router
@@ -49,6 +50,7 @@ def create_app(
         dashboard_router,
         webhook_intake_router,
         admin_router,
+        admin_webhooks_router,
     ):
         app.include_router(router)
     return app

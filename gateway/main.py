@@ -19,7 +19,11 @@ def build_app(settings: Settings | None = None) -> FastAPI:
 
     from workers.inprocess import InProcessRunner
 
-    runner = InProcessRunner(settings.reconcile_interval_seconds, settings.upstream_poll_tick_seconds)
+    runner = InProcessRunner(
+        settings.reconcile_interval_seconds,
+        settings.upstream_poll_tick_seconds,
+        settings.webhook_tick_seconds,
+    )
     runtime = build_runtime(settings, runner.dispatch)
     app = create_app(runtime, on_start=lambda: runner.start(runtime), on_stop=runner.stop)
     app.state.runner = runner

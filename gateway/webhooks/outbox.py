@@ -1,5 +1,5 @@
-"""Queue a job's `fine_tuning.job.*` event for the project's endpoints, in the transaction that
-finished the job, so an event is announced exactly when the change commits."""
+"""Queue a job's `fine_tuning.job.*` event for the project's endpoints in the transaction that
+finishes the job: the event goes out if and only if that change commits."""
 
 import time
 
