@@ -15,6 +15,7 @@ from gateway.admin import service
 from gateway.admin.schemas import AdminApiKey, AdminAuditEntry, AdminProject
 from gateway.budgets import usage
 from gateway.budgets.limits import Limits
+from gateway.errors import GatewayError
 from gateway.models import Project
 
 CLI_ACTOR = "cli"
@@ -26,17 +27,20 @@ def _run(command: Command) -> Callable[[argparse.Namespace], None]:
         from gateway.cli import migrated_settings
         from gateway.runtime import build_runtime
 
+        settings = migrated_settings()
+
         async def main() -> Any:
-            runtime = build_runtime(migrated_settings(), lambda *_: None)
+            runtime = build_runtime(settings, lambda *_: None)
             try:
                 async with runtime.transaction() as session:
                     return await command(session, args)
             finally:
                 await runtime.close()
 
-        result = asyncio.run(main())
-        if result is not None:
-            print(result)
+        try:
+            print(asyncio.run(main()))
+        except GatewayError as error:
+            raise SystemExit(f"ftgate: {error.message}") from None
 
     return handler
 
