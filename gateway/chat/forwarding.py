@@ -8,16 +8,15 @@ from typing import Any
 from fastapi import Response
 from fastapi.responses import StreamingResponse
 
-from gateway.chat.metering import metered_events, reported_total_tokens
+from gateway.chat.metering import UsageHook, metered_events, reported_usage
 from gateway.errors import BadGateway, GatewayError, InvalidRequest, NotFound, RateLimited
 from gateway.providers.base import Provider, UpstreamError
-from gateway.ratelimit.admission import ChatTokensDebit
 
 log = logging.getLogger(__name__)
 
 
 async def forward(
-    provider: Provider, body: dict[str, Any], model: str, caller_model: str, debit: ChatTokensDebit
+    provider: Provider, body: dict[str, Any], model: str, caller_model: str, on_usage: UsageHook
 ) -> Response:
     try:
         reply = await provider.chat(body | {"model": model})
@@ -25,14 +24,14 @@ async def forward(
         raise _client_error(provider.name, caller_model, error) from error
     if reply.content_type.startswith("text/event-stream"):
         return StreamingResponse(
-            metered_events(reply.body, debit),
+            metered_events(reply.body, on_usage),
             status_code=reply.status_code,
             media_type="text/event-stream",
             headers=reply.headers | {"cache-control": "no-cache"},
         )
     content = b"".join([chunk async for chunk in reply.body])
-    if reply.status_code == 200 and (total_tokens := reported_total_tokens(content)) is not None:
-        await debit(total_tokens)
+    if reply.status_code == 200 and (usage := reported_usage(content)) is not None:
+        await on_usage(*usage)
     return Response(
         content, status_code=reply.status_code, media_type=reply.content_type, headers=reply.headers
     )

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from fastapi import APIRouter, Request, Response
 
-from gateway.chat import completions, forwarding, service, sse
+from gateway.chat import billing, completions, forwarding, service, sse
 from gateway.chat.metering import metered_chunks
 from gateway.chat.params import ChatCompletionParams
 from gateway.chat.schemas import ChatCompletion
@@ -21,17 +21,18 @@ async def create(
     params: ChatCompletionParams, caller: CallerDep, runtime: RuntimeDep, request: Request
 ) -> ChatCompletion | Response:
     debit = await admit_chat(request, runtime.rate_limiter, caller)
+    on_usage = await billing.open_meter(runtime, caller, params.model, debit)
     route = await service.upstream_route(runtime, caller, params.model)
     if route is not None:
         return await forwarding.forward(
-            route.provider, await request.json(), route.model, params.model, debit
+            route.provider, await request.json(), route.model, params.model, on_usage
         )
     generation = await service.prepare(runtime, caller, params)
     if params.stream:
         counted = completions.chunks(runtime.chat_engine, replace(generation, include_usage=True))
         return await sse.stream_response(
-            metered_chunks(counted, params.include_usage, debit), params.include_usage
+            metered_chunks(counted, params.include_usage, on_usage), params.include_usage
         )
     completion = await completions.complete(runtime.chat_engine, generation)
-    await debit(completion.usage.total_tokens)
+    await on_usage(completion.usage.prompt_tokens, completion.usage.completion_tokens)
     return completion

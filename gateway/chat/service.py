@@ -51,15 +51,30 @@ async def upstream_route(runtime: Runtime, caller: Caller, name: str) -> Upstrea
             if spec.provider == LOCAL_PROVIDER
             else _route(runtime, spec.provider, name, spec.upstream_model or spec.id)
         )
+    job = await _tuning_job(runtime, caller, name)
+    if job is None or job.provider == LOCAL_PROVIDER:
+        return None
+    return _route(runtime, job.provider, name, name)
+
+
+async def _tuning_job(runtime: Runtime, caller: Caller, name: str) -> Job | None:
+    """The caller's job that made `name`, a fine-tuned model or one of its checkpoints."""
     async with runtime.sessions() as session:
         job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
         if job is None and (
             found := await jobs_repository.checkpoint_by_model(session, caller.project_id, name)
         ):
             job = found[0]
-    if job is None or job.provider == LOCAL_PROVIDER:
-        return None
-    return _route(runtime, job.provider, name, name)
+    return job
+
+
+async def priced_base_model(runtime: Runtime, caller: Caller, name: str) -> BaseModelSpec | None:
+    """The base model whose chat prices apply to `name` (itself, or the base it was tuned from)."""
+    spec = resolve_base_model(runtime.catalog, name)
+    if spec is not None:
+        return spec
+    job = await _tuning_job(runtime, caller, name)
+    return resolve_base_model(runtime.catalog, job.base_model) if job is not None else None
 
 
 def _route(runtime: Runtime, provider: str, name: str, upstream_model: str) -> UpstreamRoute:

@@ -31,7 +31,7 @@ class Kind(StrEnum):
 
 class RateLimiter:
     def __init__(self, buckets: Buckets, clock: Callable[[], float] = time.monotonic) -> None:
-        self.buckets = buckets
+        self._buckets = buckets
         self._clock = clock
         self._paused_until = float("-inf")
         self._warned_at = float("-inf")
@@ -44,10 +44,10 @@ class RateLimiter:
 
     async def take(self, caller: Caller, kind: Kind, amount: int = 1) -> Decision | None:
         """None when the caller has no such limit, or when the backend cannot say."""
-        return await self._ask(self.buckets.take, caller, kind, amount)
+        return await self._ask(self._buckets.take, caller, kind, amount)
 
     async def debit(self, caller: Caller, kind: Kind, amount: int) -> Decision | None:
-        return await self._ask(self.buckets.debit, caller, kind, amount)
+        return await self._ask(self._buckets.debit, caller, kind, amount)
 
     async def _ask(
         self,
@@ -70,10 +70,14 @@ class RateLimiter:
         self._paused_until = now + BACKEND_PAUSE_SECONDS
         if now - self._warned_at >= WARNING_INTERVAL_SECONDS:
             self._warned_at = now
-            log.warning("rate limits are not enforced: their backend failed (%s)", error)
+            log.warning(
+                "rate limits are not enforced for %g s: their backend failed (%s)",
+                BACKEND_PAUSE_SECONDS,
+                error,
+            )
 
     async def close(self) -> None:
-        await self.buckets.close()
+        await self._buckets.close()
 
 
 def build_rate_limiter(settings: Settings) -> RateLimiter:

@@ -216,14 +216,14 @@ def test_tuning_a_fine_tuned_model_continues_from_its_adapter(client: openai.Ope
 
 
 async def _lose_workers(settings, job_id: str, losses: int) -> list[bool]:
-    from gateway.fine_tuning import repository
+    from gateway.fine_tuning import lifecycle
     from gateway.runtime import build_runtime
     from workers.local import progress
 
     runtime = build_runtime(settings, lambda *_: None)
     try:
         async with runtime.transaction() as session:
-            await repository.transition(session, job_id, ["queued"], status="running")
+            await lifecycle.move(session, job_id, ["queued"], status="running")
         return [await progress.start(runtime, job_id, resumed_step=step) for step in range(losses)]
     finally:
         await runtime.close()

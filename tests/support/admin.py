@@ -16,7 +16,11 @@ class Admin:
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, path, **kwargs)
         assert response.status_code == 200, response.text
-        return response.json() if response.headers["content-type"].startswith("application/json") else response.text
+        return (
+            response.json()
+            if response.headers["content-type"].startswith("application/json")
+            else response.text
+        )
 
     def create_project(self, name: str, **limits: Any) -> dict[str, Any]:
         return self.call("POST", "/projects", json={"name": name, "limits": limits})
