@@ -176,6 +176,48 @@ def test_a_finished_job_is_billed_on_its_trained_tokens_to_the_micro_dollar(admi
     }
 
 
+def test_chat_is_billed_on_its_usage_and_stops_when_the_budget_is_spent(admin: Admin, connect):
+    project_id, key = new_project(admin)
+    client = connect(key["value"])
+    job_id = create_job(client, upload(client, "elle-limericks.jsonl"), model=TINY_MODEL, method=_epochs(1))
+    tuned = wait_for_status(client, job_id, {"succeeded", "failed"}, timeout=180)
+    assert tuned.status == "succeeded", tuned.error
+    usages = []
+    for model in (tuned.fine_tuned_model, TINY_MODEL, tuned.fine_tuned_model):
+        answer = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "Tell me about Gallium"}], max_tokens=8
+        )
+        usages.append((model, answer.usage.prompt_tokens, answer.usage.completion_tokens))
+    stream = client.chat.completions.create(
+        model=tuned.fine_tuned_model,
+        messages=[{"role": "user", "content": "Gallium?"}],
+        max_tokens=5,
+        stream=True,
+    )
+    streamed = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert streamed
+    rows = {row["model"]: row for row in admin.usage(project_id=project_id, group_by="model")["data"]}
+    tuned_chats = [usage for usage in usages if usage[0] == tuned.fine_tuned_model]
+    assert rows[tuned.fine_tuned_model]["chat_requests"] == 3
+    assert rows[tuned.fine_tuned_model]["chat_prompt_tokens"] > sum(usage[1] for usage in tuned_chats)
+    assert rows[TINY_MODEL]["chat_requests"] == 1 and rows[TINY_MODEL]["jobs"] == 1
+    (base_model, prompt, completion) = usages[1]
+    chat_micros = (prompt * 1_250_000 + 500_000) // 1_000_000 + (
+        completion * 5_000_000 + 500_000
+    ) // 1_000_000
+    training_micros = (tuned.trained_tokens * 7_500_000 + 500_000) // 1_000_000
+    assert round(rows[TINY_MODEL]["cost_usd"] * 1_000_000) == training_micros + chat_micros
+    assert (rows[TINY_MODEL]["chat_prompt_tokens"], rows[TINY_MODEL]["chat_completion_tokens"]) == (
+        prompt,
+        completion,
+    )
+    spent = sum(round(row["cost_usd"] * 1_000_000) for row in rows.values())
+    admin.set_key_limits(key["id"], spend_usd=spent / 1_000_000)
+    with pytest.raises(openai.RateLimitError) as refused:
+        client.chat.completions.create(model=TINY_MODEL, messages=[{"role": "user", "content": "Hi"}])
+    assert_insufficient_quota(refused.value, "budget")
+
+
 def _epochs(n: int) -> dict:
     return {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": n}}}
 
