@@ -62,17 +62,21 @@ def wire() -> Iterator[WireChecker]:
 ClientFactory = Callable[[], openai.OpenAI]
 
 
+def sdk_client(server: RunningServer, key: str, wire: WireChecker) -> openai.OpenAI:
+    """The official SDK on `key`, every response checked by `wire`, no retries."""
+    http_client = httpx2.Client(event_hooks={"response": [wire]}, timeout=60)
+    return openai.OpenAI(
+        base_url=f"{server.base_url}/v1", api_key=key, max_retries=0, http_client=http_client
+    )
+
+
 @pytest.fixture
 def make_client(server: RunningServer, wire: WireChecker) -> Iterator[ClientFactory]:
     """Each call makes a new project with its own key, and an SDK client that uses it."""
     clients: list[openai.OpenAI] = []
 
     def make() -> openai.OpenAI:
-        key = server.create_key(f"project-{secrets.token_hex(4)}")
-        http_client = httpx2.Client(event_hooks={"response": [wire]}, timeout=30)
-        client = openai.OpenAI(
-            base_url=f"{server.base_url}/v1", api_key=key, max_retries=0, http_client=http_client
-        )
+        client = sdk_client(server, server.create_key(f"project-{secrets.token_hex(4)}"), wire)
         clients.append(client)
         return client
 

@@ -10,12 +10,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-import httpx2
 import openai
 import pytest
 
 from gateway.settings import Settings
-from tests.conftest import TINY_MODEL
+from tests.conftest import TINY_MODEL, sdk_client
 from tests.support.admin import ADMIN_KEY, Admin
 from tests.support.jobs import DATA, upload, wait_for_status
 from tests.support.postgres import temporary_database
@@ -58,10 +57,7 @@ def connect(proxy: RunningServer, wire: WireChecker) -> Iterator:
     clients: list[openai.OpenAI] = []
 
     def make(key: str) -> openai.OpenAI:
-        http_client = httpx2.Client(event_hooks={"response": [wire]}, timeout=60)
-        client = openai.OpenAI(
-            base_url=f"{proxy.base_url}/v1", api_key=key, max_retries=0, http_client=http_client
-        )
+        client = sdk_client(proxy, key, wire)
         clients.append(client)
         return client
 
