@@ -16,7 +16,7 @@ import pytest
 from gateway.settings import Settings
 from tests.conftest import TINY_MODEL, sdk_client
 from tests.support.admin import ADMIN_KEY, Admin
-from tests.support.jobs import DATA, upload, wait_for_status
+from tests.support.jobs import DATA, chat_lines, upload, wait_for_status
 from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, serve
 from tests.support.wire import WireChecker
@@ -136,6 +136,19 @@ def test_a_cancelled_job_gives_its_reservation_back(admin: Admin, connect):
     assert (row["jobs"], row["trained_tokens"], row["cost_usd"]) == (2, 0, 0.0)
     assert round(row["reserved_usd"] * 1_000_000) == cost
     assert client.fine_tuning.jobs.retrieve(second).status in ("validating_files", "queued")
+
+
+def test_a_failed_job_gives_its_reservation_back(admin: Admin, connect):
+    project_id, key = new_project(admin)
+    client = connect(key["value"])
+    too_few = upload(client, "three.jsonl", chat_lines(3))
+    _, cost = quoted_micros(client, too_few, PARKED_MODEL)
+    admin.set_project_limits(project_id, spend_usd=(cost + cost // 2) / 1_000_000)
+    failed = wait_for_status(client, create_job(client, too_few), {"failed"})
+    assert failed.error.code == "invalid_n_examples"
+    assert create_job(client, too_few)
+    row = usage_of(admin, project_id)
+    assert (row["jobs"], row["cost_usd"], round(row["reserved_usd"] * 1_000_000)) == (2, 0.0, cost)
 
 
 def test_a_finished_job_is_billed_on_its_trained_tokens_to_the_micro_dollar(admin: Admin, connect):
