@@ -19,3 +19,9 @@ class UpstreamSpec(BaseModel):
     max_retry_after_seconds: float = Field(
         default=20.0, ge=0, description="a longer retry-after ends the request; the job tries again later"
     )
+    resend_after_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="a create whose answer was lost is looked up this long (it may still be under way "
+        "upstream) before it is sent again",
+    )

@@ -153,6 +153,21 @@ def test_a_create_whose_answer_was_lost_is_looked_up_not_sent_again(
     assert fake.requests_to("POST", r"/fine_tuning/jobs$") - before == 1
 
 
+def test_a_create_that_lands_upstream_after_ftgate_gave_up_on_it_is_found_not_sent_again(
+    client: openai.OpenAI, fake: FakeUpstream
+):
+    # ftgate waits 1 s for an answer; the upstream makes the job 6 s after the request came.
+    before = fake.requests_to("POST", r"/fine_tuning/jobs$")
+    fake.add_fault("POST", r"/fine_tuning/jobs$", "timeout", times=1, seconds=6)
+    sent = time.monotonic()
+    job = create(client)
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "succeeded", done.error
+    time.sleep(max(0.0, sent + 7 - time.monotonic()))  # until the slow create has landed
+    the_upstream_job(fake, job.id)
+    assert fake.requests_to("POST", r"/fine_tuning/jobs$") - before == 1
+
+
 def test_the_upstreams_final_refusal_fails_the_job_with_its_words(client: openai.OpenAI, fake: FakeUpstream):
     fake.add_fault("POST", r"/fine_tuning/jobs$", "status", status=400, times=1)
     job = create(client)

@@ -36,6 +36,7 @@ def upstream_spec(base_url: str, **overrides: object) -> UpstreamSpec:
             "timeout_seconds": 1.0,
             "attempts": 3,
             "max_retry_after_seconds": 5.0,
+            "resend_after_seconds": 10.0,
         }
         | overrides
     )

@@ -29,6 +29,8 @@ async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob 
         if found is not None:
             log.info("job %s was already at %s as %s", job.id, provider.name, found.id)
             return found if await _record(runtime, job, found) else None
+        if time.time() < job.upstream_submitted_at + _resend_after_seconds(runtime, provider.name):
+            raise CreateInFlight(job.id)
     request = await _request(runtime, provider, job)
     async with runtime.transaction() as session:
         if not await repository.transition(
@@ -111,6 +113,14 @@ class MissingFile(Exception):
     def __init__(self, file_id: str) -> None:
         super().__init__(f"The job failed because the file {file_id} no longer exists.")
         self.file_id = file_id
+
+
+def _resend_after_seconds(runtime: Runtime, upstream: str) -> float:
+    return next(spec.resend_after_seconds for spec in runtime.settings.upstreams if spec.name == upstream)
+
+
+class CreateInFlight(Exception):
+    """The job was sent and is not found upstream yet: the create may still be under way there."""
 
 
 class UploadInProgress(Exception):

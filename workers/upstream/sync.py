@@ -38,8 +38,9 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
         except UpstreamError as error:
             await _after_failure(runtime, held, error)
             return
-        except (submission.UploadInProgress, IntegrityError):
-            # Another job is sending the same file (or just started to): look again shortly.
+        except (submission.UploadInProgress, submission.CreateInFlight, IntegrityError):
+            # Another job is sending the same file (or just started to), or this job's lost
+            # create may still land upstream: look again shortly.
             delay = runtime.settings.upstream_poll_running_seconds
             await _schedule(runtime, held, polling.at_ms(delay), job.upstream_failures)
             return
