@@ -39,19 +39,23 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "project"
 
 
+async def add_project(session: AsyncSession, name: str) -> Project:
+    """Raises IntegrityError when the name is taken."""
+    project = Project(
+        id=ids.new_project_id(),
+        name=name,
+        slug=slugify(name),
+        organization_id=ids.new_organization_id(),
+        created_at=int(time.time()),
+    )
+    session.add(project)
+    await session.flush()
+    return project
+
+
 async def get_or_create_project(session: AsyncSession, name: str) -> Project:
     project = await session.scalar(select(Project).where(Project.name == name))
-    if project is None:
-        project = Project(
-            id=ids.new_project_id(),
-            name=name,
-            slug=slugify(name),
-            organization_id=ids.new_organization_id(),
-            created_at=int(time.time()),
-        )
-        session.add(project)
-        await session.flush()
-    return project
+    return project if project is not None else await add_project(session, name)
 
 
 async def create_key(

@@ -5,6 +5,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import audit, projects
@@ -15,9 +16,13 @@ from gateway.pagination import fetch_page, resolve_after
 
 
 async def create_project(session: AsyncSession, actor: str, name: str, limits: Limits) -> Project:
+    taken = InvalidRequest(f"A project named '{name}' already exists.", param="name")
     if await session.scalar(select(Project.id).where(Project.name == name)) is not None:
-        raise InvalidRequest(f"A project named '{name}' already exists.", param="name")
-    project = await projects.get_or_create_project(session, name)
+        raise taken
+    try:
+        project = await projects.add_project(session, name)
+    except IntegrityError:  # a racing create of the same name won; this transaction is rolled back
+        raise taken from None
     project.limits = _stored(limits)
     audit.record(
         session, actor, "project.created", project_id=project.id, object_id=project.id, details={"name": name}

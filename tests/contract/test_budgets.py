@@ -350,3 +350,21 @@ def test_the_audit_log_holds_admin_actions_and_job_status_changes(admin: Admin, 
     changes = [entry["details"] for entry in reversed(entries) if entry["action"] == "job.status_changed"]
     assert changes[-1] == {"from": changes[-1]["from"], "to": "cancelled"}
     assert changes[-1]["from"] in ("validating_files", "queued")
+
+
+def test_racing_creations_of_one_project_name_make_one_project(proxy: RunningServer):
+    name = f"race-{secrets.token_hex(4)}"
+
+    def attempt(_: int) -> int:
+        response = httpx.post(
+            f"{proxy.base_url}/admin/projects",
+            json={"name": name},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            timeout=30,
+        )
+        assert response.status_code == 200 or response.json()["error"]["param"] == "name", response.text
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(attempt, range(8)))
+    assert statuses.count(200) == 1 and statuses.count(400) == 7
