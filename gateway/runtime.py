@@ -28,6 +28,7 @@ class Runtime:
     dispatch: db.Dispatch
     catalog: list[BaseModelSpec]
     training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
+    upstream_look_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
     providers: dict[str, Provider] = field(default_factory=dict)
 
@@ -58,6 +59,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         dispatch=dispatch,
         catalog=catalog,
         training_slots=asyncio.Semaphore(settings.training_slots),
+        upstream_look_slots=asyncio.Semaphore(settings.upstream_concurrent_looks),
         chat_engine=ChatEngine(settings.training_device, settings.max_loaded_adapters),
         providers=build_providers(settings.upstreams, catalog),
     )

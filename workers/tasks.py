@@ -13,8 +13,16 @@ from gateway.fine_tuning import repository as jobs_repository
 from gateway.fine_tuning.file_checks import validate_job_files
 from gateway.fine_tuning.status import JobStatus
 from gateway.runtime import Runtime
-from gateway.task_names import ADVANCE_JOB, POLL_UPSTREAMS, RECONCILE, SYNC_UPSTREAM_JOB, TRAIN_JOB
+from gateway.task_names import (
+    ADVANCE_JOB,
+    MIRROR_UPSTREAM_JOBS,
+    POLL_UPSTREAMS,
+    RECONCILE,
+    SYNC_UPSTREAM_JOB,
+    TRAIN_JOB,
+)
 from workers.lease import hold_lease
+from workers.upstream.rounds import mirror_due_jobs
 from workers.upstream.sync import sync_job
 
 log = logging.getLogger(__name__)
@@ -58,13 +66,15 @@ POLL_BATCH = 1000
 
 
 async def poll_upstreams(runtime: Runtime, _: str = "") -> None:
-    """Send a sync task for every upstream job whose time to be looked at has come."""
+    """Send a sync task for every upstream job due for more than a look, and a mirroring round
+    for those due for only a look."""
     now_ms = int(time.time() * 1000)
     grace_ms = runtime.settings.job_lease_seconds * 1000
     async with runtime.transaction() as session:
         due = await jobs_repository.take_due_polls(session, now_ms, grace_ms, POLL_BATCH)
     for job_id in due:
         runtime.dispatch(SYNC_UPSTREAM_JOB, job_id)
+    runtime.dispatch(MIRROR_UPSTREAM_JOBS, "")
 
 
 Task = Callable[[Runtime, str], Awaitable[None]]
@@ -72,6 +82,7 @@ TASKS: dict[str, Task] = {
     ADVANCE_JOB: advance_job,
     TRAIN_JOB: train_job,
     SYNC_UPSTREAM_JOB: sync_job,
+    MIRROR_UPSTREAM_JOBS: mirror_due_jobs,
     POLL_UPSTREAMS: poll_upstreams,
     RECONCILE: reconcile,
 }

@@ -43,7 +43,7 @@ async def lease_sequence(settings, job_id: str) -> list[bool]:
                 if action == "claim":
                     outcomes.append(await jobs_repository.claim(session, job_id, now, lease_seconds=300))
                 else:
-                    await jobs_repository.release(session, job_id)
+                    await jobs_repository.release_all(session, [job_id])
     finally:
         await runtime.close()
     return outcomes
