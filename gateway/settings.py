@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         default=None, description="shorthand for an upstream named `openai` at api.openai.com"
     )
-    upstream_poll_tick_seconds: float = Field(default=0.5, gt=0)
+    upstream_poll_tick_seconds: float = Field(default=0.2, gt=0)
     upstream_poll_running_seconds: float = Field(default=1.0, gt=0)
     upstream_poll_waiting_seconds: float = Field(default=5.0, gt=0)
     upstream_poll_paused_seconds: float = Field(default=30.0, gt=0)

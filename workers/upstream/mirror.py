@@ -3,6 +3,7 @@ then written in the caller's transaction (`record`): new events once each and in
 checkpoints, status, and on success the model, trained tokens and result files, as OpenAI sets
 them."""
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -79,17 +80,37 @@ async def observe(
     await _collect_events(provider, job, seen, full=False)
     if seen.job is None and _job_may_have_changed(runtime.settings, job, seen):
         seen.job = await provider.get_job(job.upstream_id)
-    if seen.job is None:
-        return seen
-    if seen.job.status != job.upstream_status:
-        # Events written between the two reads belong with the status; at the end, read them
-        # all once more, so that an event a shuffled page hid is not lost.
-        await _collect_events(provider, job, seen, full=seen.job.status in UPSTREAM_TERMINAL)
-    if seen.job.status == "running" or (seen.job.status in UPSTREAM_TERMINAL and job.status not in TERMINAL):
-        seen.checkpoints = await _all_checkpoints(provider, job.upstream_id)
-    if seen.job.status == "succeeded" and job.status != JobStatus.SUCCEEDED:
-        seen.results = [await provider.fetch_file(file_id) for file_id in seen.job.result_files]
+    if seen.job is not None:
+        await _read_what_came_with(provider, job, seen.job, seen)
     return seen
+
+
+async def _read_what_came_with(
+    provider: Provider, job: Job, upstream: UpstreamJob, seen: Observation
+) -> None:
+    """What goes with the upstream job's state, read at once: events again when its status
+    changed (those written between the two reads belong with the status; at the end, all of
+    them once more, so that an event a shuffled page hid is not lost), its checkpoints while it
+    runs or as it ends, and its result files when it succeeded."""
+    assert job.upstream_id is not None
+    upstream_id = job.upstream_id
+
+    async def checkpoints() -> None:
+        seen.checkpoints = await _all_checkpoints(provider, upstream_id)
+
+    async def results() -> None:
+        seen.results = [await provider.fetch_file(file_id) for file_id in upstream.result_files]
+
+    reads = []
+    if upstream.status != job.upstream_status:
+        reads.append(_collect_events(provider, job, seen, full=upstream.status in UPSTREAM_TERMINAL))
+    if upstream.status == "running" or (upstream.status in UPSTREAM_TERMINAL and job.status not in TERMINAL):
+        reads.append(checkpoints())
+    if upstream.status == "succeeded" and job.status != JobStatus.SUCCEEDED:
+        reads.append(results())
+    for outcome in await asyncio.gather(*reads, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _job_may_have_changed(settings: Settings, job: Job, seen: Observation) -> bool:

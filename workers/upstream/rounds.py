@@ -1,7 +1,7 @@
 """The task that mirrors, many at once, the upstream jobs due for only a look (sent, at work on
 both sides, no client action to carry): their leases taken in one statement, their upstreams read
-concurrently, and what was seen written with a few statements for all. Jobs that need more go
-through `sync_job`, one task each."""
+concurrently, and what was seen written as the reads end, a few statements for all the jobs whose
+reads ended together. Jobs that need more go through `sync_job`, one task each."""
 
 import asyncio
 import logging
@@ -21,9 +21,6 @@ from workers.upstream.mirror import Observation
 log = logging.getLogger(__name__)
 
 ROUND_SIZE = 100
-# Looks still under way this long after the round began are written apart, when they end, so
-# that one slow upstream does not hold back the others' records.
-WAVE_SECONDS = 1.0
 
 # What a look found: the upstream's view, its error, or None when the job could not be looked at
 # here (its next look is then the one the claim set).
@@ -47,9 +44,9 @@ async def mirror_due_jobs(runtime: Runtime, _: str = "") -> None:
     async with hold_jobs(runtime, jobs) as held, asyncio.TaskGroup() as looks:
         pending = {looks.create_task(_look(runtime, job)): job for job in jobs}
         while pending:
-            done, _ = await asyncio.wait(pending, timeout=WAVE_SECONDS)
-            if done:
-                await _write(runtime, held, [(pending.pop(task), task.result()) for task in done])
+            # Whatever ended while the last write went on is written together.
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            await _write(runtime, held, [(pending.pop(task), task.result()) for task in done])
 
 
 async def _look(runtime: Runtime, job: Job) -> Look:
