@@ -21,6 +21,8 @@ from workers.upstream.mirror import Observation
 log = logging.getLogger(__name__)
 
 ROUND_SIZE = 100
+# Looks that end this close together are written together.
+WRITE_EVERY_SECONDS = 0.1
 
 # What a look found: the upstream's view, its error, or None when the job could not be looked at
 # here (its next look is then the one the claim set).
@@ -44,9 +46,9 @@ async def mirror_due_jobs(runtime: Runtime, _: str = "") -> None:
     async with hold_jobs(runtime, jobs) as held, asyncio.TaskGroup() as looks:
         pending = {looks.create_task(_look(runtime, job)): job for job in jobs}
         while pending:
-            # Whatever ended while the last write went on is written together.
-            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            await _write(runtime, held, [(pending.pop(task), task.result()) for task in done])
+            done, _ = await asyncio.wait(pending, timeout=WRITE_EVERY_SECONDS)
+            if done:
+                await _write(runtime, held, [(pending.pop(task), task.result()) for task in done])
 
 
 async def _look(runtime: Runtime, job: Job) -> Look:
