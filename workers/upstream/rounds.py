@@ -7,8 +7,6 @@ import asyncio
 import logging
 import time
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from gateway.fine_tuning import repository
 from gateway.models import Job
 from gateway.providers.base import UpstreamError
@@ -67,28 +65,27 @@ async def _look(runtime: Runtime, job: Job) -> Look:
 
 async def _write(runtime: Runtime, held: HeldJobs, looks: list[tuple[Job, Look]]) -> None:
     """All the looks in one transaction; should that fail, each in its own, so that one job that
-    cannot be recorded holds back none of the others."""
+    cannot be recorded holds back none of the others (its lease goes when the round ends)."""
     try:
-        async with runtime.transaction() as session:
-            await _record(session, runtime, looks)
+        await _record(runtime, held, looks)
     except Exception:
         log.exception("could not record %d looks together; recording them one by one", len(looks))
         for look in looks:
             try:
-                async with runtime.transaction() as session:
-                    await _record(session, runtime, [look])
+                await _record(runtime, held, [look])
             except Exception:
                 log.exception("job %s: could not record its look; it is looked at again later", look[0].id)
+
+
+async def _record(runtime: Runtime, held: HeldJobs, looks: list[tuple[Job, Look]]) -> None:
+    async with runtime.transaction() as session:
+        await mirror.record(
+            session, runtime, [(job, look) for job, look in looks if isinstance(look, Observation)]
+        )
+        unseen = [(job, look) for job, look in looks if not isinstance(look, Observation)]
+        if unseen:
+            await repository.release_all(session, [job.id for job, _ in unseen])
+        for job, look in unseen:
+            if isinstance(look, UpstreamError):
+                await setbacks.record(session, runtime.settings, job, look)
     held.held.difference_update(job.id for job, _ in looks)
-
-
-async def _record(session: AsyncSession, runtime: Runtime, looks: list[tuple[Job, Look]]) -> None:
-    await mirror.record(
-        session, runtime, [(job, look) for job, look in looks if isinstance(look, Observation)]
-    )
-    unseen = [(job, look) for job, look in looks if not isinstance(look, Observation)]
-    if unseen:
-        await repository.release_all(session, [job.id for job, _ in unseen])
-    for job, look in unseen:
-        if isinstance(look, UpstreamError):
-            await setbacks.record(session, runtime.settings, job, look)
