@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gateway.fine_tuning import repository
 from gateway.models import Job
@@ -63,7 +63,7 @@ class HeldJobs:
     its writes released, so that leaving releases only the others."""
 
     jobs: list[Job]
-    held: set[str] = field(default_factory=set)
+    held: set[str]
 
 
 @asynccontextmanager

@@ -185,17 +185,19 @@ async def record(session: AsyncSession, runtime: Runtime, looks: list[tuple[Job,
 
 
 def _changes(settings: Settings, job: Job, seen: Observation, target: JobStatus | None) -> dict[str, Any]:
-    """The job's row after the look: its `seq` and the values to set."""
+    """The job's row after the look, but for a change of status: its `seq` and the values to set."""
     values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
     if seen.job is not None:
         values |= {"upstream_status": seen.job.status, "upstream_polled_at_ms": _now_ms()}
         if job.status == JobStatus.RUNNING and seen.job.estimated_finish is not None:
             values["estimated_finish"] = seen.job.estimated_finish
-    if target is not None and seen.job is not None:
-        values |= {"updated_at": int(time.time())} | _outcome(target, seen.job) | {"status": target}
-    after = {"status": job.status, "upstream_status": job.upstream_status, "updated_at": job.updated_at}
-    after |= {key: values[key] for key in after if key in values}
-    next_ms = polling.next_look_at(settings, since=seen.looked_at, **after)
+    next_ms = polling.next_look_at(
+        settings,
+        target or job.status,
+        values.get("upstream_status", job.upstream_status),
+        job.updated_at if target is None else int(time.time()),
+        since=seen.looked_at,
+    )
     return {"seq": job.seq, "next_poll_at_ms": next_ms, "upstream_failures": 0} | values
 
 
@@ -208,14 +210,15 @@ async def _record_status_change(
     results: list[UpstreamFile],
     added: list[UpstreamEvent],
 ) -> None:
-    """What comes with the job's move to `target`: on success its result files, and the events
-    of the change."""
+    """The job's move to the status the upstream's implies, with its outcome (on success the
+    model, trained tokens and result files) and the events of the change."""
+    values: dict[str, Any] = {"status": target, "updated_at": int(time.time())} | _outcome(target, upstream)
     if target == JobStatus.SUCCEEDED:
-        files = [
+        values["result_files"] = [
             result_files.store(session, runtime.blobs, job.project_id, item.filename, item.content)
             for item in results
         ]
-        await repository.transition(session, job.id, [target], result_files=files)
+    await repository.transition(session, job.id, [job.status], **values)
     _announce(session, job, target, upstream, added)
 
 
