@@ -4,6 +4,7 @@ ftgate), with the upstream's own key, retrying what the upstream asks us to retr
 import asyncio
 import json
 import logging
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 
@@ -21,6 +22,7 @@ from gateway.providers.base import (
     UpstreamJob,
 )
 from gateway.providers.config import UpstreamSpec
+from gateway.providers.keepalive import KeepAliveTransport
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,14 @@ class OpenAIProvider:
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = spec.name
         self.spec = spec
-        self.client = httpx.AsyncClient(
+        self.client = self._client(spec, transport)
+        # The small reads go through a cheaper transport, unless a proxy must carry them.
+        proxied = bool(urllib.request.getproxies())
+        self.reads = self._client(spec, transport or (None if proxied else KeepAliveTransport()))
+
+    @staticmethod
+    def _client(spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
             base_url=str(spec.base_url),
             headers={
                 "authorization": f"Bearer {spec.api_key.get_secret_value()}",
@@ -101,6 +110,7 @@ class OpenAIProvider:
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.reads.aclose()
 
     async def _list(self, path: str, after: str | None, limit: int) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
@@ -125,6 +135,7 @@ class OpenAIProvider:
         A request that may have taken effect upstream without an answer (a timed-out create) is
         never resent here: the caller looks it up before trying again.
         """
+        client = self.reads if method == "GET" and not stream else self.client
         failure: UpstreamError | None = None
         for attempt in range(self.spec.attempts):
             if attempt:
@@ -135,8 +146,8 @@ class OpenAIProvider:
             if rewind is not None:
                 rewind.seek(0)
             try:
-                request = self.client.build_request(method, path, **kwargs)
-                response = await self.client.send(request, stream=stream)
+                request = client.build_request(method, path, **kwargs)
+                response = await client.send(request, stream=stream)
             except httpx.TransportError as error:
                 failure = UpstreamError(
                     f"{self.name}: {method} {path} got no answer ({type(error).__name__})", retryable=True
