@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     )
     upstream_max_backoff_seconds: float = Field(default=300.0, gt=0)
     upstream_concurrent_looks: int = Field(
-        default=16, ge=1, description="upstream jobs a process reads at once while mirroring them"
+        default=32, ge=1, description="upstream jobs a process reads at once while mirroring them"
     )
 
     @model_validator(mode="after")
