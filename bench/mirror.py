@@ -13,7 +13,7 @@ metrics event a second. Measures:
   sample of the API's own event lists confirms they show the same rows);
 - upstream requests per job-minute: every /v1 request the upstream received, divided by the
   minutes the jobs lived there (first to last event);
-- that every upstream event ftgate shows appears once, none missing.
+- that every upstream event ftgate shows appears once (none duplicated), none missing.
 
 Bar: p99 lag <= 2 s.
 """
@@ -128,6 +128,20 @@ async def watch_events(database_url: str, first_seen: dict[str, float], stop: as
         await engine.dispose()
 
 
+async def count_duplicates(database_url: str) -> int:
+    """Upstream events ftgate stored more than once."""
+    engine = create_async_engine(database_url)
+    query = text(
+        "SELECT count(*) - count(DISTINCT upstream_event_id) FROM fine_tuning_job_events "
+        "WHERE upstream_event_id IS NOT NULL"
+    )
+    try:
+        async with engine.connect() as connection:
+            return int((await connection.execute(query)).scalar_one())
+    finally:
+        await engine.dispose()
+
+
 async def run(
     jobs: int, ftgate_url: str, key: str, database_url: str
 ) -> tuple[list[str], dict[str, float], float]:
@@ -171,7 +185,9 @@ async def run(
     return job_ids, first_seen, time.monotonic() - started
 
 
-def report(upstream_state: dict, first_seen: dict[str, float], jobs: int, seconds: float) -> None:
+def report(
+    upstream_state: dict, first_seen: dict[str, float], duplicates: int, jobs: int, seconds: float
+) -> None:
     lags, missing, job_minutes = [], 0, 0.0
     for job in upstream_state["jobs"]:
         emitted = [event for event in job["events"] if not event["message"].startswith(OWN_TEXTS)]
@@ -184,7 +200,10 @@ def report(upstream_state: dict, first_seen: dict[str, float], jobs: int, second
     requests = len(upstream_state["requests"])
     lags.sort()
     p99 = lags[int(len(lags) * 0.99) - 1]
-    print(f"\njobs {jobs}, wall time {seconds:.0f}s, mirrored events {len(lags)}, missing {missing}")
+    print(
+        f"\njobs {jobs}, wall time {seconds:.0f}s, mirrored events {len(lags)}, missing {missing}, "
+        f"duplicated {duplicates}"
+    )
     print(
         f"lag (upstream event -> visible in ftgate's API): p50 {statistics.median(lags):.3f}s  "
         f"p99 {p99:.3f}s  max {lags[-1]:.3f}s"
@@ -216,7 +235,7 @@ def main() -> None:
         state = httpx.get(upstream_url.removesuffix("/v1") + "/_fake/state", timeout=60).json()
         mine = set(job_ids)
         state["jobs"] = [job for job in state["jobs"] if job["metadata"]["ftgate_job_id"] in mine]
-        report(state, first_seen, args.jobs, seconds)
+        report(state, first_seen, asyncio.run(count_duplicates(database_url)), args.jobs, seconds)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ class Runtime:
     catalog: list[BaseModelSpec]
     rate_limiter: RateLimiter
     training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
+    upstream_look_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
     providers: dict[str, Provider] = field(default_factory=dict)
 
@@ -62,6 +63,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         catalog=catalog,
         rate_limiter=build_rate_limiter(settings),
         training_slots=asyncio.Semaphore(settings.training_slots),
+        upstream_look_slots=asyncio.Semaphore(settings.upstream_concurrent_looks),
         chat_engine=ChatEngine(settings.training_device, settings.max_loaded_adapters),
         providers=build_providers(settings.upstreams, catalog),
     )

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         default=None, description="shorthand for an upstream named `openai` at api.openai.com"
     )
-    upstream_poll_tick_seconds: float = Field(default=0.5, gt=0)
+    upstream_poll_tick_seconds: float = Field(default=0.2, gt=0)
     upstream_poll_running_seconds: float = Field(default=1.0, gt=0)
     upstream_poll_waiting_seconds: float = Field(default=5.0, gt=0)
     upstream_poll_paused_seconds: float = Field(default=30.0, gt=0)
@@ -73,6 +73,10 @@ class Settings(BaseSettings):
             "chat_input_price_per_1m": self.local_chat_input_price_per_1m,
             "chat_output_price_per_1m": self.local_chat_output_price_per_1m,
         }
+
+    upstream_concurrent_looks: int = Field(
+        default=32, ge=1, description="upstream jobs a process reads at once while mirroring them"
+    )
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":

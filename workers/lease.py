@@ -1,10 +1,10 @@
 """A job's lease, held for as long as a task works on it and renewed while it does, so that a
-dead worker's job is picked up again within one lease period."""
+dead worker's job is picked up again within one lease period. A task may hold many at once."""
 
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
@@ -30,7 +30,7 @@ async def hold_lease(runtime: Runtime, job_id: str, wait_seconds: float = 0.0) -
     if not claimed:
         yield False
         return
-    async with _renewed(runtime, job_id, seconds):
+    async with _renewed(runtime, lambda: [job_id]):
         yield True
 
 
@@ -52,24 +52,40 @@ async def hold_job(runtime: Runtime, job_id: str) -> AsyncIterator[HeldJob | Non
     if job is None:
         yield None
         return
-    async with _renewed(runtime, job_id, seconds, HeldJob(job)) as held:
+    held = HeldJob(job)
+    async with _renewed(runtime, lambda: [] if held.released else [job_id]):
+        yield held
+
+
+@dataclass
+class HeldJobs:
+    """Jobs whose leases one statement took. A holder drops from `held` each job whose lease
+    its writes released, so that leaving releases only the others."""
+
+    jobs: list[Job]
+    held: set[str]
+
+
+@asynccontextmanager
+async def hold_jobs(runtime: Runtime, jobs: list[Job]) -> AsyncIterator[HeldJobs]:
+    """The leases of `jobs`, just claimed together, renewed while the caller works on them."""
+    held = HeldJobs(jobs, {job.id for job in jobs})
+    async with _renewed(runtime, lambda: held.held):
         yield held
 
 
 @asynccontextmanager
-async def _renewed(
-    runtime: Runtime, job_id: str, seconds: int, held: HeldJob | None = None
-) -> AsyncIterator[HeldJob | None]:
-    heartbeat = asyncio.create_task(_renew_forever(runtime, job_id, seconds))
+async def _renewed(runtime: Runtime, held_ids: Callable[[], Collection[str]]) -> AsyncIterator[None]:
+    heartbeat = asyncio.create_task(_renew_forever(runtime, held_ids))
     try:
-        yield held
+        yield
     finally:
         heartbeat.cancel()
         with suppress(asyncio.CancelledError):
             await heartbeat
-        if held is None or not held.released:
+        if job_ids := list(held_ids()):
             async with runtime.transaction() as session:
-                await repository.release(session, job_id)
+                await repository.release_all(session, job_ids)
 
 
 async def _claim(runtime: Runtime, job_id: str, seconds: int) -> bool:
@@ -77,11 +93,13 @@ async def _claim(runtime: Runtime, job_id: str, seconds: int) -> bool:
         return await repository.claim(session, job_id, int(time.time()), seconds)
 
 
-async def _renew_forever(runtime: Runtime, job_id: str, seconds: int) -> None:
+async def _renew_forever(runtime: Runtime, held_ids: Callable[[], Collection[str]]) -> None:
+    seconds = runtime.settings.job_lease_seconds
     while True:
         await asyncio.sleep(seconds / 3)
         try:
-            async with runtime.transaction() as session:
-                await repository.renew(session, job_id, int(time.time()) + seconds)
+            if job_ids := list(held_ids()):
+                async with runtime.transaction() as session:
+                    await repository.renew_all(session, job_ids, int(time.time()) + seconds)
         except Exception:
-            log.exception("could not renew the lease of %s; retrying", job_id)
+            log.exception("could not renew the leases of %s; retrying", held_ids())

@@ -17,6 +17,7 @@ from gateway.task_names import (
     ADVANCE_JOB,
     DELIVER_DUE_WEBHOOKS,
     DELIVER_WEBHOOK,
+    MIRROR_UPSTREAM_JOBS,
     POLL_UPSTREAMS,
     RECONCILE,
     SYNC_UPSTREAM_JOB,
@@ -24,6 +25,7 @@ from gateway.task_names import (
 )
 from gateway.webhooks.delivery import deliver, deliver_due
 from workers.lease import hold_lease
+from workers.upstream.rounds import mirror_due_jobs
 from workers.upstream.sync import sync_job
 
 log = logging.getLogger(__name__)
@@ -67,13 +69,15 @@ POLL_BATCH = 1000
 
 
 async def poll_upstreams(runtime: Runtime, _: str = "") -> None:
-    """Send a sync task for every upstream job whose time to be looked at has come."""
+    """Send a sync task for every upstream job due for more than a look, and a mirroring round
+    for those due for only a look."""
     now_ms = int(time.time() * 1000)
     grace_ms = runtime.settings.job_lease_seconds * 1000
     async with runtime.transaction() as session:
         due = await jobs_repository.take_due_polls(session, now_ms, grace_ms, POLL_BATCH)
     for job_id in due:
         runtime.dispatch(SYNC_UPSTREAM_JOB, job_id)
+    runtime.dispatch(MIRROR_UPSTREAM_JOBS, "")
 
 
 Task = Callable[[Runtime, str], Awaitable[None]]
@@ -81,6 +85,7 @@ TASKS: dict[str, Task] = {
     ADVANCE_JOB: advance_job,
     TRAIN_JOB: train_job,
     SYNC_UPSTREAM_JOB: sync_job,
+    MIRROR_UPSTREAM_JOBS: mirror_due_jobs,
     POLL_UPSTREAMS: poll_upstreams,
     RECONCILE: reconcile,
     DELIVER_WEBHOOK: deliver,

@@ -11,6 +11,9 @@ from gateway.models import Job, JobCheckpoint, JobEvent
 
 # Statuses in which an upstream job may still need ftgate to send it or look at it.
 UPSTREAM_WORK_STATUSES = ("queued", "running", "paused")
+# Statuses, ftgate's and the upstream's, in which an upstream job needs only to be looked at.
+LOOK_STATUSES = ("queued", "running")
+UPSTREAM_LOOK_STATUSES = ("validating_files", "queued", "running")
 
 
 async def get(session: AsyncSession, project_id: str, job_id: str) -> Job | None:
@@ -66,13 +69,24 @@ async def claim(session: AsyncSession, job_id: str, now: int, lease_seconds: int
     return await claim_and_get(session, job_id, now, lease_seconds) is not None
 
 
-async def release(session: AsyncSession, job_id: str) -> None:
-    await session.execute(
+async def release_all(session: AsyncSession, job_ids: Collection[str]) -> dict[str, str]:
+    """Release the jobs' leases. Returns their statuses as they now stand, which no one else can
+    change before this transaction ends (it has written their rows)."""
+    released = await session.execute(
         update(Job)
-        .where(Job.id == job_id)
+        .where(Job.id.in_(list(job_ids)))
         .values(locked_until=None)
+        .returning(Job.id, Job.status)
         .execution_options(synchronize_session=False)
     )
+    return {job_id: status for job_id, status in released.all()}
+
+
+async def update_all(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
+    """Update many jobs in a few statements: each of `changes` holds a job's `seq` and the values
+    to set."""
+    if changes:
+        await session.execute(update(Job), changes)
 
 
 async def job_ids_to_advance(session: AsyncSession, statuses: Collection[str], now: int) -> list[str]:
@@ -119,10 +133,10 @@ async def by_fine_tuned_model(session: AsyncSession, project_id: str, name: str)
     )
 
 
-async def renew(session: AsyncSession, job_id: str, until: int) -> None:
+async def renew_all(session: AsyncSession, job_ids: Collection[str], until: int) -> None:
     await session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.locked_until.is_not(None))
+        .where(Job.id.in_(list(job_ids)), Job.locked_until.is_not(None))
         .values(locked_until=until)
         .execution_options(synchronize_session=False)
     )
@@ -159,6 +173,15 @@ async def checkpoints(session: AsyncSession, job_id: str) -> list[JobCheckpoint]
     return list((await session.scalars(query)).all())
 
 
+async def checkpoints_of(session: AsyncSession, job_ids: Collection[str]) -> dict[str, list[JobCheckpoint]]:
+    found: dict[str, list[JobCheckpoint]] = {job_id: [] for job_id in job_ids}
+    if found:
+        query = select(JobCheckpoint).where(JobCheckpoint.job_id.in_(list(found)))
+        for checkpoint in (await session.scalars(query)).all():
+            found[checkpoint.job_id].append(checkpoint)
+    return found
+
+
 async def checkpoint_by_model(
     session: AsyncSession, project_id: str, name: str
 ) -> tuple[Job, JobCheckpoint] | None:
@@ -183,14 +206,20 @@ async def count_events(session: AsyncSession, job_id: str, message_prefix: str) 
     return int(await session.scalar(query) or 0)
 
 
-async def known_event_keys(session: AsyncSession, job_id: str, keys: Collection[str]) -> set[str]:
-    """Which of `keys` the job's events already carry as `upstream_event_id`."""
-    if not keys:
-        return set()
-    query = select(JobEvent.upstream_event_id).where(
-        JobEvent.job_id == job_id, JobEvent.upstream_event_id.in_(list(keys))
+async def known_event_keys(session: AsyncSession, keys: dict[str, Collection[str]]) -> dict[str, set[str]]:
+    """Which of `keys` (by job id) each job's events already carry as `upstream_event_id`."""
+    wanted = {job_id: set(job_keys) for job_id, job_keys in keys.items()}
+    known: dict[str, set[str]] = {job_id: set() for job_id in keys}
+    candidates = set().union(*wanted.values())
+    if not candidates:
+        return known
+    query = select(JobEvent.job_id, JobEvent.upstream_event_id).where(
+        JobEvent.job_id.in_(list(keys)), JobEvent.upstream_event_id.in_(list(candidates))
     )
-    return set((await session.scalars(query)).all())
+    for job_id, key in (await session.execute(query)).all():
+        if key in wanted[job_id]:
+            known[job_id].add(key)
+    return known
 
 
 def _poll_due(now_ms: int) -> Any:
@@ -206,10 +235,22 @@ def _poll_due(now_ms: int) -> Any:
     )
 
 
+def _only_a_look() -> Any:
+    """An upstream job sent and at work on both sides, with no client action to carry: all it
+    needs is a look at the upstream."""
+    return and_(
+        Job.upstream_id.is_not(None),
+        Job.upstream_status.is_not(None),
+        Job.status.in_(LOOK_STATUSES),
+        Job.upstream_status.in_(UPSTREAM_LOOK_STATUSES),
+    )
+
+
 async def take_due_polls(session: AsyncSession, now_ms: int, grace_ms: int, limit: int) -> list[str]:
-    """The upstream jobs due for a look, pushed `grace_ms` ahead so that the next tick does not
-    send them again while their task waits in the queue (a lost task's job comes round again)."""
-    query = select(Job.id).where(_poll_due(now_ms), _lease_free(now_ms // 1000)).limit(limit)
+    """The upstream jobs due for more than a look (see `claim_due_looks`), pushed `grace_ms`
+    ahead so that the next tick does not send them again while their task waits in the queue (a
+    lost task's job comes round again)."""
+    query = select(Job.id).where(_poll_due(now_ms), _lease_free(now_ms // 1000), ~_only_a_look()).limit(limit)
     job_ids = list((await session.scalars(query)).all())
     if job_ids:
         await session.execute(
@@ -219,6 +260,30 @@ async def take_due_polls(session: AsyncSession, now_ms: int, grace_ms: int, limi
             .execution_options(synchronize_session=False)
         )
     return job_ids
+
+
+async def claim_due_looks(
+    session: AsyncSession, now_ms: int, lease_seconds: int, grace_ms: int, limit: int
+) -> list[Job]:
+    """Up to `limit` upstream jobs due for only a look, the longest due first, with their leases
+    taken in one statement (rows another claim is taking are skipped) and their next look pushed
+    `grace_ms` ahead, so that a claimer that dies only delays them."""
+    now = now_ms // 1000
+    due = (
+        select(Job.id)
+        .where(Job.next_poll_at_ms <= now_ms, _lease_free(now), _only_a_look())
+        .order_by(Job.next_poll_at_ms)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.scalars(
+        update(Job)
+        .where(Job.id.in_(due), _lease_free(now))
+        .values(locked_until=now + lease_seconds, next_poll_at_ms=now_ms + grace_ms)
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+    return list(claimed.all())
 
 
 async def by_upstream_id(session: AsyncSession, provider: str, upstream_id: str) -> Job | None:

@@ -1,6 +1,7 @@
 """One task at a time works a job: concurrent dispatches record its validation exactly once."""
 
 import asyncio
+import time
 
 import openai
 
@@ -28,10 +29,23 @@ def test_concurrent_advances_validate_a_job_once(server, client: openai.OpenAI):
     assert len(messages) == 3
 
 
+async def wait_until_workers_leave_it(runtime, job_id: str) -> None:
+    """The workers look at a validated job once: its upstream is not configured here, so they let
+    go of it for 30 s (the sequence's made-up times would find their lease held)."""
+    for _ in range(200):
+        async with runtime.sessions() as session:
+            job = await jobs_repository.get_any(session, job_id)
+        if job.locked_until is None and (job.next_poll_at_ms or 0) > (time.time() + 10) * 1000:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the workers kept the job")
+
+
 async def lease_sequence(settings, job_id: str) -> list[bool]:
     runtime = build_runtime(settings, lambda *_: None)
     outcomes = []
     try:
+        await wait_until_workers_leave_it(runtime, job_id)
         for now, action in [
             (1000, "claim"),
             (1001, "claim"),
@@ -43,7 +57,7 @@ async def lease_sequence(settings, job_id: str) -> list[bool]:
                 if action == "claim":
                     outcomes.append(await jobs_repository.claim(session, job_id, now, lease_seconds=300))
                 else:
-                    await jobs_repository.release(session, job_id)
+                    await jobs_repository.release_all(session, [job_id])
     finally:
         await runtime.close()
     return outcomes

@@ -1,7 +1,9 @@
 """Mirroring an upstream job: what happened there since the last look (`observe`, HTTP only),
-then written in one transaction (`record`): new events once each and in order, checkpoints,
-status, and on success the model, trained tokens and result files, as OpenAI sets them."""
+then written in the caller's transaction (`record`): new events once each and in order,
+checkpoints, status, and on success the model, trained tokens and result files, as OpenAI sets
+them."""
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.fine_tuning import events, lifecycle, repository, result_files
 from gateway.fine_tuning.checkpoints import checkpoint_row
 from gateway.fine_tuning.status import TERMINAL, JobStatus
-from gateway.models import Job
+from gateway.models import Job, JobCheckpoint
 from gateway.providers.base import Provider, UpstreamCheckpoint, UpstreamEvent, UpstreamFile, UpstreamJob
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -47,6 +49,7 @@ class Observation:
     # event, so a later reading's events are newer, and within one the first are the newest.
     places: dict[str, tuple[int, int]] = field(default_factory=dict)
     readings: int = 0
+    looked_at: float = field(default_factory=time.time)
     newest_event: str | None = None
     job: UpstreamJob | None = None
     checkpoints: list[UpstreamCheckpoint] | None = None
@@ -77,17 +80,37 @@ async def observe(
     await _collect_events(provider, job, seen, full=False)
     if seen.job is None and _job_may_have_changed(runtime.settings, job, seen):
         seen.job = await provider.get_job(job.upstream_id)
-    if seen.job is None:
-        return seen
-    if seen.job.status != job.upstream_status:
-        # Events written between the two reads belong with the status; at the end, read them
-        # all once more, so that an event a shuffled page hid is not lost.
-        await _collect_events(provider, job, seen, full=seen.job.status in UPSTREAM_TERMINAL)
-    if seen.job.status == "running" or (seen.job.status in UPSTREAM_TERMINAL and job.status not in TERMINAL):
-        seen.checkpoints = await _all_checkpoints(provider, job.upstream_id)
-    if seen.job.status == "succeeded" and job.status != JobStatus.SUCCEEDED:
-        seen.results = [await provider.fetch_file(file_id) for file_id in seen.job.result_files]
+    if seen.job is not None:
+        await _read_what_came_with(provider, job, seen.job, seen)
     return seen
+
+
+async def _read_what_came_with(
+    provider: Provider, job: Job, upstream: UpstreamJob, seen: Observation
+) -> None:
+    """What goes with the upstream job's state, read at once: events again when its status
+    changed (those written between the two reads belong with the status; at the end, all of
+    them once more, so that an event a shuffled page hid is not lost), its checkpoints while it
+    runs or as it ends, and its result files when it succeeded."""
+    assert job.upstream_id is not None
+    upstream_id = job.upstream_id
+
+    async def checkpoints() -> None:
+        seen.checkpoints = await _all_checkpoints(provider, upstream_id)
+
+    async def results() -> None:
+        seen.results = [await provider.fetch_file(file_id) for file_id in upstream.result_files]
+
+    reads = []
+    if upstream.status != job.upstream_status:
+        reads.append(_collect_events(provider, job, seen, full=upstream.status in UPSTREAM_TERMINAL))
+    if upstream.status == "running" or (upstream.status in UPSTREAM_TERMINAL and job.status not in TERMINAL):
+        reads.append(checkpoints())
+    if upstream.status == "succeeded" and job.status != JobStatus.SUCCEEDED:
+        reads.append(results())
+    for outcome in await asyncio.gather(*reads, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _job_may_have_changed(settings: Settings, job: Job, seen: Observation) -> bool:
@@ -133,48 +156,70 @@ async def _all_checkpoints(provider: Provider, upstream_id: str) -> list[Upstrea
     return list(found.values())
 
 
-async def record(runtime: Runtime, job_id: str, seen: Observation) -> bool:
-    """Write the observation, the next look and the lease's release in one transaction; False
-    when nothing was written (the client moved the job meanwhile, and asked for a look at once)."""
-    async with runtime.transaction() as session:
-        job = await repository.get_any(session, job_id)
-        if job is None:
-            return False
-        values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
-        target = None
-        if seen.job is not None:
-            values |= {"upstream_status": seen.job.status, "upstream_polled_at_ms": _now_ms()}
-            if job.status == JobStatus.RUNNING and seen.job.estimated_finish is not None:
-                values["estimated_finish"] = seen.job.estimated_finish
-            target = _target_status(job, seen.job)
-        if target is not None and seen.job is not None:
-            values |= {"updated_at": int(time.time())} | _outcome(target, seen.job) | {"status": target}
-        after = {"status": job.status, "upstream_status": job.upstream_status, "updated_at": job.updated_at}
-        after |= {key: values[key] for key in after if key in values}
-        next_ms = polling.next_look_at(runtime.settings, **after)
-        values |= {"next_poll_at_ms": next_ms, "upstream_failures": 0, "locked_until": None}
-        moved = (
-            lifecycle.move(session, job.id, [job.status], **values)
-            if target is not None
-            else repository.transition(session, job.id, [job.status], **values)
-        )
-        if not await moved:
-            return False
+async def record(session: AsyncSession, runtime: Runtime, looks: list[tuple[Job, Observation]]) -> None:
+    """Write what was seen of each job (as its lease was taken), its next look and its lease's
+    release, in the caller's transaction, with a few statements for all the jobs. A job the client
+    moved meanwhile is only let go: the client asked for a look at it at once."""
+    if not looks:
+        return
+    statuses = await repository.release_all(session, [job.id for job, _ in looks])
+    looks = [(job, seen) for job, seen in looks if statuses.get(job.id) == job.status]
+    known = await repository.known_event_keys(session, {job.id: list(seen.events) for job, seen in looks})
+    targets = {job.id: _target_status(job, seen.job) for job, seen in looks if seen.job is not None}
+    await repository.update_all(
+        session, [_changes(runtime.settings, job, seen, targets.get(job.id)) for job, seen in looks]
+    )
+    kept = await repository.checkpoints_of(
+        session, [job.id for job, seen in looks if seen.checkpoints is not None]
+    )
+    for job, seen in looks:
+        target = targets.get(job.id)
         new = seen.new_events()
         if target == JobStatus.RUNNING:
             await _announce_start(session, job, new)
-        added = await _add_events(session, job, new)
+        added = _add_events(session, job, new, known[job.id])
         if seen.checkpoints is not None:
-            await _sync_checkpoints(session, job, seen.checkpoints)
+            await _sync_checkpoints(session, job, seen.checkpoints, kept[job.id])
         if target is not None and seen.job is not None:
-            if target == JobStatus.SUCCEEDED:
-                files = [
-                    result_files.store(session, runtime.blobs, job.project_id, item.filename, item.content)
-                    for item in seen.results
-                ]
-                await repository.transition(session, job.id, [target], result_files=files)
-            _announce(session, job, target, seen.job, added)
-    return True
+            await _record_status_change(session, runtime, job, target, seen.job, seen.results, added)
+
+
+def _changes(settings: Settings, job: Job, seen: Observation, target: JobStatus | None) -> dict[str, Any]:
+    """The job's row after the look, but for a change of status: its `seq` and the values to set."""
+    values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
+    if seen.job is not None:
+        values |= {"upstream_status": seen.job.status, "upstream_polled_at_ms": _now_ms()}
+        if job.status == JobStatus.RUNNING and seen.job.estimated_finish is not None:
+            values["estimated_finish"] = seen.job.estimated_finish
+    next_ms = polling.next_look_at(
+        settings,
+        target or job.status,
+        values.get("upstream_status", job.upstream_status),
+        job.updated_at if target is None else int(time.time()),
+        since=seen.looked_at,
+    )
+    return {"seq": job.seq, "next_poll_at_ms": next_ms, "upstream_failures": 0} | values
+
+
+async def _record_status_change(
+    session: AsyncSession,
+    runtime: Runtime,
+    job: Job,
+    target: JobStatus,
+    upstream: UpstreamJob,
+    results: list[UpstreamFile],
+    added: list[UpstreamEvent],
+) -> None:
+    """The job's move to the status the upstream's implies, with its outcome (on success the
+    model, trained tokens and result files) and the events of the change."""
+    values: dict[str, Any] = {"status": target, "updated_at": int(time.time())} | _outcome(target, upstream)
+    if target == JobStatus.SUCCEEDED:
+        values["result_files"] = [
+            result_files.store(session, runtime.blobs, job.project_id, item.filename, item.content)
+            for item in results
+        ]
+    await lifecycle.move(session, job.id, [job.status], **values)
+    _announce(session, job, target, upstream, added)
 
 
 def _target_status(job: Job, upstream: UpstreamJob) -> JobStatus | None:
@@ -211,8 +256,9 @@ def _outcome(target: JobStatus, upstream: UpstreamJob) -> dict[str, Any]:
     return values
 
 
-async def _add_events(session: AsyncSession, job: Job, found: list[UpstreamEvent]) -> list[UpstreamEvent]:
-    stored = await repository.known_event_keys(session, job.id, [event.id for event in found])
+def _add_events(
+    session: AsyncSession, job: Job, found: list[UpstreamEvent], stored: set[str]
+) -> list[UpstreamEvent]:
     added = []
     for item in found:
         if item.id in stored or item.message.startswith(OWN_TEXTS) or item.message in OWN_MESSAGES:
@@ -224,16 +270,18 @@ async def _add_events(session: AsyncSession, job: Job, found: list[UpstreamEvent
     return added
 
 
-async def _sync_checkpoints(session: AsyncSession, job: Job, upstream: list[UpstreamCheckpoint]) -> None:
+async def _sync_checkpoints(
+    session: AsyncSession, job: Job, upstream: list[UpstreamCheckpoint], kept: list[JobCheckpoint]
+) -> None:
     """Checkpoints as the upstream lists them now: new ones added, pruned ones gone."""
     by_step = {
         checkpoint.step_number: checkpoint for checkpoint in sorted(upstream, key=lambda c: c.step_number)
     }
-    for kept in await repository.checkpoints(session, job.id):
-        if kept.step_number not in by_step:
-            await session.delete(kept)
+    for checkpoint in kept:
+        if checkpoint.step_number not in by_step:
+            await session.delete(checkpoint)
         else:
-            del by_step[kept.step_number]
+            del by_step[checkpoint.step_number]
     for checkpoint in by_step.values():
         session.add(
             checkpoint_row(

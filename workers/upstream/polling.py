@@ -15,13 +15,16 @@ def next_look_ms(settings: Settings, job: Job) -> int | None:
     return next_look_at(settings, job.status, job.upstream_status, job.updated_at)
 
 
-def next_look_at(settings: Settings, status: str, upstream_status: str | None, updated_at: int) -> int | None:
+def next_look_at(
+    settings: Settings, status: str, upstream_status: str | None, updated_at: int, since: float | None = None
+) -> int | None:
+    """The moment (ms) of the next look, counted from `since` (the last look's start) or now."""
     delay = _delay(settings, status, upstream_status, updated_at)
-    return None if delay is None else at_ms(delay)
+    return None if delay is None else at_ms(delay, since)
 
 
-def at_ms(delay_seconds: float) -> int:
-    return int((time.time() + delay_seconds) * 1000)
+def at_ms(delay_seconds: float, since: float | None = None) -> int:
+    return int(((time.time() if since is None else since) + delay_seconds) * 1000)
 
 
 def _delay(settings: Settings, status: str, upstream_status: str | None, updated_at: int) -> float | None:

@@ -2,22 +2,19 @@
 cancel, pause or resume to the upstream, mirror what happened there, and say when to look
 again (soon while it runs, rarely while it waits, later and later while the upstream fails)."""
 
-import logging
 import time
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from gateway.catalog import LOCAL_PROVIDER
-from gateway.fine_tuning import events, failure, lifecycle, repository
+from gateway.fine_tuning import events, lifecycle, repository
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
 from gateway.providers.base import Action, Provider, UpstreamError, UpstreamJob
 from gateway.runtime import Runtime
 from workers.lease import HeldJob, hold_job
-from workers.upstream import mirror, polling, submission
-
-log = logging.getLogger(__name__)
+from workers.upstream import mirror, polling, setbacks, submission
 
 
 async def sync_job(runtime: Runtime, job_id: str) -> None:
@@ -36,7 +33,8 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
             if await _sync(runtime, provider, held):
                 return
         except UpstreamError as error:
-            await _after_failure(runtime, held, error)
+            async with runtime.transaction() as session:
+                await setbacks.record(session, runtime.settings, held.job, error)
             return
         except (submission.UploadInProgress, submission.CreateInFlight, IntegrityError):
             # Another job is sending the same file (or just started to), or this job's lost
@@ -47,15 +45,16 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
         except submission.MissingFile as missing:
             kind = "training" if missing.file_id == job.training_file else "validation"
             error = {"code": f"invalid_{kind}_file", "message": str(missing), "param": f"{kind}_file"}
-            await _fail(runtime, job, error)
+            async with runtime.transaction() as session:
+                await setbacks.fail(session, job, error)
             return
         job = await _reread(runtime, job_id)
         await _schedule(runtime, held, polling.next_look_ms(runtime.settings, job), 0)
 
 
 async def _sync(runtime: Runtime, provider: Provider, held: HeldJob) -> bool:
-    """True when the job's record, its next look and the lease's release were written from what
-    the upstream said."""
+    """True when what the upstream said was recorded, with the job's next look and the lease's
+    release."""
     job = held.job
     if job.upstream_id is None:
         if job.status != JobStatus.QUEUED:
@@ -70,8 +69,10 @@ async def _sync(runtime: Runtime, provider: Provider, held: HeldJob) -> bool:
     if job.status in TERMINAL and job.upstream_status in polling.UPSTREAM_TERMINAL:
         return False
     seen = await mirror.observe(runtime, provider, job, upstream)
-    held.released = await mirror.record(runtime, job.id, seen)
-    return held.released
+    async with runtime.transaction() as session:
+        await mirror.record(session, runtime, [(job, seen)])
+    held.released = True
+    return True
 
 
 async def _reread(runtime: Runtime, job_id: str) -> Job:
@@ -125,44 +126,6 @@ async def _refused(runtime: Runtime, job: Job, action: Action, upstream: Upstrea
         )
         if await moved:
             events.add(session, job.id, f"The upstream did not {action} the job: {reason}", level="warn")
-
-
-async def _after_failure(runtime: Runtime, held: HeldJob, error: UpstreamError) -> None:
-    job = held.job
-    if error.retryable:
-        failures = job.upstream_failures + 1
-        delay = min(
-            runtime.settings.upstream_poll_waiting_seconds * 2 ** (failures - 1),
-            runtime.settings.upstream_max_backoff_seconds,
-        )
-        log.warning(
-            "job %s: upstream %s failed (%s), try %d in %.1fs", job.id, job.provider, error, failures, delay
-        )
-        await _schedule(runtime, held, polling.at_ms(max(delay, error.retry_after or 0.0)), failures)
-        return
-    if error.not_found and job.upstream_id is not None:
-        if job.status in TERMINAL:
-            await _schedule(runtime, held, None, 0)
-            return
-        error_body = {
-            "code": "upstream_job_not_found",
-            "message": f"The job no longer exists at its upstream {job.provider} ({job.upstream_id}).",
-            "param": None,
-        }
-    else:
-        error_body = {
-            "code": error.code or "upstream_error",
-            "message": f"The upstream refused the job: {error.message}",
-            "param": error.param,
-        }
-    await _fail(runtime, job, error_body)
-
-
-async def _fail(runtime: Runtime, job: Job, error: dict[str, Any]) -> None:
-    async with runtime.transaction() as session:
-        working = [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED]
-        if not await failure.fail(session, job.id, working, error, next_poll_at_ms=None):
-            await repository.transition(session, job.id, [job.status], next_poll_at_ms=None)
 
 
 async def _schedule(runtime: Runtime, held: HeldJob, next_ms: int | None, failures: int) -> None:

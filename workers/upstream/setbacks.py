@@ -1,0 +1,53 @@
+"""What an upstream's error does to a job: another look later, further off after each failure in
+a row, or, when the upstream's answer is final, the job fails with its words."""
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.fine_tuning import failure, repository
+from gateway.fine_tuning.status import TERMINAL, JobStatus
+from gateway.models import Job
+from gateway.providers.base import UpstreamError
+from gateway.settings import Settings
+from workers.upstream import polling
+
+log = logging.getLogger(__name__)
+
+
+async def record(session: AsyncSession, settings: Settings, job: Job, error: UpstreamError) -> None:
+    """Write, in the caller's transaction, what `error` means for `job` (as its lease was taken)."""
+    if error.retryable:
+        failures = job.upstream_failures + 1
+        backoff = settings.upstream_poll_waiting_seconds * 2 ** (failures - 1)
+        delay = min(backoff, settings.upstream_max_backoff_seconds)
+        log.warning(
+            "job %s: upstream %s failed (%s), try %d in %.1fs", job.id, job.provider, error, failures, delay
+        )
+        next_ms = polling.at_ms(max(delay, error.retry_after or 0.0))
+        await repository.set_next_poll(session, job.id, next_ms, failures)
+        return
+    if error.not_found and job.upstream_id is not None:
+        if job.status in TERMINAL:
+            await repository.set_next_poll(session, job.id, None, 0)
+            return
+        error_body = {
+            "code": "upstream_job_not_found",
+            "message": f"The job no longer exists at its upstream {job.provider} ({job.upstream_id}).",
+            "param": None,
+        }
+    else:
+        error_body = {
+            "code": error.code or "upstream_error",
+            "message": f"The upstream refused the job: {error.message}",
+            "param": error.param,
+        }
+    await fail(session, job, error_body)
+
+
+async def fail(session: AsyncSession, job: Job, error: dict[str, Any]) -> None:
+    """Fail the job, unless the client's cancel came first, and look at it no more."""
+    working = [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED]
+    if not await failure.fail(session, job.id, working, error, next_poll_at_ms=None):
+        await repository.transition(session, job.id, [job.status], next_poll_at_ms=None)
