@@ -177,11 +177,11 @@ async def record(session: AsyncSession, runtime: Runtime, looks: list[tuple[Job,
         new = seen.new_events()
         if target == JobStatus.RUNNING:
             await _announce_start(session, job, new)
-        added = _add_events(session, job, new, known[job.id])
+        _add_events(session, job, new, known[job.id])
         if seen.checkpoints is not None:
             await _sync_checkpoints(session, job, seen.checkpoints, kept[job.id])
         if target is not None and seen.job is not None:
-            await _record_status_change(session, runtime, job, target, seen.job, seen.results, added)
+            await _record_status_change(session, runtime, job, target, seen.job, seen.results, new)
 
 
 def _changes(settings: Settings, job: Job, seen: Observation, target: JobStatus | None) -> dict[str, Any]:
@@ -208,7 +208,7 @@ async def _record_status_change(
     target: JobStatus,
     upstream: UpstreamJob,
     results: list[UpstreamFile],
-    added: list[UpstreamEvent],
+    seen_events: list[UpstreamEvent],
 ) -> None:
     """The job's move to the status the upstream's implies, with its outcome (on success the
     model, trained tokens and result files) and the events of the change."""
@@ -219,7 +219,7 @@ async def _record_status_change(
             for item in results
         ]
     await lifecycle.move(session, job.id, [job.status], **values)
-    _announce(session, job, target, upstream, added)
+    _announce(session, job, target, upstream, seen_events)
 
 
 def _target_status(job: Job, upstream: UpstreamJob) -> JobStatus | None:
@@ -256,18 +256,13 @@ def _outcome(target: JobStatus, upstream: UpstreamJob) -> dict[str, Any]:
     return values
 
 
-def _add_events(
-    session: AsyncSession, job: Job, found: list[UpstreamEvent], stored: set[str]
-) -> list[UpstreamEvent]:
-    added = []
+def _add_events(session: AsyncSession, job: Job, found: list[UpstreamEvent], stored: set[str]) -> None:
     for item in found:
         if item.id in stored or item.message.startswith(OWN_TEXTS) or item.message in OWN_MESSAGES:
             continue
         event = events.add(session, job.id, item.message, level=item.level, data=item.data, type=item.type)
         event.upstream_event_id = item.id
         event.created_at = item.created_at
-        added.append(item)
-    return added
 
 
 async def _sync_checkpoints(
@@ -298,18 +293,19 @@ async def _announce_start(session: AsyncSession, job: Job, new: list[UpstreamEve
 
 
 def _announce(
-    session: AsyncSession, job: Job, target: JobStatus, upstream: UpstreamJob, new: list[UpstreamEvent]
+    session: AsyncSession, job: Job, target: JobStatus, upstream: UpstreamJob, seen: list[UpstreamEvent]
 ) -> None:
     """Events for a status change the upstream made without telling (or that ftgate keeps to
-    itself, like pause and resume)."""
-    messages = {event.message for event in new}
+    itself, like pause and resume). `seen` are the upstream's events of this look, stored now or
+    at an earlier one: a job's end is read with all its events."""
+    messages = {event.message for event in seen}
     if target == JobStatus.PAUSED:
         events.add(session, job.id, events.PAUSED)
     elif target == JobStatus.QUEUED and job.status == JobStatus.PAUSED:
         events.add(session, job.id, events.RESUMED)
     elif target == JobStatus.CANCELLED:
         events.add(session, job.id, events.CANCELLED, level="warn")
-    elif target == JobStatus.FAILED and not any(event.level == "error" for event in new):
+    elif target == JobStatus.FAILED and not any(event.level == "error" for event in seen):
         events.add_error(session, job.id, _outcome(target, upstream)["error"])
     elif target == JobStatus.SUCCEEDED:
         if not any(message.startswith(events.MODEL_CREATED_PREFIX) for message in messages):
