@@ -2,8 +2,9 @@
 
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import openai
@@ -33,23 +34,33 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_chat_model(tmp_path_factory.mktemp("models") / TINY_MODEL, extra_corpus=corpus)
 
 
+@contextmanager
+def tiny_model_server(
+    data_dir: Path, tiny_model: Path, database: str, **settings: Any
+) -> Iterator[RunningServer]:
+    """A server with the admin key, the tiny chat model in its models folder, on SQLite or on a
+    fresh PostgreSQL database (`database` is "sqlite" or "postgres")."""
+    (data_dir / "models").mkdir()
+    (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
+    with ExitStack() as stack:
+        database_url = "" if database == "sqlite" else stack.enter_context(temporary_database())
+        config = Settings(data_dir=data_dir, database_url=database_url, admin_key=ADMIN_KEY, **settings)
+        yield stack.enter_context(serve(config))
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_model: Path
 ) -> Iterator[RunningServer]:
     data_dir = tmp_path_factory.mktemp(f"ftgate-{request.param}")
-    (data_dir / "models").mkdir()
-    (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
-    with ExitStack() as stack:
-        database_url = "" if request.param == "sqlite" else stack.enter_context(temporary_database())
-        settings = Settings(
-            data_dir=data_dir,
-            database_url=database_url,
-            max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
-            reconcile_interval_seconds=1.0,
-            admin_key=ADMIN_KEY,
-        )
-        yield stack.enter_context(serve(settings))
+    with tiny_model_server(
+        data_dir,
+        tiny_model,
+        request.param,
+        max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
+        reconcile_interval_seconds=1.0,
+    ) as running:
+        yield running
 
 
 @pytest.fixture

@@ -6,19 +6,16 @@ import secrets
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from gateway.settings import Settings
-from tests.conftest import TINY_MODEL, sdk_client
+from tests.conftest import TINY_MODEL, sdk_client, tiny_model_server
 from tests.support.admin import ADMIN_KEY, Admin
 from tests.support.jobs import DATA, chat_lines, upload, wait_for_status
-from tests.support.postgres import temporary_database
-from tests.support.server import RunningServer, serve
+from tests.support.server import RunningServer
 from tests.support.wire import WireChecker
 
 # A base model whose upstream is not configured: its jobs wait in `queued`, costing nothing.
@@ -29,20 +26,15 @@ LOCAL_CHAT_PRICES = (1.25, 5.0)
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def proxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
-    data_dir = tmp_path_factory.mktemp(f"budgets-{request.param}")
-    (data_dir / "models").mkdir()
-    (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
-    with ExitStack() as stack:
-        database_url = "" if request.param == "sqlite" else stack.enter_context(temporary_database())
-        settings = Settings(
-            data_dir=data_dir,
-            database_url=database_url,
-            admin_key=ADMIN_KEY,
-            local_training_price_per_1m=LOCAL_TRAINING_PRICE,
-            local_chat_input_price_per_1m=LOCAL_CHAT_PRICES[0],
-            local_chat_output_price_per_1m=LOCAL_CHAT_PRICES[1],
-        )
-        yield stack.enter_context(serve(settings))
+    with tiny_model_server(
+        tmp_path_factory.mktemp(f"budgets-{request.param}"),
+        tiny_model,
+        request.param,
+        local_training_price_per_1m=LOCAL_TRAINING_PRICE,
+        local_chat_input_price_per_1m=LOCAL_CHAT_PRICES[0],
+        local_chat_output_price_per_1m=LOCAL_CHAT_PRICES[1],
+    ) as running:
+        yield running
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ import httpx
 import openai
 import pytest
 
-from gateway.settings import Settings
-from tests.conftest import TINY_MODEL
-from tests.support.admin import ADMIN_KEY, Admin
+from tests.conftest import TINY_MODEL, tiny_model_server
+from tests.support.admin import Admin
 from tests.support.jobs import chat_lines, upload, wait_for_status
-from tests.support.server import RunningServer, serve
+from tests.support.server import RunningServer
 from tests.support.spec import assert_matches_schema
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -30,17 +29,14 @@ SPEC_SCHEMAS = {
 @pytest.fixture(scope="module")
 def hooks_server(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Iterator[RunningServer]:
     """A server whose retries come after 0.2 s instead of 5 s, 5 min, ..."""
-    data_dir = tmp_path_factory.mktemp("ftgate-webhooks")
-    (data_dir / "models").mkdir()
-    (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
-    settings = Settings(
-        data_dir=data_dir,
+    with tiny_model_server(
+        tmp_path_factory.mktemp("ftgate-webhooks"),
+        tiny_model,
+        "sqlite",
         reconcile_interval_seconds=1.0,
-        admin_key=ADMIN_KEY,
         webhook_retry_seconds=[0.2, 0.2],
         webhook_tick_seconds=0.1,
-    )
-    with serve(settings) as running:
+    ) as running:
         yield running
 
 
