@@ -21,9 +21,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("upstream_status", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("upstream_submitted_at", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("upstream_event_cursor", sa.String(length=128), nullable=True))
-        batch_op.add_column(
-            sa.Column("upstream_failures", sa.Integer(), server_default="0", nullable=False)
-        )
+        batch_op.add_column(sa.Column("upstream_failures", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("upstream_polled_at_ms", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("next_poll_at_ms", sa.BigInteger(), nullable=True))
         batch_op.create_index(
