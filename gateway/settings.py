@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="re-read a running upstream job this often even without new events"
     )
     upstream_max_backoff_seconds: float = Field(default=300.0, gt=0)
+    upstream_concurrent_looks: int = Field(
+        default=32, ge=1, description="upstream jobs a process reads at once while mirroring them"
+    )
     admin_key: SecretStr | None = Field(
         default=None, description="the admin API's bearer key; unset: no admin API"
     )
@@ -73,10 +76,6 @@ class Settings(BaseSettings):
             "chat_input_price_per_1m": self.local_chat_input_price_per_1m,
             "chat_output_price_per_1m": self.local_chat_output_price_per_1m,
         }
-
-    upstream_concurrent_looks: int = Field(
-        default=32, ge=1, description="upstream jobs a process reads at once while mirroring them"
-    )
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":

@@ -2,6 +2,8 @@
 over trained tokens) and DPO. With `backward`, each micro-batch's share of the batch loss is
 back-propagated at once, so gradients accumulate to those of the whole batch however it is split."""
 
+import contextlib
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import torch
@@ -80,8 +82,10 @@ class SupervisedObjective(Objective):
 
 class PreferenceObjective(Objective):
     """loss = -logsigmoid(beta * ((pi_c - ref_c) - (pi_r - ref_r))), log-probs summed over the output
-    tokens; the reference is the same network with the LoRA adapter disabled, scored once per pair and
-    kept (it never changes). Accuracy is that of the chosen outputs' tokens."""
+    tokens; the reference is the model training starts from: the same network with its new LoRA adapter
+    disabled, each pair scored as it is first met, or, continuing a fine-tuned model's adapter, that
+    model, every pair scored before the first step. Scores are kept (they never change). Accuracy is
+    that of the chosen outputs' tokens."""
 
     def __init__(self, pairs: list[PreferencePair], beta: float, device: torch.device, max_tokens: int):
         super().__init__([(pair.chosen, pair.rejected) for pair in pairs], device, max_tokens)
@@ -94,17 +98,24 @@ class PreferenceObjective(Objective):
     def load_state_dict(self, state: dict) -> None:
         self.reference = state["reference"].clone()
 
+    def score_references_now(self, model) -> None:
+        """Score every pair with the model as it is now, adapter included: training continues a
+        fine-tuned model's adapter, and the model it starts from is the reference."""
+        self._score_references(model, list(range(len(self))), contextlib.nullcontext())
+
     def _prepare(self, model, indices: list[int]) -> None:
         missing = [
             i for i, known in zip(indices, ~self.reference[indices, 0].isnan(), strict=True) if not known
         ]
-        if not missing:
-            return
+        if missing:
+            self._score_references(model, missing, model.disable_adapter())
+
+    def _score_references(self, model, indices: list[int], adapter: AbstractContextManager) -> None:
         was_training = model.training
         model.eval()
-        with torch.no_grad(), model.disable_adapter():
-            for row_units in plan_rows([self.unit_tokens[i] for i in missing], self.max_tokens):
-                members = [missing[i] for i in row_units]
+        with torch.no_grad(), adapter:
+            for row_units in plan_rows([self.unit_tokens[i] for i in indices], self.max_tokens):
+                members = [indices[i] for i in row_units]
                 row = pack_row([sequence for i in members for sequence in self.units[i]], self.device)
                 self.reference[members] = sequence_log_probs(loss_logits(model, row), row).view(-1, 2).cpu()
         model.train(was_training)

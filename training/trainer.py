@@ -109,6 +109,10 @@ class LocalTrainer:
             if config.init_adapter is not None
             else get_peft_model(base, lora)
         )
+        if config.init_adapter is not None:
+            for objective in (self._training, self._validation):
+                if isinstance(objective, PreferenceObjective):
+                    objective.score_references_now(self.model)
         self._trainable = {name: p for name, p in self.model.named_parameters() if p.requires_grad}
         self.optimizer = torch.optim.AdamW(
             self._trainable.values(),

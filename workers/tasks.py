@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
+from gateway import artifacts
 from gateway.catalog import LOCAL_PROVIDER
 from gateway.files import service as files_service
 from gateway.fine_tuning import repository as jobs_repository
@@ -52,12 +53,18 @@ async def train_job(runtime: Runtime, job_id: str) -> None:
 
 async def reconcile(runtime: Runtime, _: str = "") -> None:
     """Re-dispatch every job with a step to take and no task on it, so a lost message or a dead
-    worker delays a job but never loses it; and drop expired files."""
+    worker delays a job but never loses it; drop expired files, and the training states of jobs
+    that ended while no task held them (a paused local job cancelled)."""
+    artifacts_dir = runtime.settings.artifacts_dir
+    with_states = artifacts.jobs_with_states(artifacts_dir)
     async with runtime.transaction() as session:
         now = int(time.time())
         to_validate = await jobs_repository.job_ids_to_advance(session, ADVANCEABLE, now)
         to_train = await jobs_repository.job_ids_to_train(session, LOCAL_PROVIDER, now)
         await files_service.delete_expired(session, runtime.blobs)
+        finished = await jobs_repository.finished_job_ids(session, with_states)
+    for job_id in finished:
+        artifacts.remove_states(artifacts_dir, job_id)
     for job_id in to_validate:
         runtime.dispatch(ADVANCE_JOB, job_id)
     for job_id in to_train:

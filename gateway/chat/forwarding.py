@@ -1,6 +1,7 @@
 """Chat requests for models that an upstream serves: the caller's body, sent on with the
 upstream's own key, and the upstream's answer (streamed or not) passed back as it came, its
-usage paid to the caller's tokens-per-minute bucket."""
+usage billed and paid to the caller's tokens-per-minute bucket. A stream always asks the upstream
+for its usage; the caller sees it only if it asked too."""
 
 import logging
 from typing import Any
@@ -18,13 +19,18 @@ log = logging.getLogger(__name__)
 async def forward(
     provider: Provider, body: dict[str, Any], model: str, caller_model: str, on_usage: UsageHook
 ) -> Response:
+    stream_options = body.get("stream_options") or {}
+    show_usage = stream_options.get("include_usage") is True
+    upstream_body = body | {"model": model}
+    if body.get("stream") is True:
+        upstream_body["stream_options"] = stream_options | {"include_usage": True}
     try:
-        reply = await provider.chat(body | {"model": model})
+        reply = await provider.chat(upstream_body)
     except UpstreamError as error:
         raise _client_error(provider.name, caller_model, error) from error
     if reply.content_type.startswith("text/event-stream"):
         return StreamingResponse(
-            metered_events(reply.body, on_usage),
+            metered_events(reply.body, on_usage, show_usage),
             status_code=reply.status_code,
             media_type="text/event-stream",
             headers=reply.headers | {"cache-control": "no-cache"},

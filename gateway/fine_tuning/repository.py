@@ -7,6 +7,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.catalog import LOCAL_PROVIDER
+from gateway.fine_tuning.status import TERMINAL
 from gateway.models import Job, JobCheckpoint, JobEvent
 
 # Statuses in which an upstream job may still need ftgate to send it or look at it.
@@ -148,6 +149,11 @@ async def job_ids_to_train(session: AsyncSession, provider: str, now: int) -> li
         Job.status.in_(["queued", "running"]),
         _lease_free(now),
     )
+    return list((await session.scalars(query)).all())
+
+
+async def finished_job_ids(session: AsyncSession, job_ids: Collection[str]) -> list[str]:
+    query = select(Job.id).where(Job.id.in_(job_ids), Job.status.in_(TERMINAL))
     return list((await session.scalars(query)).all())
 
 

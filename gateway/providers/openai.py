@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from gateway.providers import retry
 from gateway.providers.base import (
@@ -39,7 +40,7 @@ class OpenAIProvider:
                 "user-agent": USER_AGENT,
             },
             timeout=httpx.Timeout(spec.timeout_seconds, connect=min(spec.timeout_seconds, 5.0)),
-            transport=transport,
+            transport=transport or AiohttpTransport(),
         )
 
     async def upload_file(self, filename: str, content: BinaryIO, purpose: str) -> str:

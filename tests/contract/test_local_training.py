@@ -10,8 +10,10 @@ import time
 import openai
 import pytest
 
+from gateway import artifacts
 from tests.conftest import DATA, TINY_MODEL
 from tests.support.jobs import ELLE, many_examples, metrics_events, upload, wait_for_status
+from tests.support.server import RunningServer
 
 
 def messages_in_order(client: openai.OpenAI, job_id: str) -> list[str]:
@@ -168,13 +170,19 @@ def test_cancel_stops_training_and_frees_the_trainer_for_the_next_job(client: op
     assert wait_for_status(client, second, {"succeeded", "failed"}, timeout=120).status == "succeeded"
 
 
+def paused_after_a_few_steps(client: openai.OpenAI, file_id: str) -> str:
+    """A job of 400 steps on `file_id`, paused once it has made 5."""
+    job_id = create(client, file_id, n_epochs=8)
+    wait_for_status(client, job_id, {"running"}, timeout=60)
+    while len(metrics_events(client, job_id)) < 5:
+        time.sleep(0.1)
+    assert client.fine_tuning.jobs.pause(job_id).status == "paused"
+    return job_id
+
+
 def test_pause_and_resume_continue_the_same_run(client: openai.OpenAI):
     file_id = upload(client, "many.jsonl", many_examples(50))
-    paused = create(client, file_id, n_epochs=8)
-    wait_for_status(client, paused, {"running"}, timeout=60)
-    while len(metrics_events(client, paused)) < 5:
-        time.sleep(0.1)
-    assert client.fine_tuning.jobs.pause(paused).status == "paused"
+    paused = paused_after_a_few_steps(client, file_id)
     time.sleep(1.5)
     stopped_at = len(metrics_events(client, paused))
     time.sleep(1.0)
@@ -192,6 +200,22 @@ def test_pause_and_resume_continue_the_same_run(client: openai.OpenAI):
     reference_curve = [event.data["train_loss"] for event in metrics_events(client, reference)]
     assert resumed_curve == pytest.approx(reference_curve, abs=1e-4)
     assert "Fine-tuning job resumed" in messages_in_order(client, paused)
+
+
+def test_a_paused_job_cancelled_leaves_no_training_state_behind(client: openai.OpenAI, server: RunningServer):
+    job_id = paused_after_a_few_steps(client, upload(client, "many.jsonl", many_examples(50)))
+    states = artifacts.states_dir(server.settings.artifacts_dir, job_id)
+    deadline = time.monotonic() + 30
+    while not list(states.glob("state-*")):  # the paused run's state, to resume from
+        assert time.monotonic() < deadline, "the paused job saved no state"
+        time.sleep(0.1)
+
+    assert client.fine_tuning.jobs.cancel(job_id).status == "cancelled"
+    deadline = time.monotonic() + 30
+    while states.exists():
+        assert time.monotonic() < deadline, "the cancelled job's training state is still there"
+        time.sleep(0.1)
+    assert artifacts.job_dir(server.settings.artifacts_dir, job_id).exists()
 
 
 def test_tuning_a_fine_tuned_model_continues_from_its_adapter(client: openai.OpenAI):

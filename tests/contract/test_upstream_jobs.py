@@ -3,6 +3,7 @@ whole life mirrored back, the client's actions carried there, through the upstre
 
 import base64
 import logging
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -11,12 +12,15 @@ import httpx
 import openai
 import pytest
 
+from tests.conftest import sdk_client
+from tests.support.admin import Admin
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import upload, wait_for_status
 from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, serve
 from tests.support.upstream import (
     ACTION_TEXTS,
+    OWN_TEXTS,
     UPSTREAM_KEY,
     chronological_events,
     create_job,
@@ -26,6 +30,7 @@ from tests.support.upstream import (
     upstream_jobs_of,
     upstream_settings,
 )
+from tests.support.wire import WireChecker
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 
@@ -247,6 +252,43 @@ def test_pause_resume_and_cancel_reach_the_upstream(client: openai.OpenAI, fake:
         assert messages.count(text) == 1, text
 
 
+def test_steps_the_upstream_made_just_before_a_cancel_are_mirrored(client: openai.OpenAI, fake: FakeUpstream):
+    job = create(client, n_epochs=3, metadata={"fake_step_seconds": "0.2"})
+    wait_for_status(client, job.id, {"running"})
+    upstream_id = the_upstream_job(fake, job.id)["id"]
+
+    def upstream_steps() -> int:
+        return sum(1 for event in fake.events(upstream_id) if event["type"] == "metrics")
+
+    # ftgate cannot read the job's events for a while; the upstream goes on training meanwhile.
+    fake.add_fault("GET", rf"/{upstream_id}/events$", "status", status=503, times=10_000)
+    unread = upstream_steps() + 3
+    deadline = time.monotonic() + 20
+    while upstream_steps() < unread:
+        assert time.monotonic() < deadline, "the upstream job stopped making steps"
+        time.sleep(0.05)
+    assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+    wait_upstream(fake, upstream_id, "cancelled")
+    fake.clear_faults()
+
+    expected = mirrored_texts(fake, upstream_id)
+    deadline = time.monotonic() + 20
+    while (mirrored := mirrored_messages(client, job.id)) != expected:
+        assert time.monotonic() < deadline, f"{len(mirrored)} upstream events shown of {len(expected)}"
+        time.sleep(0.2)
+    messages = [event.message for event in chronological_events(client, job.id)]
+    assert messages.count("Fine tuning process stopping due to job cancellation") == 1
+
+
+def mirrored_messages(client: openai.OpenAI, job_id: str) -> list[str]:
+    """The job's events at ftgate but those ftgate wrote itself (its job, files and actions)."""
+    return [
+        event.message
+        for event in chronological_events(client, job_id)
+        if not event.message.startswith(OWN_TEXTS) and event.message not in ACTION_TEXTS
+    ]
+
+
 def test_a_job_cancelled_before_it_was_sent_never_reaches_the_upstream(
     client: openai.OpenAI, fake: FakeUpstream
 ):
@@ -280,6 +322,31 @@ def test_chat_with_an_upstream_model_reaches_its_upstream_for_its_project_only(
     with pytest.raises(openai.NotFoundError) as refused:
         make_client().chat.completions.create(model=model, messages=messages)
     assert refused.value.code == "model_not_found"
+
+
+def test_an_upstream_stream_is_billed_whether_or_not_the_caller_asked_for_its_usage(
+    server: RunningServer, wire: WireChecker
+):
+    operator = Admin(server.base_url)
+    project = operator.create_project(f"streams-{secrets.token_hex(4)}")
+    client = sdk_client(server, operator.create_key(project["id"])["value"], wire)
+    messages = [{"role": "user", "content": "Tell me about Gallium"}]
+    usage = client.chat.completions.create(model="gpt-4o-mini", messages=messages).usage
+    plain = list(client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True))
+    assert plain and all(chunk.choices and chunk.usage is None for chunk in plain)
+    with_usage = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=messages, stream=True, stream_options={"include_usage": True}
+        )
+    )
+    assert with_usage[-1].choices == [] and with_usage[-1].usage == usage
+    [row] = operator.usage(project_id=project["id"])["data"]
+    assert row["chat_requests"] == 3
+    assert (row["chat_prompt_tokens"], row["chat_completion_tokens"]) == (
+        3 * usage.prompt_tokens,
+        3 * usage.completion_tokens,
+    )
+    operator.close()
 
 
 def test_the_upstream_key_never_shows(

@@ -10,6 +10,7 @@ from openai.types.fine_tuning import FineTuningJob
 from gateway.catalog import DEFAULT_BASE_MODELS
 from gateway.providers.config import UpstreamSpec
 from gateway.settings import Settings
+from tests.support.admin import ADMIN_KEY
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import upload
 
@@ -47,6 +48,7 @@ def upstream_settings(data_dir: Path, database_url: str, base_url: str, **overri
     values: dict[str, object] = {
         "data_dir": data_dir,
         "database_url": database_url,
+        "admin_key": ADMIN_KEY,
         "reconcile_interval_seconds": 1.0,
         "upstreams": [upstream_spec(base_url)],
         "base_models": [spec.model_copy(update={"provider": UPSTREAM}) for spec in DEFAULT_BASE_MODELS],

@@ -24,18 +24,43 @@ async def pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
         yield data[start : start + size]
 
 
+async def passed_on(stream: bytes, size: int, usages: Usages, show_usage: bool) -> bytes:
+    return b"".join([piece async for piece in metered_events(pieces(stream, size), usages, show_usage)])
+
+
 async def test_an_upstream_stream_passes_unchanged_and_hands_on_its_usage_once():
     for size in (1, 7, 64, len(UPSTREAM_STREAM)):
         usages = Usages()
-        passed = b"".join([piece async for piece in metered_events(pieces(UPSTREAM_STREAM, size), usages)])
-        assert passed == UPSTREAM_STREAM
+        assert await passed_on(UPSTREAM_STREAM, size, usages, show_usage=True) == UPSTREAM_STREAM
         assert usages == [(7, 5)], size
+
+
+async def test_the_usage_chunk_is_counted_but_not_shown_to_a_caller_that_did_not_ask_for_it():
+    without_usage_chunk = UPSTREAM_STREAM.replace(UPSTREAM_STREAM.split(b"\n\n")[1] + b"\n\n", b"")
+    for size in (1, 7, 64, len(UPSTREAM_STREAM)):
+        usages = Usages()
+        assert await passed_on(UPSTREAM_STREAM, size, usages, show_usage=False) == without_usage_chunk
+        assert usages == [(7, 5)], size
+
+
+async def test_usage_that_comes_with_choices_is_blanked_for_a_caller_that_did_not_ask_for_it():
+    stream = (
+        b'event: chunk\r\ndata: {"choices":[{"index":0,"delta":{"content":"Hi"}}],'
+        b'"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}\r\n\r\ndata: [DONE]'
+    )
+    usages = Usages()
+    passed = await passed_on(stream, 4, usages, show_usage=False)
+    assert passed == (
+        b'event: chunk\r\ndata: {"choices": [{"index": 0, "delta": {"content": "Hi"}}], "usage": null}\n\n'
+        b"data: [DONE]"
+    )
+    assert usages == [(3, 1)]
 
 
 async def test_an_upstream_stream_without_usage_hands_on_nothing():
     usages = Usages()
     body = b'data: {"choices":[{"index":0,"delta":{"content":"usage"}}]}\n\ndata: [DONE]\n\n'
-    assert b"".join([piece async for piece in metered_events(pieces(body, 5), usages)]) == body
+    assert await passed_on(body, 5, usages, show_usage=False) == body
     assert usages == []
 
 

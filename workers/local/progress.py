@@ -4,7 +4,6 @@ the finished model. Steps are keyed so that a job resumed after a crash records 
 import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -221,7 +220,3 @@ async def succeed(recorder: Recorder, model_name: str, trained_tokens: int) -> b
         events.add(session, job.id, f"{events.MODEL_CREATED_PREFIX}{model_name}")
         events.add(session, job.id, events.SUCCEEDED)
     return True
-
-
-def remove_training_states(artifacts_dir: Path, job_id: str) -> None:
-    shutil.rmtree(artifacts.states_dir(artifacts_dir, job_id), ignore_errors=True)

@@ -135,7 +135,7 @@ async def _run(runtime, job, trainer: LocalTrainer, slug: str, known_keys: set[s
             continue
         status = await recorder.flush()
         if status in TERMINAL:
-            progress.remove_training_states(root, job.id)
+            artifacts.remove_states(root, job.id)
             return
         if metrics.epoch_end or status != JobStatus.RUNNING:
             await anyio.to_thread.run_sync(_save_state, trainer, states, metrics.step)
@@ -144,7 +144,7 @@ async def _run(runtime, job, trainer: LocalTrainer, slug: str, known_keys: set[s
     model_name = ids.fine_tuned_model_name(job.base_model, slug, job.suffix)
     await anyio.to_thread.run_sync(trainer.save_adapter, artifacts.model_dir(root, job.id))
     if await progress.succeed(recorder, model_name, trainer.trained_tokens):
-        progress.remove_training_states(root, job.id)
+        artifacts.remove_states(root, job.id)
 
 
 def _save_state(trainer: LocalTrainer, states: Path, step: int) -> None:

@@ -66,8 +66,6 @@ async def _sync(runtime: Runtime, provider: Provider, held: HeldJob) -> bool:
     if (action := _pending_action(job)) is not None:
         upstream = await _forward(runtime, provider, job, action)
         job = await _reread(runtime, job.id)
-    if job.status in TERMINAL and job.upstream_status in polling.UPSTREAM_TERMINAL:
-        return False
     seen = await mirror.observe(runtime, provider, job, upstream)
     async with runtime.transaction() as session:
         await mirror.record(session, runtime, [(job, seen)])

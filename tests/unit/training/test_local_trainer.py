@@ -120,3 +120,13 @@ def test_dpo_starts_at_log_2_and_learns_the_preference(make_trainer):
     assert metrics[0].train_loss == pytest.approx(math.log(2), abs=1e-6)
     assert metrics[-1].train_loss < 0.5 * metrics[0].train_loss
     assert all(0 <= m.train_mean_token_accuracy <= 1 for m in metrics)
+
+
+def test_dpo_on_a_fine_tuned_model_takes_that_model_as_its_reference(make_trainer, limericks, tmp_path):
+    tuned = make_trainer(limericks[:6], n_epochs=2, batch_size=2, learning_rate=1e-2)
+    run_all(tuned)
+    tuned.save_adapter(tmp_path / "tuned")
+    trainer = make_trainer(PAIRS, method="dpo", batch_size=2, beta=0.5, init_adapter=tmp_path / "tuned")
+
+    # the policy starts as the fine-tuned model, and so does the reference
+    assert trainer.step().train_loss == pytest.approx(math.log(2), abs=1e-6)
