@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     artifacts_dir: Path | None = None
     training_device: str = "auto"
     training_slots: int = Field(default=1, ge=1)
+    training_resend_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="Celery: how long a queued local job's training message may wait before another is sent",
+    )
     max_loaded_adapters: int = Field(default=8, ge=1)
     upstreams: list[UpstreamSpec] = Field(default_factory=list)
     openai_api_key: SecretStr | None = Field(

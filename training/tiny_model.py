@@ -38,7 +38,9 @@ CORPUS_MODULES = ("builtins", "json", "pathlib", "collections", "itertools", "ra
 
 # A base learning rate suited to this model (real models use the catalog default): with it, the
 # seeds' flow with "auto" hyperparameters (10 epochs of batch 1 on the 10 Elle limericks) ends
-# with every limerick reproduced exactly.
+# with every limerick reproduced exactly, whatever the job's seed. That takes six layers: with
+# four, about one seed in ten left a limerick that shares its phrasing with another one slipping
+# into it.
 TINY_LEARNING_RATE = 3e-3
 # Random embeddings drawn with the usual std of 0.02 cap every logit near 0.02 × hidden_size, so
 # no adapter could bring the loss near zero; pretrained models have no such cap.
@@ -105,7 +107,7 @@ def build_tiny_chat_model(
     extra_corpus: Iterable[str] = (),
     vocab_size: int = 2048,
     hidden_size: int = 256,
-    layers: int = 4,
+    layers: int = 6,
     heads: int = 4,
     max_positions: int = 2048,
     seed: int = 0,

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from gateway import artifacts
-from gateway.catalog import LOCAL_PROVIDER
 from gateway.files import service as files_service
 from gateway.fine_tuning import repository as jobs_repository
 from gateway.fine_tuning.file_checks import validate_job_files
@@ -60,7 +59,7 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
     async with runtime.transaction() as session:
         now = int(time.time())
         to_validate = await jobs_repository.job_ids_to_advance(session, ADVANCEABLE, now)
-        to_train = await jobs_repository.job_ids_to_train(session, LOCAL_PROVIDER, now)
+        to_train = await jobs_repository.take_jobs_to_train(session, now, _training_resend_seconds(runtime))
         await files_service.delete_expired(session, runtime.blobs)
         finished = await jobs_repository.finished_job_ids(session, with_states)
     for job_id in finished:
@@ -69,6 +68,12 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
         runtime.dispatch(ADVANCE_JOB, job_id)
     for job_id in to_train:
         runtime.dispatch(TRAIN_JOB, job_id)
+
+
+def _training_resend_seconds(runtime: Runtime) -> float:
+    """In-process, a task waiting for the trainer holds its job's lease, so a job with a free
+    lease has no task: send one at once. A Celery message waits in the broker without a lease."""
+    return runtime.settings.training_resend_seconds if runtime.settings.queue == "celery" else 0.0
 
 
 # At most this many jobs are sent off per tick; the rest wait for the next one.

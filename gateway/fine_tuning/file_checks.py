@@ -64,7 +64,9 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
             )
         else:
             changes: dict[str, Any] = {"status": JobStatus.QUEUED, "method": outcome}
-            if job.provider != LOCAL_PROVIDER:
+            if job.provider == LOCAL_PROVIDER:
+                changes["training_sent_at"] = int(time.time())
+            else:
                 changes["next_poll_at_ms"] = int(time.time() * 1000)
             if await _leave_validation(session, job.id, changes, events.FILES_VALIDATED):
                 db.enqueue(

@@ -143,13 +143,28 @@ async def renew_all(session: AsyncSession, job_ids: Collection[str], until: int)
     )
 
 
-async def job_ids_to_train(session: AsyncSession, provider: str, now: int) -> list[str]:
+async def take_jobs_to_train(session: AsyncSession, now: int, resend_seconds: float) -> list[str]:
+    """Local jobs to train that no task holds, and for which no training task was sent since
+    one last held them, nor in the last `resend_seconds`; marked sent now."""
     query = select(Job.id).where(
-        Job.provider == provider,
+        Job.provider == LOCAL_PROVIDER,
         Job.status.in_(["queued", "running"]),
         _lease_free(now),
+        or_(
+            Job.training_sent_at.is_(None),
+            Job.training_sent_at < Job.locked_until,
+            Job.training_sent_at <= now - resend_seconds,
+        ),
     )
-    return list((await session.scalars(query)).all())
+    job_ids = list((await session.scalars(query)).all())
+    if job_ids:
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids))
+            .values(training_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return job_ids
 
 
 async def finished_job_ids(session: AsyncSession, job_ids: Collection[str]) -> list[str]:

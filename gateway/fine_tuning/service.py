@@ -187,6 +187,8 @@ async def apply_action(session: AsyncSession, caller: Caller, job_id: str, actio
     upstream = job.provider != LOCAL_PROVIDER
     if upstream:
         values["next_poll_at_ms"] = now * 1000  # carry it to the upstream now
+    elif target == JobStatus.QUEUED:
+        values["training_sent_at"] = now
     if not await lifecycle.move(session, job.id, allowed_from, actor=caller.key_id, **values):
         await session.refresh(job)
         raise InvalidRequest(

@@ -61,9 +61,13 @@ def gateway(settings: Settings) -> Iterator[RunningServer]:
 def start_worker(settings: Settings) -> Iterator:
     workers: list[Worker] = []
 
-    def start(with_beat: bool = False) -> Worker:
-        env = {"FTGATE_RECONCILE_INTERVAL_SECONDS": "1", "FTGATE_JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS)}
-        worker = Worker(settings, env, with_beat)
+    def start(with_beat: bool = False, trains: bool = True, **env: str) -> Worker:
+        env = {
+            "FTGATE_RECONCILE_INTERVAL_SECONDS": "1",
+            "FTGATE_JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS),
+            **env,
+        }
+        worker = Worker(settings, env, with_beat, trains)
         workers.append(worker)
         return worker
 
@@ -174,3 +178,28 @@ def test_a_worker_killed_mid_training_resumes_from_its_last_checkpoint(
     assert len(resumed) >= kills - 1 and "Training resumed from the beginning" not in " ".join(messages)
     assert messages.count("Fine-tuning job started") == 1
     assert messages.count("The job has successfully completed") == 1
+
+
+def test_jobs_waiting_for_a_trainer_have_one_training_message_each(
+    client: openai.OpenAI, settings: Settings, start_worker
+):
+    """No worker trains: the reconciler (every second) sends a queued job's training message
+    again only once `training_resend_seconds` have passed, so a long wait piles nothing up."""
+    broker = redis.Redis.from_url(settings.redis_url)
+    start_worker(with_beat=True, trains=False, FTGATE_TRAINING_RESEND_SECONDS="8")
+    file_id = upload(client, "elle-limericks.jsonl")
+    jobs = [client.fine_tuning.jobs.create(model=TINY_MODEL, training_file=file_id) for _ in range(3)]
+    for job in jobs:
+        assert wait_until_validated(client, job.id, timeout=60).status == "queued"
+    time.sleep(3)
+    assert broker.llen(settings.celery_training_queue) == 3
+
+    broker.delete(settings.celery_training_queue)  # the messages are lost: sent again, once
+    deadline = time.monotonic() + 30
+    while broker.llen(settings.celery_training_queue) < 3:
+        assert time.monotonic() < deadline, "the lost training messages were not sent again"
+        time.sleep(0.1)
+    time.sleep(2)
+    assert broker.llen(settings.celery_training_queue) == 3
+    for job in jobs:
+        client.fine_tuning.jobs.cancel(job.id)

@@ -15,8 +15,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Worker:
-    def __init__(self, settings: Settings, env: dict[str, str], with_beat: bool) -> None:
-        """A worker on both of `settings`' queues; `env` adds what it needs beyond their place."""
+    def __init__(self, settings: Settings, env: dict[str, str], with_beat: bool, trains: bool = True) -> None:
+        """A worker on `settings`' queue and, if it `trains`, on the training queue; `env` adds
+        what it needs beyond their place."""
+        queues = [settings.celery_queue, *([settings.celery_training_queue] if trains else [])]
         command = [
             sys.executable,
             "-m",
@@ -25,7 +27,7 @@ class Worker:
             "workers.celery_app",
             "worker",
             "-Q",
-            f"{settings.celery_queue},{settings.celery_training_queue}",
+            ",".join(queues),
             "-c",
             "1",
             "-l",

@@ -44,10 +44,12 @@ def test_step_loss_and_update_do_not_depend_on_the_micro_batch_split(make_traine
         a, b = whole.step(), one_per_row.step()
         assert a.train_loss == pytest.approx(b.train_loss, rel=1e-5)
         assert a.train_mean_token_accuracy == b.train_mean_token_accuracy
-    # Adam's first updates are about learning_rate (3e-3) per element; reweighted gradients would show
+    # Adam's first updates are about ±learning_rate (3e-3) per element whatever the gradient's size,
+    # so a gradient reweighted enough to flip an element's sign shows as about 6e-3; elements whose
+    # gradient is near Adam's eps move by less, and float noise there reaches 1e-4.
     b_weights = adapter_weights(one_per_row)
     for name, weight in adapter_weights(whole).items():
-        torch.testing.assert_close(weight, b_weights[name], atol=1e-4, rtol=0)
+        torch.testing.assert_close(weight, b_weights[name], atol=1e-3, rtol=0)
 
 
 def test_same_seed_same_curve_other_seed_other_curve(make_trainer, limericks):
