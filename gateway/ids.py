@@ -49,3 +49,7 @@ def fine_tuned_model_name(base: str, org_slug: str, suffix: str | None) -> str:
 
 def new_chat_completion_id() -> str:
     return "chatcmpl-" + random_base62(29)
+
+
+def new_tool_call_id() -> str:
+    return "call_" + random_base62(24)

@@ -1,8 +1,12 @@
-"""Engine events in, OpenAI's objects out: one `chat.completion`, or its stream of chunks."""
+"""Engine events in, OpenAI's objects out: one `chat.completion`, or its stream of chunks.
+When the request offered tools, a choice that ends with well-formed calls finishes with
+`tool_calls`."""
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import aclosing
 
+from gateway import ids
+from gateway.chat import tool_calls
 from gateway.chat.engine import ChatEngine, Finished, TextDelta
 from gateway.chat.schemas import (
     ChatCompletion,
@@ -11,7 +15,11 @@ from gateway.chat.schemas import (
     Choice,
     ChunkChoice,
     ChunkDelta,
+    ChunkToolCall,
     CompletionUsage,
+    FinishReason,
+    FunctionCall,
+    ToolCall,
 )
 from gateway.chat.service import Generation
 
@@ -32,10 +40,11 @@ async def complete(engine: ChatEngine, generation: Generation) -> ChatCompletion
         model=generation.model,
         system_fingerprint=generation.system_fingerprint,
         choices=[
-            Choice(
-                index=index,
-                message=ChatCompletionMessage(content="".join(texts[index])),
-                finish_reason=finished[index].reason if index in finished else "stop",
+            _choice(
+                generation,
+                index,
+                "".join(texts[index]),
+                finished[index].reason if index in finished else "stop",
             )
             for index in range(n)
         ],
@@ -58,6 +67,9 @@ async def chunks(engine: ChatEngine, generation: Generation) -> AsyncIterator[Ch
             usage=usage,
         )
 
+    splitters = (
+        [tool_calls.CallSplitter() for _ in range(generation.sampling.n)] if generation.tools else None
+    )
     finished: list[Finished] = []
     started = False
     async with aclosing(engine.stream(generation.target, generation.prompt, generation.sampling)) as events:
@@ -67,10 +79,23 @@ async def chunks(engine: ChatEngine, generation: Generation) -> AsyncIterator[Ch
                 for index in range(generation.sampling.n):
                     yield chunk([ChunkChoice(index=index, delta=ChunkDelta(role="assistant", content=""))])
             if isinstance(event, TextDelta):
-                yield chunk([ChunkChoice(index=event.index, delta=ChunkDelta(content=event.text))])
-            else:
-                finished.append(event)
-                yield chunk([ChunkChoice(index=event.index, delta=ChunkDelta(), finish_reason=event.reason)])
+                text = splitters[event.index].feed(event.text) if splitters else event.text
+                if text:
+                    yield chunk([ChunkChoice(index=event.index, delta=ChunkDelta(content=text))])
+                continue
+            finished.append(event)
+            reason: FinishReason = event.reason
+            if splitters:
+                rest, calls = splitters[event.index].finish(stopped=event.reason == "stop")
+                if rest:
+                    yield chunk([ChunkChoice(index=event.index, delta=ChunkDelta(content=rest))])
+                if calls:
+                    delta = ChunkDelta(
+                        tool_calls=[_chunk_call(number, call) for number, call in enumerate(calls)]
+                    )
+                    yield chunk([ChunkChoice(index=event.index, delta=delta)])
+                    reason = "tool_calls"
+            yield chunk([ChunkChoice(index=event.index, delta=ChunkDelta(), finish_reason=reason)])
     if generation.include_usage:
         yield chunk([], usage=_usage(generation, finished))
 
@@ -78,3 +103,16 @@ async def chunks(engine: ChatEngine, generation: Generation) -> AsyncIterator[Ch
 def _usage(generation: Generation, finished: Iterable[Finished]) -> CompletionUsage:
     """The prompt counts once, whatever `n`; completion tokens add up over the choices."""
     return CompletionUsage.of(len(generation.prompt), sum(event.completion_tokens for event in finished))
+
+
+def _choice(generation: Generation, index: int, text: str, reason: FinishReason) -> Choice:
+    parsed = tool_calls.parse(text) if generation.tools and reason == "stop" else None
+    if parsed is None:
+        return Choice(index=index, message=ChatCompletionMessage(content=text), finish_reason=reason)
+    calls = [ToolCall(id=ids.new_tool_call_id(), function=call) for call in parsed.calls]
+    message = ChatCompletionMessage(content=parsed.content, tool_calls=calls)
+    return Choice(index=index, message=message, finish_reason="tool_calls")
+
+
+def _chunk_call(number: int, call: FunctionCall) -> ChunkToolCall:
+    return ChunkToolCall(index=number, id=ids.new_tool_call_id(), function=call)

@@ -35,11 +35,32 @@ class CompletionUsage(BaseModel):
         )
 
 
+class FunctionCall(BaseModel):
+    name: str
+    arguments: str
+
+
+class ToolCall(BaseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class ChatCompletionMessage(BaseModel):
+    """`tool_calls` is sent only when the model called a tool."""
+
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: str | None = None
+    tool_calls: list[ToolCall] | None = None
     annotations: list[Any] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _calls_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        message = handler(self)
+        if message["tool_calls"] is None:
+            del message["tool_calls"]
+        return message
 
 
 class Choice(BaseModel):
@@ -60,12 +81,17 @@ class ChatCompletion(BaseModel):
     system_fingerprint: str
 
 
+class ChunkToolCall(ToolCall):
+    index: int
+
+
 class ChunkDelta(BaseModel):
-    """Only the keys a delta carries are sent: `{"role", "content"}` first, then `{"content"}`,
-    and `{}` in the chunk that finishes a choice."""
+    """Only the keys a delta carries are sent: `{"role", "content"}` first, then `{"content"}`
+    or `{"tool_calls"}`, and `{}` in the chunk that finishes a choice."""
 
     role: Literal["assistant"] | None = None
     content: str | None = None
+    tool_calls: list[ChunkToolCall] | None = None
 
     @model_serializer(mode="wrap")
     def _present_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

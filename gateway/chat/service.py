@@ -95,6 +95,8 @@ class Generation:
     prompt: list[int]
     sampling: Sampling
     include_usage: bool
+    # Whether the model may call tools: its `<tool_call>` blocks are then read as calls.
+    tools: bool = False
 
 
 async def prepare(runtime: Runtime, caller: Caller, params: ChatCompletionParams) -> Generation:
@@ -118,6 +120,7 @@ async def prepare(runtime: Runtime, caller: Caller, params: ChatCompletionParams
         prompt=prompt,
         sampling=sampling_for(params, spec.token_limit, len(prompt)),
         include_usage=params.include_usage,
+        tools=bool(tools) and params.tool_choice != "none",
     )
 
 
