@@ -97,8 +97,8 @@ class Job(Base):
     upstream_id: Mapped[str | None] = mapped_column(String(128))
     locked_until: Mapped[int | None]
     # Local jobs: when a training task was last sent. Celery's message may wait in the training
-    # queue for hours, so the reconciler sends another only when this is older than the lease's
-    # end (no task has taken the job since) or than `training_resend_seconds`.
+    # queue for hours, so the reconciler sends another only once a task has held the job since
+    # (and its lease ran out: the worker died) or `training_resend_seconds` have passed.
     training_sent_at: Mapped[int | None]
     # Upstream jobs: the last status seen there, when ftgate started sending the job (so a
     # retry looks it up before sending again), the newest upstream event already seen, failed
