@@ -9,6 +9,7 @@ from gateway import ids
 from gateway.chat import tool_calls
 from gateway.chat.engine import ChatEngine, Finished, TextDelta
 from gateway.chat.schemas import (
+    CalledFunction,
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,
@@ -18,8 +19,7 @@ from gateway.chat.schemas import (
     ChunkToolCall,
     CompletionUsage,
     FinishReason,
-    FunctionCall,
-    ToolCall,
+    MessageToolCall,
 )
 from gateway.chat.service import Generation
 
@@ -109,10 +109,10 @@ def _choice(generation: Generation, index: int, text: str, reason: FinishReason)
     parsed = tool_calls.parse(text) if generation.tools and reason == "stop" else None
     if parsed is None:
         return Choice(index=index, message=ChatCompletionMessage(content=text), finish_reason=reason)
-    calls = [ToolCall(id=ids.new_tool_call_id(), function=call) for call in parsed.calls]
+    calls = [MessageToolCall(id=ids.new_tool_call_id(), function=call) for call in parsed.calls]
     message = ChatCompletionMessage(content=parsed.content, tool_calls=calls)
     return Choice(index=index, message=message, finish_reason="tool_calls")
 
 
-def _chunk_call(number: int, call: FunctionCall) -> ChunkToolCall:
+def _chunk_call(number: int, call: CalledFunction) -> ChunkToolCall:
     return ChunkToolCall(index=number, id=ids.new_tool_call_id(), function=call)

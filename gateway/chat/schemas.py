@@ -35,32 +35,24 @@ class CompletionUsage(BaseModel):
         )
 
 
-class FunctionCall(BaseModel):
+class CalledFunction(BaseModel):
     name: str
     arguments: str
 
 
-class ToolCall(BaseModel):
+class MessageToolCall(BaseModel):
     id: str
     type: Literal["function"] = "function"
-    function: FunctionCall
+    function: CalledFunction
 
 
 class ChatCompletionMessage(BaseModel):
-    """`tool_calls` is sent only when the model called a tool."""
-
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: str | None = None
-    tool_calls: list[ToolCall] | None = None
+    # Sent only when the model called a tool.
+    tool_calls: list[MessageToolCall] | None = Field(default=None, exclude_if=lambda calls: calls is None)
     annotations: list[Any] = Field(default_factory=list)
-
-    @model_serializer(mode="wrap")
-    def _calls_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        message = handler(self)
-        if message["tool_calls"] is None:
-            del message["tool_calls"]
-        return message
 
 
 class Choice(BaseModel):
@@ -81,7 +73,7 @@ class ChatCompletion(BaseModel):
     system_fingerprint: str
 
 
-class ChunkToolCall(ToolCall):
+class ChunkToolCall(MessageToolCall):
     index: int
 
 

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from gateway.chat.schemas import FunctionCall
+from gateway.chat.schemas import CalledFunction
 
 OPEN = "<tool_call>"
 CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
@@ -16,7 +16,7 @@ CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 @dataclass(frozen=True)
 class Parsed:
     content: str | None
-    calls: list[FunctionCall]
+    calls: list[CalledFunction]
 
 
 def parse(text: str) -> Parsed | None:
@@ -29,7 +29,7 @@ def parse(text: str) -> Parsed | None:
     return Parsed(content or None, [call for call in calls if call is not None])
 
 
-def _call(body: str) -> FunctionCall | None:
+def _call(body: str) -> CalledFunction | None:
     try:
         value = json.loads(body)
     except ValueError:
@@ -37,7 +37,7 @@ def _call(body: str) -> FunctionCall | None:
     if not isinstance(value, dict) or not isinstance(value.get("name"), str):
         return None
     arguments = value.get("arguments", {})
-    return FunctionCall(
+    return CalledFunction(
         name=value["name"], arguments=arguments if isinstance(arguments, str) else json.dumps(arguments)
     )
 
@@ -65,7 +65,7 @@ class CallSplitter:
         self._held = text[len(text) - keep :]
         return text[: len(text) - keep]
 
-    def finish(self, stopped: bool) -> tuple[str, list[FunctionCall]]:
+    def finish(self, stopped: bool) -> tuple[str, list[CalledFunction]]:
         """The content still to send, and the calls: none unless the choice `stopped` by itself
         (one cut off by its token limit keeps its text)."""
         text, self._held = self._held, ""

@@ -2,11 +2,11 @@
 
 import pytest
 
-from gateway.chat.schemas import FunctionCall
+from gateway.chat.schemas import CalledFunction
 from gateway.chat.tool_calls import CallSplitter, Parsed, parse
 
 WEATHER = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
-WEATHER_CALL = FunctionCall(name="get_weather", arguments='{"city": "Paris"}')
+WEATHER_CALL = CalledFunction(name="get_weather", arguments='{"city": "Paris"}')
 
 
 def test_a_call_with_object_arguments_gets_them_as_a_json_string():
@@ -19,7 +19,7 @@ def test_string_arguments_are_kept_as_written_and_missing_ones_are_empty():
         '<tool_call>{"name": "b"}</tool_call>'
     )
     assert parse(text) == Parsed(
-        None, [FunctionCall(name="a", arguments='{"x": 1}'), FunctionCall(name="b", arguments="{}")]
+        None, [CalledFunction(name="a", arguments='{"x": 1}'), CalledFunction(name="b", arguments="{}")]
     )
 
 
@@ -42,7 +42,7 @@ def test_text_without_well_formed_calls_is_content(text: str):
     assert parse(text) is None
 
 
-def split(text: str, stopped: bool = True) -> tuple[str, str, list[FunctionCall]]:
+def split(text: str, stopped: bool = True) -> tuple[str, str, list[CalledFunction]]:
     """Fed one character at a time: what was sent as it came, what `finish` sent, the calls."""
     splitter = CallSplitter()
     sent = "".join(splitter.feed(character) for character in text)
