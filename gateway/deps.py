@@ -1,5 +1,5 @@
-"""Request dependencies as `Annotated` aliases: the runtime, one transaction, the caller (within
-its key's requests-per-minute limit)."""
+"""Request dependencies as `Annotated` aliases: the runtime, one transaction, the caller (whom
+`admission.ProjectRoute` authenticated and rate limited before the body was read)."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -7,9 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import auth
 from gateway.projects import Caller
-from gateway.ratelimit.admission import admit_request
 from gateway.runtime import Runtime
 
 
@@ -26,10 +24,8 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_caller(request: Request, runtime: RuntimeDep) -> Caller:
-    caller = await auth.authenticate(runtime, auth.bearer_secret(request))
-    await admit_request(request, runtime.rate_limiter, caller)
-    return caller
+async def get_caller(request: Request) -> Caller:
+    return request.state.caller
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

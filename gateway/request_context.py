@@ -1,11 +1,11 @@
 """An `x-request-id` on every response, the headers a handler left for it, and a 500 envelope
-for anything unexpected."""
+for anything unexpected. A client that went away is no server error: one line at info."""
 
 import json
 import logging
 from collections.abc import Mapping
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import ids
@@ -52,6 +52,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            log.info("client went away during request %s (%s %s)", request_id, scope["method"], scope["path"])
         except Exception:
             log.exception("unhandled error in request %s", request_id)
             if started:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from gateway import db
 from gateway.catalog import BaseModelSpec, build_catalog
 from gateway.chat.engine import ChatEngine
+from gateway.files.upload_slots import UploadSlots
 from gateway.files.validator_pool import ValidatorPool
 from gateway.providers.base import Provider
 from gateway.providers.registry import build_providers
@@ -26,6 +27,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     blobs: BlobStore
     validators: ValidatorPool
+    upload_slots: UploadSlots
     dispatch: db.Dispatch
     catalog: list[BaseModelSpec]
     rate_limiter: RateLimiter
@@ -59,6 +61,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         sessions=db.create_sessionmaker(engine),
         blobs=LocalBlobStore(settings.blob_dir),
         validators=ValidatorPool(settings.validation_processes),
+        upload_slots=UploadSlots(settings.max_concurrent_uploads_per_project),
         dispatch=dispatch,
         catalog=catalog,
         rate_limiter=build_rate_limiter(settings),

@@ -18,6 +18,12 @@ class Settings(BaseSettings):
     database_url: str = ""
     blob_dir: Path | None = None
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    max_json_body_bytes: int = Field(default=1024 * 1024, gt=0, description="JSON request bodies")
+    max_chat_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0, description="chat request bodies")
+    request_body_idle_seconds: float = Field(
+        default=30.0, gt=0, description="a request whose body stops arriving this long is refused (408)"
+    )
+    max_concurrent_uploads_per_project: int = Field(default=4, ge=1)
     validation_processes: int = Field(default=2, ge=1)
     queue: Literal["inprocess", "celery"] = "inprocess"
     redis_url: str = "redis://127.0.0.1:6379/0"

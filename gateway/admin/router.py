@@ -8,13 +8,14 @@ from fastapi.responses import Response
 from gateway.admin import service
 from gateway.admin.auth import AdminDep
 from gateway.admin.schemas import AdminApiKey, AdminAuditEntry, AdminProject, KeyCreate, ProjectCreate
+from gateway.admission import AdminRoute
 from gateway.budgets import usage
 from gateway.budgets.limits import Limits
 from gateway.budgets.usage import UsageRow
 from gateway.deps import SessionDep
 from gateway.pagination import ListPage
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
 
 
 @router.post("/projects")

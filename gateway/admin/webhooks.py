@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from gateway.admin.auth import AdminDep
+from gateway.admission import AdminRoute
 from gateway.deps import SessionDep
 from gateway.pagination import ListPage
 from gateway.webhooks import delivery_log, endpoints
 from gateway.webhooks.schemas import AdminWebhookDelivery, AdminWebhookEndpoint, EndpointCreate
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from fastapi import APIRouter, Request, Response
 
+from gateway.admission import ProjectRoute, body_cap
 from gateway.chat import billing, completions, forwarding, service, sse
 from gateway.chat.metering import metered_chunks
 from gateway.chat.params import ChatCompletionParams
@@ -11,12 +12,13 @@ from gateway.chat.schemas import ChatCompletion
 from gateway.deps import CallerDep, RuntimeDep
 from gateway.ratelimit.admission import admit_chat
 
-router = APIRouter(prefix="/v1/chat", tags=["chat"])
+router = APIRouter(prefix="/v1/chat", tags=["chat"], route_class=ProjectRoute)
 
 STREAM_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`."}}
 
 
 @router.post("/completions", response_model=ChatCompletion, responses=STREAM_RESPONSE)
+@body_cap(lambda settings: settings.max_chat_body_bytes)
 async def create(
     params: ChatCompletionParams, caller: CallerDep, runtime: RuntimeDep, request: Request
 ) -> ChatCompletion | Response:

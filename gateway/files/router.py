@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from gateway import ids
+from gateway.admission import ProjectRoute, body_cap
 from gateway.budgets import ledger
 from gateway.deps import CallerDep, RuntimeDep, SessionDep
 from gateway.files import service
@@ -15,12 +16,13 @@ from gateway.fine_tuning import quotes
 from gateway.fine_tuning.quotes import Quote
 from gateway.pagination import ListPageWithIds
 
-router = APIRouter(prefix="/v1/files", tags=["files"])
+router = APIRouter(prefix="/v1/files", tags=["files"], route_class=ProjectRoute)
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 @router.post("")
+@body_cap(lambda settings: settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
 async def create(request: Request, caller: CallerDep, runtime: RuntimeDep) -> FileObject:
     """Streams first, then records the file in a short transaction of its own: no database
     transaction stays open while a large body arrives."""
@@ -31,14 +33,15 @@ async def create(request: Request, caller: CallerDep, runtime: RuntimeDep) -> Fi
     async with runtime.transaction() as session:
         await ledger.admit_file(session, caller, 0)
     file_id = ids.new_file_id()
-    upload = await receive_upload(
-        content_type=request.headers.get("content-type"),
-        body=request.stream(),
-        blobs=runtime.blobs,
-        blob_key=file_id,
-        max_bytes=max_bytes,
-        validators=runtime.validators,
-    )
+    with runtime.upload_slots.hold(caller.project_id):
+        upload = await receive_upload(
+            content_type=request.headers.get("content-type"),
+            body=request.stream(),
+            blobs=runtime.blobs,
+            blob_key=file_id,
+            max_bytes=max_bytes,
+            validators=runtime.validators,
+        )
     try:
         async with runtime.transaction() as session:
             await ledger.admit_file(session, caller, upload.size)

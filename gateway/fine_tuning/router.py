@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from gateway.admission import ProjectRoute
 from gateway.deps import CallerDep, RuntimeDep, SessionDep
 from gateway.errors import InvalidRequest
 from gateway.fine_tuning import service
@@ -11,7 +12,7 @@ from gateway.fine_tuning.params import JobCreateParams
 from gateway.fine_tuning.schemas import FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent
 from gateway.pagination import ListPage, ListPageWithIds
 
-router = APIRouter(prefix="/v1/fine_tuning/jobs", tags=["fine-tuning"])
+router = APIRouter(prefix="/v1/fine_tuning/jobs", tags=["fine-tuning"], route_class=ProjectRoute)
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 

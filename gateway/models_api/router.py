@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
+from gateway.admission import ProjectRoute
 from gateway.deps import CallerDep, RuntimeDep, SessionDep
 from gateway.models_api import service
 from gateway.models_api.schemas import Model, ModelDeleted, ModelList
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(prefix="/v1/models", tags=["models"], route_class=ProjectRoute)
 
 
 @router.get("")

@@ -3,10 +3,11 @@ delivers `fine_tuning.job.*` events. Outside /v1: it is not part of OpenAI's API
 
 from fastapi import APIRouter, Request
 
+from gateway.admission import GuardedRoute
 from gateway.deps import RuntimeDep, SessionDep
 from gateway.webhook_intake import service
 
-router = APIRouter(prefix="/webhooks/upstreams", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks/upstreams", tags=["webhooks"], route_class=GuardedRoute)
 
 
 @router.post("/{upstream}", status_code=204)
