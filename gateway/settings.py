@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         description="Celery: how long a queued local job's training message may wait before another is sent",
     )
     max_loaded_adapters: int = Field(default=8, ge=1)
+    chat_max_seconds: float = Field(
+        default=30.0, gt=0, description="local chat: a generation's choices end ('length') after this long"
+    )
     upstreams: list[UpstreamSpec] = Field(default_factory=list)
     openai_api_key: SecretStr | None = Field(
         default=None, description="shorthand for an upstream named `openai` at api.openai.com"

@@ -37,6 +37,8 @@ class Sampling:
     n: int = 1
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # Seconds a generation may run; then its open choices finish with "length".
+    time_limit: float | None = None
 
     @property
     def greedy(self) -> bool:
@@ -65,6 +67,14 @@ class PromptError(ValueError):
     """The model's chat template refused the messages (or the model has none)."""
 
 
+class PromptTooLong(ValueError):
+    """The messages cannot fit the context, known from their size before tokenizing them."""
+
+    def __init__(self, at_least: int) -> None:
+        super().__init__(f"at least {at_least} tokens")
+        self.at_least = at_least
+
+
 _END = object()
 
 
@@ -86,12 +96,13 @@ class ChatEngine:
         self._cancels: set[threading.Event] = set()
 
     async def render(
-        self, target: Target, messages: list[dict[str, Any]], tools: list[Any] | None
+        self, target: Target, messages: list[dict[str, Any]], tools: list[Any] | None, context: int
     ) -> list[int]:
-        """The prompt's token ids, rendered by the base model's chat template."""
+        """The prompt's token ids, rendered by the base model's chat template; `PromptTooLong`
+        for messages too large for `context` tokens whatever their tokens."""
         slot = await self._loaded(target.base)
         assert slot.model is not None
-        return await asyncio.to_thread(slot.model.render, messages, tools)
+        return await asyncio.to_thread(slot.model.render, messages, tools, context)
 
     async def stream(self, target: Target, prompt: list[int], sampling: Sampling) -> AsyncIterator[Event]:
         """Text deltas and per-choice finishes, as generated. Closing the iterator early stops

@@ -5,6 +5,7 @@ module only when the first chat request arrives.
 """
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ from transformers import (
 )
 
 from gateway.chat.adapters import AdapterSlots
-from gateway.chat.engine import Emit, Finished, PromptError, Sampling, TextDelta
+from gateway.chat.engine import Emit, Finished, PromptError, PromptTooLong, Sampling, TextDelta
 from gateway.chat.text_stream import Detokenizer, StopMatcher
 
 
@@ -48,8 +49,12 @@ class LocalModel:
         self.adapters = AdapterSlots(max_loaded_adapters, self._load_adapter, self._unload_adapter)
         # A fast tokenizer shared between threads can fail with "Already borrowed".
         self._tokenizer_lock = threading.Lock()
+        self.longest_token_bytes = max(len(token.encode()) for token in self.tokenizer.get_vocab())
 
-    def render(self, messages: list[dict[str, Any]], tools: list[Any] | None) -> list[int]:
+    def render(self, messages: list[dict[str, Any]], tools: list[Any] | None, context: int) -> list[int]:
+        at_least = _text_bytes([messages, tools]) // (self.longest_token_bytes * NORMALIZATION_SHRINK)
+        if at_least >= context:
+            raise PromptTooLong(at_least)
         with self._tokenizer_lock:
             try:
                 encoded = self.tokenizer.apply_chat_template(
@@ -72,7 +77,8 @@ class LocalModel:
         cancel: threading.Event,
     ) -> None:
         """Generate `sampling.n` choices as one batch, emitting their text as it comes."""
-        progress = _Progress(self, sampling, emit, cancel)
+        deadline = None if sampling.time_limit is None else time.monotonic() + sampling.time_limit
+        progress = _Progress(self, sampling, emit, cancel, deadline)
         inputs = torch.tensor([prompt] * sampling.n, dtype=torch.long, device=self.device)
         processors = [] if sampling.greedy else [_Sampler(sampling, self.model.generation_config.top_k)]
         with self._using(adapter) as model, torch.inference_mode():
@@ -116,6 +122,23 @@ class LocalModel:
     def _unload_adapter(self, name: str) -> None:
         assert self.peft is not None
         self.peft.delete_adapter(name)
+
+
+# No token spells more bytes than its vocabulary entry (byte-level BPE, SentencePiece's "▁" and
+# byte-fallback entries all spell fewer or as many), but a tokenizer's normalizer may shrink the
+# text first: NFKC and lowercasing by up to 3× (fullwidth letters, Hangul jamo, the Kelvin sign).
+NORMALIZATION_SHRINK = 4
+
+
+def _text_bytes(value: Any) -> int:
+    """UTF-8 bytes of every string in a JSON-like value."""
+    if isinstance(value, str):
+        return len(value.encode(errors="surrogatepass"))
+    if isinstance(value, dict):
+        return sum(_text_bytes(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_text_bytes(item) for item in value)
+    return 0
 
 
 def _eos_ids(tokenizer: Any, generation_config: Any) -> list[int]:
@@ -180,17 +203,28 @@ class _Choice:
 
 class _Progress(StoppingCriteria):
     """Called by `generate` after every step with the new tokens: emits each choice's text,
-    and stops a choice at an end-of-sequence token or a stop sequence (or all on cancel)."""
+    and stops a choice at an end-of-sequence token or a stop sequence (or all on cancel, and
+    all with "length" past the deadline)."""
 
-    def __init__(self, model: LocalModel, sampling: Sampling, emit: Emit, cancel: threading.Event) -> None:
+    def __init__(
+        self,
+        model: LocalModel,
+        sampling: Sampling,
+        emit: Emit,
+        cancel: threading.Event,
+        deadline: float | None,
+    ) -> None:
         self.eos_ids = set(model.eos_ids)
         self.emit = emit
         self.cancel = cancel
+        self.deadline = deadline
         self.choices = [_Choice(model, sampling) for _ in range(sampling.n)]
 
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
         for index, token_id in enumerate(input_ids[:, -1].tolist()):
             self._step(index, token_id)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.finish_open()
         done = [choice.finished or self.cancel.is_set() for choice in self.choices]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
@@ -217,7 +251,7 @@ class _Progress(StoppingCriteria):
         self.emit(Finished(index, reason, choice.tokens))  # type: ignore[arg-type]
 
     def finish_open(self) -> None:
-        """Choices still open when `generate` returned ran out of tokens."""
+        """Choices still open when `generate` returned, or at the deadline, end for their length."""
         if self.cancel.is_set():
             return
         for index, choice in enumerate(self.choices):

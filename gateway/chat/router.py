@@ -1,8 +1,12 @@
 """/v1/chat/completions: a chat.completion object, or its chunks as server-sent events."""
 
+from collections.abc import Awaitable
 from dataclasses import replace
+from typing import TypeVar
 
+import anyio
 from fastapi import APIRouter, Request, Response
+from starlette.requests import ClientDisconnect
 
 from gateway.admission import ProjectRoute, body_cap
 from gateway.chat import billing, completions, forwarding, service, sse
@@ -14,6 +18,7 @@ from gateway.ratelimit.admission import admit_chat
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"], route_class=ProjectRoute)
 
+T = TypeVar("T")
 STREAM_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`."}}
 
 
@@ -35,6 +40,27 @@ async def create(
         return await sse.stream_response(
             metered_chunks(counted, params.include_usage, on_usage), params.include_usage
         )
-    completion = await completions.complete(runtime.chat_engine, generation)
+    completion = await _unless_client_leaves(request, completions.complete(runtime.chat_engine, generation))
     await on_usage(completion.usage.prompt_tokens, completion.usage.completion_tokens)
     return completion
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[T]) -> T:
+    """`work`, cancelled if the client goes away first: nobody waits for the answer, and the
+    model is free for the next chat at once."""
+    gone = False
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            nonlocal gone
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        result = await work
+        group.cancel_scope.cancel()
+    if gone:
+        raise ClientDisconnect()
+    return result

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import artifacts, ids
 from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
-from gateway.chat.engine import PromptError, Sampling, Target
+from gateway.chat.engine import PromptError, PromptTooLong, Sampling, Target
 from gateway.chat.params import ChatCompletionParams, MediaPart, Message
 from gateway.errors import InvalidRequest, NotFound, ServerError
 from gateway.fine_tuning import repository as jobs_repository
@@ -106,7 +106,11 @@ async def prepare(runtime: Runtime, caller: Caller, params: ChatCompletionParams
         spec, target = await resolve(session, caller, runtime, params.model)
     tools = [tool.model_dump(exclude_none=True) for tool in params.tools or []]
     try:
-        prompt = await runtime.chat_engine.render(target, template_messages(params.messages), tools)
+        prompt = await runtime.chat_engine.render(
+            target, template_messages(params.messages), tools, spec.token_limit
+        )
+    except PromptTooLong as error:
+        raise _context_exceeded(spec.token_limit, error.at_least, None, at_least=True) from None
     except PromptError as error:
         raise InvalidRequest(
             f"The model's chat template cannot render these messages: {error}", param="messages"
@@ -118,7 +122,7 @@ async def prepare(runtime: Runtime, caller: Caller, params: ChatCompletionParams
         system_fingerprint=fingerprint(target),
         target=target,
         prompt=prompt,
-        sampling=sampling_for(params, spec.token_limit, len(prompt)),
+        sampling=sampling_for(params, spec.token_limit, len(prompt), runtime.settings.chat_max_seconds),
         include_usage=params.include_usage,
         tools=bool(tools) and params.tool_choice != "none",
     )
@@ -205,24 +209,32 @@ def template_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return rendered
 
 
-def sampling_for(params: ChatCompletionParams, context: int, prompt_tokens: int) -> Sampling:
+def sampling_for(
+    params: ChatCompletionParams, context: int, prompt_tokens: int, time_limit: float
+) -> Sampling:
+    """All choices' tokens must fit the context together: `n` choices of `max_tokens` each are
+    `n × max_tokens` tokens of work for the model, whoever waits behind it."""
     requested = params.max_new_tokens
-    if prompt_tokens >= context or (requested is not None and prompt_tokens + requested > context):
-        raise _context_exceeded(context, prompt_tokens, requested)
+    n = params.n or 1
+    if prompt_tokens >= context or (requested is not None and prompt_tokens + n * requested > context):
+        raise _context_exceeded(context, prompt_tokens, requested and n * requested)
     return Sampling(
-        max_new_tokens=requested if requested is not None else context - prompt_tokens,
+        max_new_tokens=requested if requested is not None else max(1, (context - prompt_tokens) // n),
         temperature=params.temperature if params.temperature is not None else 1.0,
         top_p=params.top_p if params.top_p is not None else 1.0,
-        n=params.n or 1,
+        n=n,
         stop=params.stop_sequences,
         seed=params.seed,
+        time_limit=time_limit,
     )
 
 
-def _context_exceeded(context: int, prompt_tokens: int, requested: int | None) -> InvalidRequest:
+def _context_exceeded(
+    context: int, prompt_tokens: int, requested: int | None, *, at_least: bool = False
+) -> InvalidRequest:
     if requested is None or prompt_tokens >= context:
         detail = (
-            f"However, your messages resulted in {prompt_tokens} tokens. "
+            f"However, your messages resulted in {'at least ' if at_least else ''}{prompt_tokens} tokens. "
             "Please reduce the length of the messages."
         )
     else:

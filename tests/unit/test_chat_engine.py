@@ -21,7 +21,7 @@ def adapters(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> list
 
 
 async def answer(engine: ChatEngine, target: Target, sampling: Sampling = GREEDY) -> tuple[str, Finished]:
-    prompt = await engine.render(target, MESSAGES, None)
+    prompt = await engine.render(target, MESSAGES, None, 2048)
     text, finished = "", None
     async for event in engine.stream(target, prompt, sampling):
         if isinstance(event, TextDelta):
@@ -55,7 +55,7 @@ async def test_closing_a_stream_early_frees_the_model(tiny_model):
     engine = ChatEngine("cpu", max_loaded_adapters=1)
     target = Target(tiny_model)
     try:
-        prompt = await engine.render(target, MESSAGES, None)
+        prompt = await engine.render(target, MESSAGES, None, 2048)
         events = engine.stream(target, prompt, Sampling(max_new_tokens=1500, temperature=1.0))
         assert isinstance(await anext(events), TextDelta)
         await events.aclose()
