@@ -16,10 +16,18 @@ if TYPE_CHECKING:
 
 
 def _migrate(settings: "Settings") -> None:
+    """Exits with one line, not a traceback, when the database cannot be reached."""
+    from sqlalchemy.exc import DBAPIError
+
     from gateway import migrations
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrations.upgrade(settings.database_url)
+    try:
+        migrations.upgrade(settings.database_url)
+    except (DBAPIError, OSError) as error:
+        reason = str(error.orig if isinstance(error, DBAPIError) else error).strip().splitlines()[-1]
+        where = settings.database_url.split("@")[-1]
+        raise SystemExit(f"ftgate: cannot use the database {where}: {reason}") from None
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -31,7 +39,9 @@ def serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     if not args.no_migrate:
         # In a child process: the server then never holds Alembic's imports in memory.
-        subprocess.run([sys.executable, "-m", "gateway.cli", "migrate"], check=True)
+        migrated = subprocess.run([sys.executable, "-m", "gateway.cli", "migrate"])
+        if migrated.returncode:
+            raise SystemExit(migrated.returncode)
     uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level=args.log_level)
 
 

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     validation_processes: int = Field(default=2, ge=1)
     queue: Literal["inprocess", "celery"] = "inprocess"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = Field(
+        default="",
+        description="put before every Redis key of ftgate and its Celery queues (one Redis, many installs)",
+    )
     celery_queue: str = "ftgate"
     celery_training_queue: str = "ftgate-training"
     reconcile_interval_seconds: float = Field(default=30.0, gt=0)

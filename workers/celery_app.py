@@ -29,7 +29,8 @@ def make_celery(settings: Settings) -> Celery:
         task_default_queue=settings.celery_queue,
         task_routes={TRAIN_JOB: {"queue": settings.celery_training_queue}},
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        broker_transport_options={"visibility_timeout": 3600, "global_keyprefix": settings.redis_key_prefix},
         beat_schedule={
             "reconcile": {"task": RECONCILE, "schedule": settings.reconcile_interval_seconds, "args": [""]},
             "poll-upstreams": {

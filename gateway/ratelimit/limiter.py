@@ -15,7 +15,7 @@ from enum import StrEnum
 from gateway.projects import Caller
 from gateway.ratelimit.buckets import Buckets, BucketsUnavailable, Decision
 from gateway.ratelimit.memory import MemoryBuckets
-from gateway.ratelimit.redis_buckets import RedisBuckets
+from gateway.ratelimit.redis_buckets import DEFAULT_PREFIX, RedisBuckets
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,5 +82,7 @@ class RateLimiter:
 
 def build_rate_limiter(settings: Settings) -> RateLimiter:
     if settings.rate_limiter == "redis":
-        return RateLimiter(RedisBuckets(settings.redis_url))
+        return RateLimiter(
+            RedisBuckets(settings.redis_url, prefix=settings.redis_key_prefix + DEFAULT_PREFIX)
+        )
     return RateLimiter(MemoryBuckets())

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx2
+import pytest
 
 from tests.support.server import free_port
 
@@ -46,3 +47,19 @@ def test_keys_create_prints_the_key_last_and_serve_accepts_it(tmp_path: Path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.postgres
+def test_migrate_on_a_missing_database_says_so_in_one_line(tmp_path: Path):
+    env = {
+        **os.environ,
+        "FTGATE_DATA_DIR": str(tmp_path),
+        "FTGATE_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/ftgate_never_created",
+    }
+    for command in (["migrate"], ["serve", "--port", str(free_port())]):
+        done = subprocess.run([FTGATE, *command], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines() == [
+            "ftgate: cannot use the database 127.0.0.1:5432/ftgate_never_created: "
+            'database "ftgate_never_created" does not exist'
+        ]

@@ -1,7 +1,6 @@
 """Production wiring: gateway replicas and real Celery worker processes on Redis and Postgres."""
 
 import asyncio
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -27,10 +26,10 @@ from tests.support.jobs import (
     wait_until_validated,
 )
 from tests.support.postgres import temporary_database
+from tests.support.redis_isolation import REDIS_KEY_PREFIX, REDIS_URL
 from tests.support.server import RunningServer, serve
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-REDIS_URL = os.environ.get("FTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 JOB_LEASE_SECONDS = 3
 
 
@@ -45,6 +44,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Iter
             database_url=database_url,
             queue="celery",
             redis_url=REDIS_URL,
+            redis_key_prefix=REDIS_KEY_PREFIX,
             celery_queue=f"ftgate-test-{secrets.token_hex(4)}",
             celery_training_queue=f"ftgate-test-training-{secrets.token_hex(4)}",
             reconcile_interval_seconds=1.0,
@@ -102,8 +102,8 @@ def test_a_lost_message_only_delays_the_job(client: openai.OpenAI, settings: Set
     file_id = upload(client, "elle-limericks.jsonl")
     job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id)
     broker = redis.Redis.from_url(settings.redis_url)
-    assert broker.llen(settings.celery_queue) >= 1
-    broker.delete(settings.celery_queue)  # the dispatched message is gone
+    assert broker.llen(REDIS_KEY_PREFIX + settings.celery_queue) >= 1
+    broker.delete(REDIS_KEY_PREFIX + settings.celery_queue)  # the dispatched message is gone
     time.sleep(1)
     assert client.fine_tuning.jobs.retrieve(job.id).status == "validating_files"
     start_worker(with_beat=True)
@@ -192,14 +192,16 @@ def test_jobs_waiting_for_a_trainer_have_one_training_message_each(
     for job in jobs:
         assert wait_until_validated(client, job.id, timeout=60).status == "queued"
     time.sleep(3)
-    assert broker.llen(settings.celery_training_queue) == 3
+    assert broker.llen(REDIS_KEY_PREFIX + settings.celery_training_queue) == 3
 
-    broker.delete(settings.celery_training_queue)  # the messages are lost: sent again, once
+    broker.delete(
+        REDIS_KEY_PREFIX + settings.celery_training_queue
+    )  # the messages are lost: sent again, once
     deadline = time.monotonic() + 30
-    while broker.llen(settings.celery_training_queue) < 3:
+    while broker.llen(REDIS_KEY_PREFIX + settings.celery_training_queue) < 3:
         assert time.monotonic() < deadline, "the lost training messages were not sent again"
         time.sleep(0.1)
     time.sleep(2)
-    assert broker.llen(settings.celery_training_queue) == 3
+    assert broker.llen(REDIS_KEY_PREFIX + settings.celery_training_queue) == 3
     for job in jobs:
         client.fine_tuning.jobs.cancel(job.id)

@@ -2,7 +2,6 @@
 requests in one Redis bucket (each its own in memory), and a Redis that is down lets requests
 through rather than fail them."""
 
-import os
 import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -15,11 +14,11 @@ import pytest
 from gateway.settings import Settings
 from tests.support.limits import set_limits
 from tests.support.postgres import temporary_database
+from tests.support.redis_isolation import REDIS_KEY_PREFIX, REDIS_URL
 from tests.support.server import RunningServer, free_port, serve
 from tests.support.wire import WireChecker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-REDIS_URL = os.environ.get("FTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,11 @@ def gateways(
     stack: ExitStack, data_dir: Path, database_url: str, count: int, **settings
 ) -> list[RunningServer]:
     """`count` gateways on one database, each in its own server with its own runtime."""
-    settings = {"validation_processes": 1, "redis_url": REDIS_URL} | settings
+    settings = {
+        "validation_processes": 1,
+        "redis_url": REDIS_URL,
+        "redis_key_prefix": REDIS_KEY_PREFIX,
+    } | settings
     return [
         stack.enter_context(
             serve(Settings(data_dir=data_dir / f"gateway-{index}", database_url=database_url, **settings))

@@ -5,7 +5,6 @@ the workers or to Redis meanwhile."""
 import asyncio
 import contextlib
 import json
-import os
 import secrets
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from tests.support.celery_worker import Worker
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import wait_for_status
 from tests.support.postgres import temporary_database
+from tests.support.redis_isolation import REDIS_KEY_PREFIX, REDIS_URL
 from tests.support.server import RunningServer, serve
 from tests.support.upstream import (
     FAST_POLLING,
@@ -39,7 +39,6 @@ from tests.support.upstream import (
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-REDIS_URL = os.environ.get("FTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_PORT = "6379"
 # How CI starts Redis, and so how a restarted one must be started.
 REDIS_SERVER = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", REDIS_PORT]
@@ -73,6 +72,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, fake: FakeUpstream) -> It
             upstreams=[upstream_spec(fake.base_url, timeout_seconds=10.0)],
             queue="celery",
             redis_url=REDIS_URL,
+            redis_key_prefix=REDIS_KEY_PREFIX,
             celery_queue=f"ftgate-test-{secrets.token_hex(4)}",
             celery_training_queue=f"ftgate-test-training-{secrets.token_hex(4)}",
             job_lease_seconds=JOB_LEASE_SECONDS,
@@ -80,7 +80,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory, fake: FakeUpstream) -> It
         yield gateway_settings
     with contextlib.suppress(redis.RedisError):  # the poll ticks no worker is left to take
         redis.Redis.from_url(REDIS_URL).delete(
-            gateway_settings.celery_queue, gateway_settings.celery_training_queue
+            REDIS_KEY_PREFIX + gateway_settings.celery_queue,
+            REDIS_KEY_PREFIX + gateway_settings.celery_training_queue,
         )
 
 

@@ -41,6 +41,7 @@ class Worker:
             "FTGATE_DATABASE_URL": settings.database_url,
             "FTGATE_QUEUE": "celery",
             "FTGATE_REDIS_URL": settings.redis_url,
+            "FTGATE_REDIS_KEY_PREFIX": settings.redis_key_prefix,
             "FTGATE_CELERY_QUEUE": settings.celery_queue,
             "FTGATE_CELERY_TRAINING_QUEUE": settings.celery_training_queue,
             **env,

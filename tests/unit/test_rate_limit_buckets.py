@@ -2,7 +2,6 @@
 real server (127.0.0.1:6379) with a key prefix of its own per test, refilling in real time."""
 
 import asyncio
-import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -12,9 +11,9 @@ import redis.asyncio as redis
 from gateway.ratelimit.buckets import Buckets, BucketsUnavailable
 from gateway.ratelimit.memory import MemoryBuckets
 from gateway.ratelimit.redis_buckets import RedisBuckets
+from tests.support.redis_isolation import REDIS_URL
 from tests.support.server import free_port
 
-REDIS_URL = os.environ.get("FTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # The Redis buckets refill while a test runs: what it reads may be this much fuller than exact.
 SLACK = 0.2
 
