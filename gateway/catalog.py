@@ -6,6 +6,7 @@ with the models fine-tuned from them.
 
 import json
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
@@ -150,6 +151,12 @@ def build_catalog(
     return resolved + [
         spec for spec in discover_local_models(models_dir, local_prices) if spec.id not in taken
     ]
+
+
+def offered(models: list[BaseModelSpec], upstreams: Collection[str]) -> list[BaseModelSpec]:
+    """The models that can run here: local ones, and those whose upstream is configured. Only
+    these are listed and take jobs; the others stay in the catalog for the jobs already on them."""
+    return [spec for spec in models if spec.provider == LOCAL_PROVIDER or spec.provider in upstreams]
 
 
 def resolve_base_model(models: list[BaseModelSpec], name: str) -> BaseModelSpec | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway import db
-from gateway.catalog import BaseModelSpec, build_catalog
+from gateway.catalog import BaseModelSpec, build_catalog, offered
 from gateway.chat.engine import ChatEngine
 from gateway.files.upload_slots import UploadSlots
 from gateway.files.validator_pool import ValidatorPool
@@ -35,6 +35,11 @@ class Runtime:
     upstream_look_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
     providers: dict[str, Provider] = field(default_factory=dict)
+
+    @property
+    def offered_models(self) -> list[BaseModelSpec]:
+        """The catalog's models that can run here (see `catalog.offered`)."""
+        return offered(self.catalog, self.providers.keys())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -12,6 +12,7 @@ import pytest
 
 from gateway.settings import Settings
 from tests.support.admin import ADMIN_KEY
+from tests.support.parked import PARKED
 from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, serve
 from tests.support.wire import WireChecker
@@ -39,12 +40,15 @@ def tiny_model_server(
     data_dir: Path, tiny_model: Path, database: str, **settings: Any
 ) -> Iterator[RunningServer]:
     """A server with the admin key, the tiny chat model in its models folder, on SQLite or on a
-    fresh PostgreSQL database (`database` is "sqlite" or "postgres")."""
+    fresh PostgreSQL database (`database` is "sqlite" or "postgres"), OpenAI's models parked on an
+    upstream that is down (tests/support/parked.py) unless `settings` says otherwise."""
     (data_dir / "models").mkdir()
     (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
     with ExitStack() as stack:
         database_url = "" if database == "sqlite" else stack.enter_context(temporary_database())
-        config = Settings(data_dir=data_dir, database_url=database_url, admin_key=ADMIN_KEY, **settings)
+        config = Settings(
+            data_dir=data_dir, database_url=database_url, admin_key=ADMIN_KEY, **(PARKED | settings)
+        )
         yield stack.enter_context(serve(config))
 
 

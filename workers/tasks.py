@@ -52,8 +52,12 @@ async def train_job(runtime: Runtime, job_id: str) -> None:
 
 async def reconcile(runtime: Runtime, _: str = "") -> None:
     """Re-dispatch every job with a step to take and no task on it, so a lost message or a dead
-    worker delays a job but never loses it; drop expired files, and the training states of jobs
-    that ended while no task held them (a paused local job cancelled)."""
+    worker delays a job but never loses it; drop expired files, the training states of jobs
+    that ended while no task held them (a paused local job cancelled), and the partial blobs of
+    uploads whose process died. It runs when the embedded default starts, then periodically."""
+    removed = await anyio.to_thread.run_sync(runtime.blobs.remove_abandoned_writes)
+    if removed:
+        log.info("removed %d partial blobs left by uploads that died", removed)
     artifacts_dir = runtime.settings.artifacts_dir
     with_states = artifacts.jobs_with_states(artifacts_dir)
     async with runtime.transaction() as session:

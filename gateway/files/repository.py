@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import StoredFile, UpstreamFile
@@ -36,4 +36,17 @@ async def expired(session: AsyncSession, now: int, limit: int) -> list[StoredFil
 async def upstream_copy(session: AsyncSession, file_id: str, upstream: str) -> UpstreamFile | None:
     return await session.scalar(
         select(UpstreamFile).where(UpstreamFile.file_id == file_id, UpstreamFile.upstream == upstream)
+    )
+
+
+async def forget_upstream_copy(
+    session: AsyncSession, file_id: str, upstream: str, upstream_file_id: str
+) -> None:
+    """Drop the cached copy of `file_id` at `upstream` if it is still `upstream_file_id`."""
+    await session.execute(
+        delete(UpstreamFile).where(
+            UpstreamFile.file_id == file_id,
+            UpstreamFile.upstream == upstream,
+            UpstreamFile.upstream_file_id == upstream_file_id,
+        )
     )

@@ -43,7 +43,9 @@ async def retrieve(session: AsyncSession, caller: Caller, job_id: str) -> Job:
 async def resolve_model(
     session: AsyncSession, caller: Caller, catalog: list[BaseModelSpec], name: str
 ) -> tuple[str, BaseModelSpec]:
-    """The job's `model` (a snapshot, or one of the project's fine-tuned models) and its base."""
+    """The job's `model` (a snapshot, or one of the project's fine-tuned models) and its base,
+    looked up in `catalog`: the models offered here (a model whose upstream is not configured is
+    refused rather than left to wait in `queued`)."""
     spec = resolve_base_model(catalog, name)
     if spec is not None:
         return spec.id, spec
@@ -87,7 +89,7 @@ async def _trained_tokens_estimate(
 
 async def create(session: AsyncSession, caller: Caller, runtime: Runtime, params: JobCreateParams) -> Job:
     """Check the request, reserve its quoted cost against the budgets, and record the job."""
-    model, spec = await resolve_model(session, caller, runtime.catalog, params.model)
+    model, spec = await resolve_model(session, caller, runtime.offered_models, params.model)
     ledger.require_model_allowed(caller, spec, params.model)
     method = normalize_method(params)
     if method["type"] not in spec.methods:

@@ -12,15 +12,15 @@ router = APIRouter(prefix="/v1/models", tags=["models"], route_class=ProjectRout
 
 @router.get("")
 async def list_models(session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> ModelList:
-    return ModelList(data=await service.list_models(session, caller, runtime.catalog))
+    return ModelList(data=await service.list_models(session, caller, runtime.offered_models))
 
 
 @router.get("/{model:path}")
 async def retrieve(model: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> Model:
-    return await service.retrieve(session, caller, runtime.catalog, model)
+    return await service.retrieve(session, caller, runtime.offered_models, model)
 
 
 @router.delete("/{model:path}")
 async def delete(model: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> ModelDeleted:
-    await service.delete(session, caller, runtime.catalog, model)
+    await service.delete(session, caller, runtime.offered_models, model)
     return ModelDeleted(id=model, deleted=True)

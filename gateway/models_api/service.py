@@ -1,4 +1,5 @@
-"""Models a project sees: the configured base models and its own fine-tuned models."""
+"""Models a project sees: the base models offered here (local, or run by a configured upstream)
+and its own fine-tuned models of those. `catalog` is always the offered models."""
 
 import time
 
@@ -28,7 +29,7 @@ async def list_models(session: AsyncSession, caller: Caller, catalog: list[BaseM
             owned_by=caller.organization_id,
         )
         for job in tuned
-        if job.fine_tuned_model
+        if job.fine_tuned_model and resolve_base_model(catalog, job.base_model) is not None
     ]
 
 
@@ -37,7 +38,7 @@ async def retrieve(session: AsyncSession, caller: Caller, catalog: list[BaseMode
     if spec is not None:
         return _base(spec, name)
     job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
-    if job is None:
+    if job is None or resolve_base_model(catalog, job.base_model) is None:
         raise model_not_found(name)
     return Model(id=name, created=job.finished_at or job.created_at, owned_by=caller.organization_id)
 

@@ -95,12 +95,27 @@ class UpstreamError(Exception):
         return self.status == 404
 
 
+class UpstreamFileNotFound(UpstreamError):
+    """The upstream refused a create because a file it names (`param`: `training_file` or
+    `validation_file`, `file_id`: the upstream's id) does not exist there: it lost a copy ftgate
+    uploaded before (deleted, another account behind the key, an upstream that restarted). The
+    create took no effect; uploading the file again and sending it again is safe."""
+
+    def __init__(self, refusal: UpstreamError, param: str, file_id: str) -> None:
+        super().__init__(
+            refusal.message, status=refusal.status, code=refusal.code, param=param, retryable=False
+        )
+        self.file_id = file_id
+
+
 class Provider(Protocol):
     name: str
 
     async def upload_file(self, filename: str, content: BinaryIO, purpose: str) -> str: ...
 
-    async def submit(self, request: dict[str, Any]) -> UpstreamJob: ...
+    async def submit(self, request: dict[str, Any]) -> UpstreamJob:
+        """Create the job; UpstreamFileNotFound when a file it names is not at the upstream."""
+        ...
 
     async def find_job(self, metadata_key: str, value: str) -> UpstreamJob | None: ...
 

@@ -4,6 +4,7 @@ ftgate), with the upstream's own key, retrying what the upstream asks us to retr
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 
@@ -19,6 +20,7 @@ from gateway.providers.base import (
     UpstreamError,
     UpstreamEvent,
     UpstreamFile,
+    UpstreamFileNotFound,
     UpstreamJob,
 )
 from gateway.providers.config import UpstreamSpec
@@ -27,6 +29,11 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "ftgate/0.1"
 LOOKUP_PAGE = 100
+FILE_PARAMS = ("training_file", "validation_file")
+# How upstreams word "no such file" in a 400 (OpenAI: `invalid training_file: <id>`).
+NOT_FOUND_WORDING = re.compile(
+    r"^invalid (training|validation)_file:\s*$|no such file|not found|does not exist", re.IGNORECASE
+)
 
 
 class OpenAIProvider:
@@ -55,7 +62,13 @@ class OpenAIProvider:
         return str(response.json()["id"])
 
     async def submit(self, request: dict[str, Any]) -> UpstreamJob:
-        response = await self._request("POST", "/fine_tuning/jobs", safe_to_resend=False, json=request)
+        try:
+            response = await self._request("POST", "/fine_tuning/jobs", safe_to_resend=False, json=request)
+        except UpstreamError as error:
+            missing = _missing_file(error, request)
+            if missing is None:
+                raise
+            raise missing from error
         return _job(response.json())
 
     async def find_job(self, metadata_key: str, value: str) -> UpstreamJob | None:
@@ -186,6 +199,23 @@ def _error(upstream: str, response: httpx.Response) -> UpstreamError:
         retryable=retryable,
         retry_after=retry.retry_after(response),
     )
+
+
+def _missing_file(error: UpstreamError, request: dict[str, Any]) -> UpstreamFileNotFound | None:
+    """The file of `request` that `error` says the upstream does not have, if that is what it says.
+
+    OpenAI answers 400 `invalid training_file: <id>` (param `training_file`); other upstreams a 404
+    such as `No such File object: <id>`. Either way the answer names the file's id.
+    """
+    if error.retryable or error.status not in (400, 404):
+        return None
+    for param in FILE_PARAMS:
+        file_id = request.get(param)
+        if not file_id or file_id not in error.message:
+            continue
+        if error.status == 404 or NOT_FOUND_WORDING.search(error.message.replace(file_id, "")):
+            return UpstreamFileNotFound(error, param, file_id)
+    return None
 
 
 def _job(item: dict[str, Any]) -> UpstreamJob:

@@ -13,5 +13,5 @@ log = logging.getLogger(__name__)
 def build_providers(upstreams: list[UpstreamSpec], catalog: list[BaseModelSpec]) -> dict[str, Provider]:
     providers: dict[str, Provider] = {spec.name: OpenAIProvider(spec) for spec in upstreams}
     for name in sorted({spec.provider for spec in catalog} - {LOCAL_PROVIDER} - providers.keys()):
-        log.info("no upstream named %r is configured: jobs on its models wait in 'queued' until one is", name)
+        log.info("no upstream named %r is configured: its models are not offered", name)
     return providers

@@ -14,6 +14,7 @@ import pytest
 
 from gateway.settings import Settings
 from tests.support.jobs import upload
+from tests.support.parked import PARKED
 from tests.support.server import serve
 
 FTGATE = str(Path(sys.executable).parent / "ftgate")
@@ -66,7 +67,7 @@ def test_projects_keys_and_limits_from_the_command_line(data_dir: Path):
 
 def test_usage_from_the_command_line_matches_the_jobs(data_dir: Path):
     secret = ftgate(data_dir, "keys", "create", "--project", "ops").stdout.split()[-1]
-    with serve(Settings(data_dir=data_dir)) as server:
+    with serve(Settings(data_dir=data_dir, **PARKED)) as server:
         client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=secret, max_retries=0)
         file_id = upload(client, "elle-limericks.jsonl")
         quote = client.get(

@@ -1,10 +1,16 @@
 """Authentication bodies, unknown routes, and the Models API."""
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import httpx2
 import openai
 import pytest
 
+from tests.conftest import TINY_MODEL, sdk_client, tiny_model_server
 from tests.support.jobs import upload
+from tests.support.server import RunningServer
+from tests.support.wire import WireChecker
 
 
 def test_missing_key_is_401_with_openais_body(server):
@@ -57,3 +63,62 @@ def test_every_response_carries_a_request_id(client: openai.OpenAI):
     file_id = upload(client, "elle-limericks.jsonl")
     raw = client.files.with_raw_response.retrieve(file_id)
     assert raw.headers["x-request-id"].startswith("req_")
+
+
+@pytest.fixture(scope="module")
+def server_without_upstreams(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model: Path
+) -> Iterator[RunningServer]:
+    """The embedded default as installed: OpenAI's models in the catalog, no upstream for them."""
+    with tiny_model_server(
+        tmp_path_factory.mktemp("no-upstreams"), tiny_model, "sqlite", upstreams=[]
+    ) as running:
+        yield running
+
+
+def test_models_whose_upstream_is_not_configured_are_neither_offered_nor_accepted(
+    server_without_upstreams: RunningServer, wire: WireChecker
+):
+    server = server_without_upstreams
+    client = sdk_client(server, server.create_key("no-upstreams"), wire)
+    assert [model.id for model in client.models.list()] == [TINY_MODEL]
+    with pytest.raises(openai.NotFoundError) as raised:
+        client.models.retrieve("gpt-4o-mini")
+    assert raised.value.response.json() == {
+        "error": {
+            "message": "The model 'gpt-4o-mini' does not exist",
+            "type": "invalid_request_error",
+            "param": "model",
+            "code": "model_not_found",
+        }
+    }
+    file_id = upload(client, "elle-limericks.jsonl")
+    for model in ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"):
+        refusal = {
+            "error": {
+                "message": f"Model {model} is not available for fine-tuning or does not exist.",
+                "type": "invalid_request_error",
+                "param": "model",
+                "code": "model_not_available",
+            }
+        }
+        with pytest.raises(openai.BadRequestError) as raised:
+            client.fine_tuning.jobs.create(model=model, training_file=file_id)
+        assert raised.value.response.json() == refusal
+        with pytest.raises(openai.BadRequestError) as raised:
+            client.get(f"/files/{file_id}/quote", cast_to=object, options={"params": {"model": model}})
+        assert raised.value.response.json() == refusal
+    assert list(client.fine_tuning.jobs.list()) == []
+    with pytest.raises(openai.NotFoundError) as raised:
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
+    assert raised.value.response.json() == {
+        "error": {
+            "message": "The model `gpt-4o-mini` does not exist or you do not have access to it.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "model_not_found",
+        }
+    }
+    # The local model needs no upstream: it is offered and takes jobs.
+    assert client.models.retrieve(TINY_MODEL).owned_by == "ftgate"
+    assert client.fine_tuning.jobs.create(model=TINY_MODEL, training_file=file_id).model == TINY_MODEL

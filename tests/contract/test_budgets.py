@@ -18,7 +18,7 @@ from tests.support.jobs import DATA, chat_lines, upload, wait_for_status
 from tests.support.server import RunningServer
 from tests.support.wire import WireChecker
 
-# A base model whose upstream is not configured: its jobs wait in `queued`, costing nothing.
+# A base model whose upstream is down (tests/support/parked.py): its jobs wait in `queued`, costing nothing.
 PARKED_MODEL = "gpt-4o-mini"
 LOCAL_TRAINING_PRICE = 7.5
 LOCAL_CHAT_PRICES = (1.25, 5.0)

@@ -30,8 +30,8 @@ def test_concurrent_advances_validate_a_job_once(server, client: openai.OpenAI):
 
 
 async def wait_until_workers_leave_it(runtime, job_id: str) -> None:
-    """The workers look at a validated job once: its upstream is not configured here, so they let
-    go of it for 30 s (the sequence's made-up times would find their lease held)."""
+    """The workers look at a validated job once: its upstream is down here (tests/support/parked.py),
+    so they let go of it for 30 s (the sequence's made-up times would find their lease held)."""
     for _ in range(200):
         async with runtime.sessions() as session:
             job = await jobs_repository.get_any(session, job_id)

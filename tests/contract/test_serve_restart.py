@@ -21,15 +21,20 @@ from tests.support.server import free_port
 FTGATE = str(Path(sys.executable).parent / "ftgate")
 
 
+def ftgate_env(data_dir: Path, database_url: str = "") -> dict[str, str]:
+    """`ftgate`'s environment on `data_dir`, with SQLite there unless `database_url` is given."""
+    env = {**os.environ, "FTGATE_DATA_DIR": str(data_dir)}
+    env.pop("FTGATE_DATABASE_URL", None)
+    return env | ({"FTGATE_DATABASE_URL": database_url} if database_url else {})
+
+
 @contextmanager
-def ftgate_serve(data_dir: Path, port: int) -> Iterator[subprocess.Popen]:
+def ftgate_serve(data_dir: Path, port: int, database_url: str = "") -> Iterator[subprocess.Popen]:
     env = {
-        **os.environ,
-        "FTGATE_DATA_DIR": str(data_dir),
+        **ftgate_env(data_dir, database_url),
         "FTGATE_JOB_LEASE_SECONDS": "3",
         "FTGATE_RECONCILE_INTERVAL_SECONDS": "1",
     }
-    env.pop("FTGATE_DATABASE_URL", None)
     process = subprocess.Popen([FTGATE, "serve", "--port", str(port), "--log-level", "warning"], env=env)
     deadline = time.monotonic() + 60
     while True:

@@ -3,6 +3,7 @@ whole life mirrored back, the client's actions carried there, through the upstre
 
 import base64
 import logging
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -124,6 +125,80 @@ def test_a_file_is_uploaded_once_per_upstream(client: openai.OpenAI, fake: FakeU
     for job in jobs:
         assert wait_for_status(client, job.id, FINISHED).status == "succeeded"
     assert fake.requests_to("POST", r"/v1/files$") - before == 1
+
+
+def test_files_the_upstream_lost_are_uploaded_again_once_and_the_job_sent_once(
+    client: openai.OpenAI, fake: FakeUpstream
+):
+    training_file = upload(client, "elle-limericks.jsonl")
+    validation_file = upload(client, "elle-limericks.jsonl")
+    first = client.fine_tuning.jobs.create(
+        model="gpt-4o-mini",
+        training_file=training_file,
+        validation_file=validation_file,
+        method=supervised(1),
+    )
+    assert wait_for_status(client, first.id, FINISHED).status == "succeeded"
+    lost = the_upstream_job(fake, first.id)
+    fake.forget_files()  # the upstream restarted without them
+    creates_before = len(
+        [r for r in fake.requests if r["path"] == "/v1/fine_tuning/jobs" and r["method"] == "POST"]
+    )
+    uploads_before = fake.files_uploaded
+    job = client.fine_tuning.jobs.create(
+        model="gpt-4o-mini",
+        training_file=training_file,
+        validation_file=validation_file,
+        method=supervised(1),
+    )
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "succeeded", done.error
+    # Refused for the training file, then for the validation file, each uploaded again once.
+    creates = [
+        r["status"] for r in fake.requests if r["path"] == "/v1/fine_tuning/jobs" and r["method"] == "POST"
+    ]
+    assert creates[creates_before:] == [400, 400, 200]
+    assert fake.files_uploaded - uploads_before == 2
+    upstream = the_upstream_job(fake, job.id)
+    assert upstream["training_file"] != lost["training_file"]
+    assert upstream["validation_file"] != lost["validation_file"]
+    assert [event.level for event in chronological_events(client, job.id)].count("error") == 0
+    # The new copies are cached again: the next job uploads nothing.
+    again = client.fine_tuning.jobs.create(
+        model="gpt-4o-mini", training_file=training_file, method=supervised(1)
+    )
+    assert wait_for_status(client, again.id, FINISHED).status == "succeeded"
+    assert fake.files_uploaded - uploads_before == 2
+
+
+def test_a_file_lost_again_after_its_new_upload_fails_the_job_with_the_upstreams_words(
+    client: openai.OpenAI, fake: FakeUpstream
+):
+    training_file = upload(client, "elle-limericks.jsonl")
+    first = client.fine_tuning.jobs.create(
+        model="gpt-4o-mini", training_file=training_file, method=supervised(1)
+    )
+    assert wait_for_status(client, first.id, FINISHED).status == "succeeded"
+    fake.forget_files()
+    fake.lose_uploads()
+    try:
+        uploads_before = fake.files_uploaded
+        job = client.fine_tuning.jobs.create(
+            model="gpt-4o-mini", training_file=training_file, method=supervised(1)
+        )
+        done = wait_for_status(client, job.id, FINISHED)
+    finally:
+        fake.lose_uploads(False)
+    assert fake.files_uploaded - uploads_before == 1  # once, not in a loop
+    assert upstream_jobs_of(fake, job.id) == []
+    assert done.status == "failed"
+    assert (done.error.code, done.error.param) == ("upstream_error", "training_file")
+    lost_again = re.fullmatch(
+        r"The upstream refused the job: invalid training_file: (file-\w+)", done.error.message
+    )
+    assert lost_again and lost_again[1] != the_upstream_job(fake, first.id)["training_file"]
+    last = chronological_events(client, job.id)[-1]
+    assert (last.level, last.message) == ("error", done.error.message)
 
 
 def test_upstream_faults_delay_a_job_but_lose_and_repeat_nothing(client: openai.OpenAI, fake: FakeUpstream):

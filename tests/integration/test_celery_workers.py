@@ -25,6 +25,7 @@ from tests.support.jobs import (
     wait_for_status,
     wait_until_validated,
 )
+from tests.support.parked import PARKED, PARKED_ENV
 from tests.support.postgres import temporary_database
 from tests.support.redis_isolation import REDIS_KEY_PREFIX, REDIS_URL
 from tests.support.server import RunningServer, serve
@@ -48,6 +49,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Iter
             celery_queue=f"ftgate-test-{secrets.token_hex(4)}",
             celery_training_queue=f"ftgate-test-training-{secrets.token_hex(4)}",
             reconcile_interval_seconds=1.0,
+            **PARKED,
         )
 
 
@@ -65,6 +67,7 @@ def start_worker(settings: Settings) -> Iterator:
         env = {
             "FTGATE_RECONCILE_INTERVAL_SECONDS": "1",
             "FTGATE_JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS),
+            **PARKED_ENV,
             **env,
         }
         worker = Worker(settings, env, with_beat, trains)

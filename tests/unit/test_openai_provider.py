@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from gateway.providers import retry
-from gateway.providers.base import UpstreamError
+from gateway.providers.base import UpstreamError, UpstreamFileNotFound
 from gateway.providers.config import UpstreamSpec
 from gateway.providers.openai import OpenAIProvider
 
@@ -170,3 +170,38 @@ async def test_chat_passes_the_body_and_streams_the_answer_back():
     assert reply.content_type.startswith("text/event-stream")
     assert b"".join([chunk async for chunk in reply.body]) == chunks
     assert json.loads(script.requests[0].content)["model"] == "ft:m"
+
+
+def refusal(status: int, message: str, param: str | None) -> httpx.Response:
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}}
+    return httpx.Response(status, json=body)
+
+
+@pytest.mark.parametrize(
+    ("answer", "param"),
+    [
+        (refusal(400, "invalid training_file: file-t", "training_file"), "training_file"),
+        (refusal(400, "invalid validation_file: file-v", "validation_file"), "validation_file"),
+        (refusal(404, "No such File object: file-v", "id"), "validation_file"),
+    ],
+)
+async def test_a_create_naming_a_file_the_upstream_lost_says_which(answer: httpx.Response, param: str):
+    request = {"model": "m", "training_file": "file-t", "validation_file": "file-v"}
+    with pytest.raises(UpstreamFileNotFound) as raised:
+        await provider(Script(answer)).submit(request)
+    assert (raised.value.param, raised.value.file_id) == (param, request[param])
+    assert not raised.value.retryable
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        refusal(400, "File file-t has 3 examples; at least 10 are required.", "training_file"),
+        refusal(400, "invalid training_file: file-other", "training_file"),
+        refusal(404, "Invalid URL (POST /v1/fine_tuning/jobs)", None),
+    ],
+)
+async def test_other_refusals_of_a_create_are_not_taken_for_a_lost_file(answer: httpx.Response):
+    with pytest.raises(UpstreamError) as raised:
+        await provider(Script(answer)).submit({"model": "m", "training_file": "file-t"})
+    assert not isinstance(raised.value, UpstreamFileNotFound)

@@ -1,7 +1,11 @@
 """Sending a job upstream exactly once: its files uploaded once per upstream, the job created
 once. Before the create, the job records that it is being sent; a try that finds that mark
 looks the job up upstream (by the `ftgate_job_id` metadata it was sent with) before sending
-again. The upstream id is recorded in the same transaction as the job's new state."""
+again. The upstream id is recorded in the same transaction as the job's new state.
+
+An upstream that lost a file ftgate uploaded (deleted, another account behind the key, restarted)
+refuses the create, which therefore took no effect: the cached upstream id is dropped, the file
+uploaded again (once per file and try) and the create sent again."""
 
 import logging
 import time
@@ -13,7 +17,7 @@ from gateway.catalog import resolve_base_model
 from gateway.files import repository as files_repository
 from gateway.fine_tuning import repository
 from gateway.models import Job, UpstreamFile
-from gateway.providers.base import Provider, UpstreamJob
+from gateway.providers.base import Provider, UpstreamFileNotFound, UpstreamJob
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,14 +35,44 @@ async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob 
             return found if await _record(runtime, job, found) else None
         if time.time() < job.upstream_submitted_at + _resend_after_seconds(runtime, provider.name):
             raise CreateInFlight(job.id)
-    request = await _request(runtime, provider, job)
+    uploaded_again: set[str] = set()
+    while True:
+        request = await _request(runtime, provider, job)
+        async with runtime.transaction() as session:
+            if not await repository.transition(
+                session, job.id, ["queued"], upstream_submitted_at=int(time.time())
+            ):
+                return None
+        try:
+            created = await provider.submit(request)
+        except UpstreamFileNotFound as missing:
+            file_id = job.training_file if missing.param == "training_file" else job.validation_file
+            if file_id is None or file_id in uploaded_again:
+                raise  # lost again right after its new upload: the upstream's final word
+            uploaded_again.add(file_id)
+            await _forget_upstream_copy(runtime, provider, job, file_id, missing.file_id)
+            continue
+        return created if await _record(runtime, job, created) else None
+
+
+async def _forget_upstream_copy(
+    runtime: Runtime, provider: Provider, job: Job, file_id: str, upstream_file_id: str
+) -> None:
+    """After the upstream said it has no `upstream_file_id`: take back this try's mark (the refused
+    create left nothing upstream; an earlier try's mark stays) and drop the cached copy, unless
+    another job already replaced it."""
+    log.warning(
+        "%s no longer has %s (ftgate file %s): uploading it again for job %s",
+        provider.name,
+        upstream_file_id,
+        file_id,
+        job.id,
+    )
     async with runtime.transaction() as session:
-        if not await repository.transition(
-            session, job.id, ["queued"], upstream_submitted_at=int(time.time())
-        ):
-            return None
-    created = await provider.submit(request)
-    return created if await _record(runtime, job, created) else None
+        await repository.transition(
+            session, job.id, ["queued"], upstream_submitted_at=job.upstream_submitted_at
+        )
+        await files_repository.forget_upstream_copy(session, file_id, provider.name, upstream_file_id)
 
 
 async def _record(runtime: Runtime, job: Job, upstream: UpstreamJob) -> bool:

@@ -103,14 +103,19 @@ class Upstream:
         self.models: set[str] = set()
         self.scheduled: dict[str, Job] = {}
         self.files_uploaded = 0
+        self.losing_uploads = False
 
     @property
     def jobs_created(self) -> int:
         return len(self.jobs)
 
     def upload(self, filename: str, purpose: str, content: bytes) -> dict[str, Any]:
+        """Store the file, or, while `losing_uploads`, answer as if and forget it at once."""
         self.files_uploaded += 1
-        return self.add_file(filename, purpose, content)
+        info = self.add_file(filename, purpose, content)
+        if self.losing_uploads:
+            del self.files[info["id"]]
+        return info
 
     def add_file(self, filename: str, purpose: str, content: bytes) -> dict[str, Any]:
         info = {

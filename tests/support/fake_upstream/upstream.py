@@ -51,6 +51,7 @@ class FakeUpstream:
             ("POST", "/_fake/faults"): lambda request: self.add_fault(**request.json()),
             ("DELETE", "/_fake/faults"): lambda request: self.clear_faults(),
             ("POST", "/_fake/reset"): lambda request: self.reset(),
+            ("POST", "/_fake/forget_files"): lambda request: self.forget_files(),
             ("GET", "/_fake/state"): lambda request: self._state(),
         }
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -129,6 +130,16 @@ class FakeUpstream:
             self._requests.clear()
 
         self._call(reset)
+
+    def forget_files(self) -> None:
+        """Lose every stored file, as an upstream whose files were deleted, whose account was
+        switched or that restarted without them: a job naming one is refused with OpenAI's
+        400 `invalid training_file: <id>`. Jobs keep running."""
+        self._call(self._upstream.files.clear)
+
+    def lose_uploads(self, losing: bool = True) -> None:
+        """While `losing`, every upload is answered as usual and forgotten at once."""
+        self._call(setattr, self._upstream, "losing_uploads", losing)
 
     def state(self) -> dict[str, Any]:
         """Everything `GET /_fake/state` returns: requests, jobs_created, files_uploaded, jobs."""
