@@ -9,14 +9,16 @@ from gateway.chat.metering import metered_chunks
 from gateway.chat.params import ChatCompletionParams
 from gateway.chat.schemas import ChatCompletion
 from gateway.deps import CallerDep, RuntimeDep
+from gateway.openapi import errors
 from gateway.ratelimit.admission import admit_chat
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
 
 STREAM_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`."}}
+RESPONSES = STREAM_RESPONSE | errors(404, 502)
 
 
-@router.post("/completions", response_model=ChatCompletion, responses=STREAM_RESPONSE)
+@router.post("/completions", response_model=ChatCompletion, responses=RESPONSES)
 async def create(
     params: ChatCompletionParams, caller: CallerDep, runtime: RuntimeDep, request: Request
 ) -> ChatCompletion | Response:

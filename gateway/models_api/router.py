@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from gateway.deps import CallerDep, RuntimeDep, SessionDep
 from gateway.models_api import service
 from gateway.models_api.schemas import Model, ModelDeleted, ModelList
+from gateway.openapi import errors
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -14,12 +15,12 @@ async def list_models(session: SessionDep, caller: CallerDep, runtime: RuntimeDe
     return ModelList(data=await service.list_models(session, caller, runtime.catalog))
 
 
-@router.get("/{model:path}")
+@router.get("/{model:path}", responses=errors(404))
 async def retrieve(model: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> Model:
     return await service.retrieve(session, caller, runtime.catalog, model)
 
 
-@router.delete("/{model:path}")
+@router.delete("/{model:path}", responses=errors(403, 404))
 async def delete(model: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> ModelDeleted:
     await service.delete(session, caller, runtime.catalog, model)
     return ModelDeleted(id=model, deleted=True)
