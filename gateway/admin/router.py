@@ -17,6 +17,9 @@ from gateway.pagination import ListPage
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
+# Unix seconds as the database stores them (a 32-bit integer column on PostgreSQL).
+UnixTime = Annotated[int, Query(ge=0, le=2**31 - 1)]
+
 
 @router.post("/projects")
 async def create_project(body: ProjectCreate, session: SessionDep, actor: AdminDep) -> AdminProject:
@@ -73,8 +76,8 @@ async def usage_report(
     _: AdminDep,
     group_by: str = "project,key,model,day",
     project_id: str | None = None,
-    start_time: int | None = None,
-    end_time: int | None = None,
+    start_time: UnixTime | None = None,
+    end_time: UnixTime | None = None,
     format: Literal["json", "csv"] = "json",
 ) -> ListPage[UsageRow] | Response:
     """Totals per the groups named in `group_by` (any of project, key, model, day) between

@@ -223,3 +223,23 @@ def test_every_operation_conforms_to_the_document(server: RunningServer, objects
     for operation in ("POST /v1/files", "POST /v1/fine_tuning/jobs", "POST /v1/chat/completions"):
         assert totals.succeeded[operation] > 0, (operation, totals.succeeded)
     assert totals.cases >= MIN_CASES, totals.cases
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/v1/files", "GET, POST"),
+        ("POST", "/v1/models/tiny-chat", "DELETE, GET"),
+        ("GET", "/v1/chat/completions", "POST"),
+        ("PATCH", "/admin/projects", "GET, POST"),
+        ("PUT", "/dashboard", "GET, HEAD"),
+    ],
+)
+def test_405_names_every_method_the_path_serves(server: RunningServer, method: str, path: str, allow: str):
+    # With a valid key: authentication may come first, before the route is looked up.
+    key = ADMIN_KEY if path.startswith("/admin/") else server.create_key("allow-header")
+    headers = {"authorization": f"Bearer {key}"}
+    response = httpx.request(method, f"{server.base_url}{path}", headers=headers, timeout=30)
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == allow
+    assert response.json()["error"]["type"] == "invalid_request_error"
