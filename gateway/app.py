@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from gateway import error_handlers
+from gateway import error_handlers, openapi
 from gateway.admin.router import router as admin_router
 from gateway.admin.webhooks import router as admin_webhooks_router
 from gateway.chat.router import router as chat_router
@@ -53,4 +53,5 @@ def create_app(
         admin_webhooks_router,
     ):
         app.include_router(router)
+    openapi.install(app)
     return app

@@ -6,11 +6,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
 
 UNION_MEMBER = re.compile(r"^(int|float|str|bool|list|dict|none)$|[\[\]'\-]")
+STATIC_FILE_METHODS = {"GET", "HEAD"}
 INVALID_JSON_MESSAGE = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, but what "
     "was sent was not valid JSON."
@@ -72,6 +75,17 @@ def from_validation_error(exc: RequestValidationError) -> InvalidRequest:
     return InvalidRequest(f"Invalid value for '{param}': {first['msg']}.", param=param, code="invalid_value")
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path: Starlette's own 405 names only the first
+    route that matched it, and `/v1/files` is two routes (GET and POST). A 405 that no route
+    explains comes from the dashboard's static files, which serve GET and HEAD."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.methods and route.matches(dict(request.scope))[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods or STATIC_FILE_METHODS)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
@@ -85,7 +99,8 @@ def install(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         where = f"({request.method} {request.url.path})"
         if exc.status_code == 405:
-            return render(MethodNotAllowed(f"Method not allowed {where}"))
+            allow = {"allow": ", ".join(allowed_methods(request))}
+            return render(MethodNotAllowed(f"Method not allowed {where}", headers=allow))
         if exc.status_code == 404:
             return render(NotFound(f"Invalid URL {where}"))
         return render(InvalidRequest(str(exc.detail)))

@@ -13,9 +13,13 @@ from gateway.budgets import usage
 from gateway.budgets.limits import Limits
 from gateway.budgets.usage import UsageRow
 from gateway.deps import SessionDep
+from gateway.openapi import errors
 from gateway.pagination import ListPage
 
 router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
+
+# Unix seconds as the database stores them (a 32-bit integer column on PostgreSQL).
+UnixTime = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
 @router.post("/projects")
@@ -28,41 +32,41 @@ async def list_projects(session: SessionDep, _: AdminDep) -> ListPage[AdminProje
     return ListPage(data=[AdminProject.of(p) for p in await service.list_projects(session)], has_more=False)
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", responses=errors(404))
 async def retrieve_project(project_id: str, session: SessionDep, _: AdminDep) -> AdminProject:
     return AdminProject.of(await service.get_project(session, project_id))
 
 
-@router.put("/projects/{project_id}/limits")
+@router.put("/projects/{project_id}/limits", responses=errors(404))
 async def set_project_limits(
     project_id: str, limits: Limits, session: SessionDep, actor: AdminDep
 ) -> AdminProject:
     return AdminProject.of(await service.set_project_limits(session, actor, project_id, limits))
 
 
-@router.post("/projects/{project_id}/keys")
+@router.post("/projects/{project_id}/keys", responses=errors(404))
 async def create_key(project_id: str, body: KeyCreate, session: SessionDep, actor: AdminDep) -> AdminApiKey:
     key, secret = await service.create_key(session, actor, project_id, body.name, body.limits)
     return AdminApiKey.of(key, secret)
 
 
-@router.get("/projects/{project_id}/keys")
+@router.get("/projects/{project_id}/keys", responses=errors(404))
 async def list_keys(project_id: str, session: SessionDep, _: AdminDep) -> ListPage[AdminApiKey]:
     keys = await service.list_keys(session, project_id)
     return ListPage(data=[AdminApiKey.of(key) for key in keys], has_more=False)
 
 
-@router.get("/keys/{key_id}")
+@router.get("/keys/{key_id}", responses=errors(404))
 async def retrieve_key(key_id: str, session: SessionDep, _: AdminDep) -> AdminApiKey:
     return AdminApiKey.of(await service.get_key(session, key_id))
 
 
-@router.put("/keys/{key_id}/limits")
+@router.put("/keys/{key_id}/limits", responses=errors(404))
 async def set_key_limits(key_id: str, limits: Limits, session: SessionDep, actor: AdminDep) -> AdminApiKey:
     return AdminApiKey.of(await service.set_key_limits(session, actor, key_id, limits))
 
 
-@router.post("/keys/{key_id}/revoke")
+@router.post("/keys/{key_id}/revoke", responses=errors(404))
 async def revoke_key(key_id: str, session: SessionDep, actor: AdminDep) -> AdminApiKey:
     return AdminApiKey.of(await service.revoke_key(session, actor, key_id))
 
@@ -73,8 +77,8 @@ async def usage_report(
     _: AdminDep,
     group_by: str = "project,key,model,day",
     project_id: str | None = None,
-    start_time: int | None = None,
-    end_time: int | None = None,
+    start_time: UnixTime | None = None,
+    end_time: UnixTime | None = None,
     format: Literal["json", "csv"] = "json",
 ) -> ListPage[UsageRow] | Response:
     """Totals per the groups named in `group_by` (any of project, key, model, day) between

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from gateway.admin.auth import AdminDep
 from gateway.admission import AdminRoute
 from gateway.deps import SessionDep
+from gateway.openapi import errors
 from gateway.pagination import ListPage
 from gateway.webhooks import delivery_log, endpoints
 from gateway.webhooks.schemas import AdminWebhookDelivery, AdminWebhookEndpoint, EndpointCreate
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
-@router.post("/projects/{project_id}/webhooks")
+@router.post("/projects/{project_id}/webhooks", responses=errors(404))
 async def create_endpoint(
     project_id: str, body: EndpointCreate, session: SessionDep, actor: AdminDep
 ) -> AdminWebhookEndpoint:
@@ -24,18 +25,18 @@ async def create_endpoint(
     return AdminWebhookEndpoint.of(endpoint, with_secret=True)
 
 
-@router.get("/projects/{project_id}/webhooks")
+@router.get("/projects/{project_id}/webhooks", responses=errors(404))
 async def list_endpoints(project_id: str, session: SessionDep, _: AdminDep) -> ListPage[AdminWebhookEndpoint]:
     found = await endpoints.list_for_project(session, project_id)
     return ListPage(data=[AdminWebhookEndpoint.of(endpoint) for endpoint in found], has_more=False)
 
 
-@router.delete("/webhooks/{endpoint_id}")
+@router.delete("/webhooks/{endpoint_id}", responses=errors(404))
 async def disable_endpoint(endpoint_id: str, session: SessionDep, actor: AdminDep) -> AdminWebhookEndpoint:
     return AdminWebhookEndpoint.of(await endpoints.disable(session, actor, endpoint_id))
 
 
-@router.get("/webhooks/{endpoint_id}/deliveries")
+@router.get("/webhooks/{endpoint_id}/deliveries", responses=errors(404))
 async def list_deliveries(
     endpoint_id: str, session: SessionDep, _: AdminDep, after: str | None = None, limit: Limit = 20
 ) -> ListPage[AdminWebhookDelivery]:

@@ -10,7 +10,9 @@ from gateway.catalog import BaseModelSpec
 
 
 class Limits(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Strict: `"files": false` or `"spend_usd": "5"` is refused, never read as 0 or 5."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     period: Literal["day", "month"] = Field(
         default="month", description="the window of `spend_usd` and `trained_tokens` (UTC)"

@@ -14,15 +14,17 @@ from gateway.chat.metering import metered_chunks
 from gateway.chat.params import ChatCompletionParams
 from gateway.chat.schemas import ChatCompletion
 from gateway.deps import CallerDep, RuntimeDep
+from gateway.openapi import errors
 from gateway.ratelimit.admission import admit_chat
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"], route_class=ProjectRoute)
 
 T = TypeVar("T")
 STREAM_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`."}}
+RESPONSES = STREAM_RESPONSE | errors(404, 502)
 
 
-@router.post("/completions", response_model=ChatCompletion, responses=STREAM_RESPONSE)
+@router.post("/completions", response_model=ChatCompletion, responses=RESPONSES)
 @body_cap(lambda settings: settings.max_chat_body_bytes)
 async def create(
     params: ChatCompletionParams, caller: CallerDep, runtime: RuntimeDep, request: Request

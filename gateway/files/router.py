@@ -10,10 +10,11 @@ from gateway.admission import ProjectRoute, body_cap
 from gateway.budgets import ledger
 from gateway.deps import CallerDep, RuntimeDep, SessionDep
 from gateway.files import service
-from gateway.files.schemas import FileDeleted, FileObject
+from gateway.files.schemas import FILE_CONTENT, UPLOAD_REQUEST_BODY, FileDeleted, FileObject
 from gateway.files.upload import file_too_large, receive_upload
 from gateway.fine_tuning import quotes
 from gateway.fine_tuning.quotes import Quote
+from gateway.openapi import errors
 from gateway.pagination import ListPageWithIds
 
 router = APIRouter(prefix="/v1/files", tags=["files"], route_class=ProjectRoute)
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/v1/files", tags=["files"], route_class=ProjectRoute)
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
-@router.post("")
+@router.post("", responses=errors(503), openapi_extra={"requestBody": UPLOAD_REQUEST_BODY})
 @body_cap(lambda settings: settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
 async def create(request: Request, caller: CallerDep, runtime: RuntimeDep) -> FileObject:
     """Streams first, then records the file in a short transaction of its own: no database
@@ -67,18 +68,20 @@ async def list_files(
     return ListPageWithIds.of([FileObject.of(row) for row in rows], has_more)
 
 
-@router.get("/{file_id}")
+@router.get("/{file_id}", responses=errors(404))
 async def retrieve(file_id: str, session: SessionDep, caller: CallerDep) -> FileObject:
     return FileObject.of(await service.retrieve(session, caller, file_id))
 
 
-@router.delete("/{file_id}")
+@router.delete("/{file_id}", responses=errors(404))
 async def delete(file_id: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> FileDeleted:
     await service.delete(session, caller, runtime.blobs, file_id)
     return FileDeleted(id=file_id, deleted=True)
 
 
-@router.get("/{file_id}/content")
+@router.get(
+    "/{file_id}/content", response_class=StreamingResponse, responses={200: FILE_CONTENT} | errors(404)
+)
 async def retrieve_content(
     file_id: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
 ) -> StreamingResponse:
@@ -86,13 +89,13 @@ async def retrieve_content(
     return StreamingResponse(_chunks(content), media_type="application/octet-stream")
 
 
-@router.get("/{file_id}/validation")
+@router.get("/{file_id}/validation", responses=errors(404))
 async def retrieve_validation(file_id: str, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
     """ftgate's own addition: the report made while a fine-tune file streamed in."""
     return await service.validation_report(session, caller, file_id)
 
 
-@router.get("/{file_id}/quote")
+@router.get("/{file_id}/quote", responses=errors(404, 503))
 async def retrieve_quote(
     file_id: str,
     model: str,

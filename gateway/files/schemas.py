@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from gateway.files import purposes
 from gateway.models import StoredFile
 
 
@@ -36,3 +37,32 @@ class FileDeleted(BaseModel):
     id: str
     object: Literal["file"] = "file"
     deleted: bool
+
+
+# `POST /v1/files` reads its multipart body as a stream itself; this is what it reads.
+UPLOAD_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file", "purpose"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "The file's bytes."},
+                    "purpose": {"type": "string", "enum": list(purposes.UPLOADABLE)},
+                    "expires_after[anchor]": {"type": "string", "enum": ["created_at"]},
+                    "expires_after[seconds]": {
+                        "type": "integer",
+                        "minimum": purposes.MIN_EXPIRY_SECONDS,
+                        "maximum": purposes.MAX_EXPIRY_SECONDS,
+                    },
+                },
+            }
+        }
+    },
+}
+
+FILE_CONTENT = {
+    "description": "The file's bytes, as uploaded.",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}

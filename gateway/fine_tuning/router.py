@@ -10,6 +10,7 @@ from gateway.errors import InvalidRequest
 from gateway.fine_tuning import service
 from gateway.fine_tuning.params import JobCreateParams
 from gateway.fine_tuning.schemas import FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent
+from gateway.openapi import errors
 from gateway.pagination import ListPage, ListPageWithIds
 
 router = APIRouter(prefix="/v1/fine_tuning/jobs", tags=["fine-tuning"], route_class=ProjectRoute)
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/v1/fine_tuning/jobs", tags=["fine-tuning"], route_cl
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-@router.post("")
+@router.post("", responses=errors(503))
 async def create(
     params: JobCreateParams, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
 ) -> FineTuningJob:
@@ -51,27 +52,27 @@ def _metadata_filter(request: Request) -> tuple[dict[str, str], bool]:
     return pairs, without == "null"
 
 
-@router.get("/{fine_tuning_job_id}")
+@router.get("/{fine_tuning_job_id}", responses=errors(404))
 async def retrieve(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
     return FineTuningJob.of(await service.retrieve(session, caller, fine_tuning_job_id))
 
 
-@router.post("/{fine_tuning_job_id}/cancel")
+@router.post("/{fine_tuning_job_id}/cancel", responses=errors(404))
 async def cancel(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
     return FineTuningJob.of(await service.apply_action(session, caller, fine_tuning_job_id, "cancel"))
 
 
-@router.post("/{fine_tuning_job_id}/pause")
+@router.post("/{fine_tuning_job_id}/pause", responses=errors(404))
 async def pause(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
     return FineTuningJob.of(await service.apply_action(session, caller, fine_tuning_job_id, "pause"))
 
 
-@router.post("/{fine_tuning_job_id}/resume")
+@router.post("/{fine_tuning_job_id}/resume", responses=errors(404))
 async def resume(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
     return FineTuningJob.of(await service.apply_action(session, caller, fine_tuning_job_id, "resume"))
 
 
-@router.get("/{fine_tuning_job_id}/events")
+@router.get("/{fine_tuning_job_id}/events", responses=errors(404))
 async def list_events(
     fine_tuning_job_id: str,
     session: SessionDep,
@@ -83,7 +84,7 @@ async def list_events(
     return ListPage(data=[FineTuningJobEvent.of(row) for row in rows], has_more=has_more)
 
 
-@router.get("/{fine_tuning_job_id}/checkpoints")
+@router.get("/{fine_tuning_job_id}/checkpoints", responses=errors(404))
 async def list_checkpoints(
     fine_tuning_job_id: str,
     session: SessionDep,

@@ -42,3 +42,37 @@ def test_v1_paths_are_openai_paths_or_ours():
     v1_paths = {path.removeprefix("/v1") for path in document["paths"] if path.startswith("/v1/")}
     assert v1_paths, "no /v1 paths in the document"
     assert v1_paths <= MIRRORED | FTGATE_ONLY, sorted(v1_paths - MIRRORED - FTGATE_ONLY)
+
+
+def test_operations_declare_the_errors_they_send_never_422():
+    document = json.loads(load_script().OUTPUT.read_text(encoding="utf-8"))
+    envelope = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            expected = {"400"} | ({"401", "429"} if path.startswith("/v1/") else set())
+            expected |= {"401"} if path.startswith("/admin/") else set()
+            expected |= {"408", "413"} if "requestBody" in operation else set()
+            expected |= {"404"} if "{" in path else set()
+            assert expected <= responses.keys(), (method, path, sorted(responses))
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    assert response["content"]["application/json"]["schema"] == envelope, (method, path)
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_file_content_is_octet_stream_and_uploads_are_multipart():
+    paths = json.loads(load_script().OUTPUT.read_text(encoding="utf-8"))["paths"]
+    content = paths["/v1/files/{file_id}/content"]["get"]["responses"]["200"]["content"]
+    assert set(content) == {"application/octet-stream"}
+    form = paths["/v1/files"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["file", "purpose"]
+    assert form["properties"]["file"] == {
+        "type": "string",
+        "format": "binary",
+        "description": "The file's bytes.",
+    }
+    assert {"expires_after[anchor]", "expires_after[seconds]"} <= form["properties"].keys()
+    assert "502" in paths["/v1/chat/completions"]["post"]["responses"]
+    assert "503" in paths["/v1/files"]["post"]["responses"]
