@@ -15,11 +15,12 @@ stays cheap. Admin operations act on a project of their own, never on the one th
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 import schemathesis
 from hypothesis import strategies as st
@@ -123,11 +124,14 @@ def load_schema(server: RunningServer, objects: Objects) -> schemathesis.BaseSch
     )
     document = httpx.get(f"{server.base_url}/openapi.json", timeout=30).json()
     schema = schemathesis.openapi.from_dict(document, config=config)
-    _steer(schema, objects)
+    chat_body = jsonschema.Draft202012Validator(
+        {**document, "$ref": "#/components/schemas/ChatCompletionParams"}
+    )
+    _steer(schema, objects, chat_body.is_valid)
     return schema
 
 
-def _steer(schema: schemathesis.BaseSchema, objects: Objects) -> None:
+def _steer(schema: schemathesis.BaseSchema, objects: Objects, valid_chat: Callable[[Any], bool]) -> None:
     """Hooks that send generated requests to existing objects part of the time."""
 
     @schema.hook
@@ -151,8 +155,9 @@ def _steer(schema: schemathesis.BaseSchema, objects: Objects) -> None:
 
     @schema.hook("flatmap_body").apply_to(method="POST", path="/v1/chat/completions")
     def local_model(context: Any, body: Any) -> st.SearchStrategy:
-        """The generated body, the same on the tiny model, or a plain question to it."""
-        if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+        """The generated body, the same on the tiny model, or a plain question to it; a body
+        generated to be refused stays as it is."""
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not valid_chat(body):
             return st.just(body)
         question = {"model": TINY_MODEL, "messages": [{"role": "user", "content": "Tell me about Gallium"}]}
         return st.sampled_from(
