@@ -5,6 +5,7 @@ it trained."""
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +14,15 @@ import pytest
 
 from tests.conftest import TINY_MODEL, sdk_client, tiny_model_server
 from tests.support.admin import Admin
-from tests.support.jobs import DATA, upload, wait_for_status
+from tests.support.jobs import DATA, ELLE, metrics_events, upload, wait_for_status
 from tests.support.server import RunningServer
 from tests.support.wire import WireChecker
 
 PRICE_PER_1M = 7.5
 PRICE_MICROS = 7_500_000
+CANCELLED = "Fine tuning process stopping due to job cancellation"
+PAUSED = "Fine-tuning job paused"
+RESUMED = "Fine-tuning job resumed"
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -131,3 +135,74 @@ def test_the_quote_is_exactly_what_the_job_trains_and_bills(kind: str, new_clien
     assert f"This job would train {job.trained_tokens:,} tokens" in refused.value.body["message"]
     admin.set_key_limits(key_id, trained_tokens=job.trained_tokens, period="day")
     short.fine_tuning.jobs.cancel(create(short, short_file, method, n_epochs=2))
+
+
+def the_same_example(n: int) -> bytes:
+    """`n` copies of one example: every step of batch size 1 trains the same number of tokens."""
+    return (json.dumps(ELLE[0]) + "\n").encode() * n
+
+
+def events_in_order(client: openai.OpenAI, job_id: str) -> list:
+    return list(reversed(list(client.fine_tuning.jobs.list_events(job_id, limit=1000))))
+
+
+def metrics_after(events: list, message: str, until: str | None = None) -> list[int]:
+    """Steps of the metrics events recorded after the event `message` (and before `until`)."""
+    start = next(i for i, event in enumerate(events) if event.message == message)
+    later = events[start + 1 :]
+    if until is not None:
+        later = later[: next(i for i, event in enumerate(later) if event.message == until)]
+    return [event.data["step"] for event in later if event.type == "metrics"]
+
+
+def wait_for_steps(client: openai.OpenAI, job_id: str, steps: int) -> None:
+    wait_for_status(client, job_id, {"running"}, timeout=60)
+    while len(metrics_events(client, job_id)) < steps:
+        time.sleep(0.05)
+
+
+def test_a_cancelled_job_is_billed_on_the_steps_it_trained(new_client, admin: Admin):
+    client, project_id, _ = new_client()
+    file_id = upload(client, "same.jsonl", the_same_example(50))
+    quoted = quote(client, file_id, n_epochs=25)
+    per_step = quoted["billable_tokens_per_epoch"] // 50
+    assert per_step * 50 == quoted["billable_tokens_per_epoch"]
+    job_id = create(client, file_id, "supervised", n_epochs=25, batch_size=1)
+    wait_for_steps(client, job_id, 5)
+    assert client.fine_tuning.jobs.cancel(job_id).status == "cancelled"
+    wait_for_status(client, job_id, {"cancelled"})
+    time.sleep(2.0)  # the trainer notices at its next step, and must record nothing more
+
+    events = events_in_order(client, job_id)
+    assert metrics_after(events, CANCELLED) == []
+    steps = [event.data["step"] for event in events if event.type == "metrics"]
+    assert steps == list(range(1, len(steps) + 1)) and 5 <= len(steps) < 1250
+    job = client.fine_tuning.jobs.retrieve(job_id)
+    assert job.trained_tokens == per_step * len(steps) > 0
+    row = usage(admin, project_id)
+    assert (row["jobs"], row["trained_tokens"], row["reserved_usd"]) == (1, job.trained_tokens, 0.0)
+    assert round(row["cost_usd"] * 1_000_000) == cost_micros(job.trained_tokens)
+
+
+def test_a_paused_job_records_nothing_until_resumed_and_is_billed_once(new_client, admin: Admin):
+    client, project_id, _ = new_client()
+    file_id = upload(client, "same.jsonl", the_same_example(50))
+    quoted = quote(client, file_id, n_epochs=4)
+    job_id = create(client, file_id, "supervised", n_epochs=4, batch_size=1)
+    wait_for_steps(client, job_id, 5)
+    assert client.fine_tuning.jobs.pause(job_id).status == "paused"
+    time.sleep(2.0)
+    paused_steps = len(metrics_events(client, job_id))
+    assert metrics_after(events_in_order(client, job_id), PAUSED) == []
+
+    assert client.fine_tuning.jobs.resume(job_id).status == "queued"
+    job = wait_for_status(client, job_id, {"succeeded", "failed"}, timeout=180)
+    assert job.status == "succeeded", job.error
+    events = events_in_order(client, job_id)
+    assert metrics_after(events, PAUSED, until=RESUMED) == []
+    steps = [event.data["step"] for event in events if event.type == "metrics"]
+    assert steps == list(range(1, 201)) and paused_steps < 200
+    assert job.trained_tokens == quoted["trained_tokens"]
+    row = usage(admin, project_id)
+    assert (row["trained_tokens"], row["reserved_usd"]) == (job.trained_tokens, 0.0)
+    assert round(row["cost_usd"] * 1_000_000) == cost_micros(job.trained_tokens)
