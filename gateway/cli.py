@@ -84,7 +84,8 @@ async def create_project_key(settings: "Settings", project_name: str, key_name: 
 
 def quote(args: argparse.Namespace) -> None:
     from gateway.catalog import build_catalog, resolve_base_model
-    from gateway.fine_tuning.quotes import build_quote
+    from gateway.fine_tuning.local_counts import is_local, local_count
+    from gateway.fine_tuning.quotes import build_quote, method_for
     from gateway.settings import get_settings
     from gateway.validation import TrainingFileValidator
 
@@ -101,9 +102,16 @@ def quote(args: argparse.Namespace) -> None:
         while chunk := content.read(1024 * 1024):
             validator.feed(chunk)
     report = validator.finish()
-    print(build_quote(report, spec.id, spec, args.n_epochs, file_id=None).model_dump_json(indent=2))
+    local = None
+    if is_local(spec):
+        with open(args.file, "rb") as content:
+            local = local_count(spec, method_for(report), content)
+    quoted = build_quote(report, spec.id, spec, args.n_epochs, file_id=None, local=local)
+    print(quoted.model_dump_json(indent=2))
     for issue in report.issues:
         print(f"line {issue.line}: {issue.message}", file=sys.stderr)
+    if local is not None and local.error is not None:
+        print(local.error, file=sys.stderr)
 
 
 def build_tiny_model(args: argparse.Namespace) -> None:

@@ -100,6 +100,10 @@ class Job(Base):
     # queue for hours, so the reconciler sends another only once a task has held the job since
     # (and its lease ran out: the worker died) or `training_resend_seconds` have passed.
     training_sent_at: Mapped[int | None]
+    # Local jobs: the tokens of the steps recorded so far, added with each step's metrics event
+    # (so a step replayed after a crash is counted once). A job that stops part-way reports and is
+    # billed on them; `trained_tokens` stays null until the job finishes, as at OpenAI.
+    steps_trained_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Upstream jobs: the last status seen there, when ftgate started sending the job (so a
     # retry looks it up before sending again), the newest upstream event already seen, failed
     # tries in a row, and when to look again (milliseconds; null when there is nothing to do).

@@ -12,6 +12,7 @@ from gateway.catalog import BaseModelSpec, build_catalog, offered
 from gateway.chat.engine import ChatEngine
 from gateway.files.upload_slots import UploadSlots
 from gateway.files.validator_pool import ValidatorPool
+from gateway.fine_tuning.local_counts import LocalTokenCounter
 from gateway.providers.base import Provider
 from gateway.providers.registry import build_providers
 from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter
@@ -34,6 +35,7 @@ class Runtime:
     training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     upstream_look_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
+    local_tokens: LocalTokenCounter = field(default_factory=LocalTokenCounter)
     providers: dict[str, Provider] = field(default_factory=dict)
 
     @property

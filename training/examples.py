@@ -16,6 +16,7 @@ class TrainingDataError(ValueError):
 class TokenizedSequence:
     input_ids: list[int]
     labels: list[int]  # the token itself where it is trained, IGNORED elsewhere (not shifted)
+    cut_tokens: int = 0  # tokens past the maximum length, left out
 
     @cached_property
     def trained_tokens(self) -> int:
@@ -125,7 +126,7 @@ class ChatEncoder:
             token if any(start <= offset < end for start, end in spans) else IGNORED
             for token, (offset, _) in zip(input_ids, encoded["offset_mapping"], strict=False)
         ]
-        sequence = TokenizedSequence(input_ids, labels)
+        sequence = TokenizedSequence(input_ids, labels, len(encoded["input_ids"]) - len(input_ids))
         if sequence.trained_tokens == 0:
             raise TrainingDataError(
                 f"{where}: no trained token fits within the first {self.max_length} tokens of the example."

@@ -12,13 +12,14 @@ import torch.nn.functional as F
 from training.batching import PackedRow, pack_row, plan_rows
 from training.device import forward_precision
 from training.examples import PreferencePair, TokenizedSequence
+from training.token_count import unit_tokens
 
 
 @dataclass(frozen=True)
 class Measurement:
     loss: float
     mean_token_accuracy: float
-    tokens: int  # input tokens processed, no padding
+    tokens: int  # input tokens processed, no padding: the tokens trained and billed
 
 
 class Objective:
@@ -28,7 +29,7 @@ class Objective:
         self.units = units
         self.device = device
         self.max_tokens = max_tokens
-        self.unit_tokens = [sum(len(sequence.input_ids) for sequence in unit) for unit in units]
+        self.unit_tokens = [unit_tokens(unit) for unit in units]  # what each unit trains and bills
 
     def __len__(self) -> int:
         return len(self.units)

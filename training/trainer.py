@@ -10,18 +10,18 @@ from pathlib import Path
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
-from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoConfig, AutoModelForCausalLM
 
+from training import token_count
 from training.attention import attention_implementation
 from training.device import allow_fast_matmul, resolve_device, weights_dtype
-from training.examples import ChatEncoder, TrainingDataError
+from training.examples import ChatEncoder, PreferencePair, TrainingDataError
 from training.objectives import Measurement, Objective, PreferenceObjective, SupervisedObjective
 from training.schedule import linear_schedule
 
 __all__ = ["LocalTrainer", "StepMetrics", "TrainingConfig", "TrainingDataError"]
 
 METHODS = ("supervised", "dpo")
-MAX_DEFAULT_LENGTH = 8192
 MAX_GRAD_NORM = 1.0
 STATE_FILE = "trainer-state.pt"
 
@@ -38,7 +38,7 @@ class TrainingConfig:
     lora_rank: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.0
-    max_length: int | None = None  # None: the model's max_position_embeddings, at most 8192
+    max_length: int | None = None  # None: the model's max_position_embeddings, at most 8192 (token_count)
     device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N"
     max_tokens_per_micro_batch: int = 16384
     init_adapter: Path | None = None  # continue from this PEFT adapter (tuning a fine-tuned model)
@@ -56,7 +56,7 @@ class StepMetrics:
     valid_mean_token_accuracy: float | None
     full_valid_loss: float | None  # the whole validation set, at epoch ends
     full_valid_mean_token_accuracy: float | None
-    tokens: int  # input tokens processed by this step (prompt included, no padding)
+    tokens: int  # tokens this step trained and bills (token_count.unit_tokens of its examples)
 
 
 class LocalTrainer:
@@ -76,16 +76,14 @@ class LocalTrainer:
         allow_fast_matmul(device)
 
         model_config = AutoConfig.from_pretrained(config.model_dir)
-        max_length = config.max_length or min(
-            getattr(model_config, "max_position_embeddings", None) or MAX_DEFAULT_LENGTH, MAX_DEFAULT_LENGTH
-        )
-        encoder = ChatEncoder(AutoTokenizer.from_pretrained(config.model_dir), max_length)
+        encoder = token_count.load_encoder(config.model_dir, config.max_length)
         self._training = self._objective(encoder, training, "Training", device)
         self._validation = self._objective(encoder, validation, "Validation", device) if validation else None
 
         self.steps_per_epoch = math.ceil(len(training) / config.batch_size)
         self.total_steps = self.steps_per_epoch * config.n_epochs
         self.completed_steps = 0
+        # What the job bills when it completes: the sum of its steps' `tokens`, as quoted.
         self.trained_tokens = sum(self._training.unit_tokens) * config.n_epochs
         self._validation_interval = max(1, self.steps_per_epoch // 10)
         self._order_epoch, self._order = -1, []
@@ -124,16 +122,11 @@ class LocalTrainer:
 
     def _objective(self, encoder: ChatEncoder, examples: list[dict], name: str, device) -> Objective:
         max_tokens = self.config.max_tokens_per_micro_batch
-        places = [f"{name} example on line {line}" for line in range(1, len(examples) + 1)]
+        units = token_count.encode(encoder, self.config.method, examples, name)
         if self.config.method == "dpo":
-            pairs = [
-                encoder.preference(example, where) for example, where in zip(examples, places, strict=True)
-            ]
+            pairs = [PreferencePair(chosen, rejected) for chosen, rejected in units]
             return PreferenceObjective(pairs, self.config.beta, device, max_tokens)
-        sequences = [
-            encoder.supervised(example, where) for example, where in zip(examples, places, strict=True)
-        ]
-        return SupervisedObjective(sequences, device, max_tokens)
+        return SupervisedObjective([sequence for (sequence,) in units], device, max_tokens)
 
     def step(self) -> StepMetrics:
         if self.completed_steps >= self.total_steps:

@@ -97,8 +97,9 @@ def _check_job_budget(
 
 
 async def settle_job(session: AsyncSession, job_id: str, trained_tokens: int | None) -> None:
-    """Bill a finished job on what it really trained; a cancelled or failed job that trained
-    nothing gives its whole reservation back."""
+    """Bill a finished job on what it really trained (a cancelled or failed one too, on the steps
+    it trained); the rest of its reservation is given back. A job that trained nothing gives back
+    all of it."""
     charge = await repository.open_charge(session, job_id)
     if charge is None:
         return

@@ -13,6 +13,7 @@ from gateway.files import repository as files_repository
 from gateway.files.reports import report_for_model
 from gateway.fine_tuning import events, lifecycle, repository
 from gateway.fine_tuning.hyperparameters import resolve_auto
+from gateway.fine_tuning.local_counts import is_local
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, StoredFile
 from gateway.runtime import Runtime
@@ -20,6 +21,7 @@ from gateway.task_names import SYNC_UPSTREAM_JOB, TRAIN_JOB
 from gateway.validation import MIN_EXAMPLES, ValidationReport
 
 INVALID_FILE_PREFIX = "The job failed due to an invalid {kind} file. Invalid file format. "
+UNTRAINABLE_FILE_PREFIX = "The job failed due to an invalid {kind} file. "
 METHOD_FORMATS = {"supervised": "chat", "dpo": "preference"}
 FORMAT_NAMES = {
     "chat": "fine-tune-chat",
@@ -153,4 +155,15 @@ async def _check_file(
             f"{FORMAT_NAMES[expected]} format.",
             param,
         ), None
+    if is_local(spec):
+        # The trainer's own count (kept for the reservation and quotes): a file it would refuse
+        # fails here, before the job is queued.
+        try:
+            local = await runtime.local_tokens.count(runtime.blobs, stored, spec, job.method["type"], kind)
+        except FileNotFoundError:
+            return JobFailure(
+                code, f"The job failed because the {kind} file {file_id} has no content.", param
+            ), None
+        if local.error is not None:
+            return JobFailure(code, UNTRAINABLE_FILE_PREFIX.format(kind=kind) + local.error, param), None
     return None, report

@@ -26,6 +26,10 @@ async def get_any(session: AsyncSession, job_id: str) -> Job | None:
     return await session.scalar(select(Job).where(Job.id == job_id))
 
 
+async def status_of(session: AsyncSession, job_id: str) -> str | None:
+    return await session.scalar(select(Job.status).where(Job.id == job_id))
+
+
 def list_query(project_id: str, metadata: dict[str, str], without_metadata: bool) -> Select[Any]:
     query = select(Job).where(Job.project_id == project_id)
     if without_metadata:

@@ -16,6 +16,7 @@ from gateway.files import repository as files_repository
 from gateway.files.reports import report_for_model
 from gateway.fine_tuning import events, lifecycle, repository
 from gateway.fine_tuning.hyperparameters import default_epochs, method_hyperparameters, normalize_method
+from gateway.fine_tuning.local_counts import is_local
 from gateway.fine_tuning.params import JobCreateParams
 from gateway.fine_tuning.status import CLIENT_ACTIONS, JobStatus
 from gateway.models import Job, JobCheckpoint, JobEvent, StoredFile
@@ -78,13 +79,20 @@ async def _require_fine_tune_file(
 async def _trained_tokens_estimate(
     runtime: Runtime, training: StoredFile, spec: BaseModelSpec, method: dict[str, Any]
 ) -> int:
-    """What the job is expected to train, as a quote would say: billable tokens × epochs."""
+    """What the job is expected to train, as a quote would say: billable tokens × epochs; for a
+    local model, exactly what its trainer will train (0 for a file it refuses: that job fails
+    validation before it trains)."""
     try:
         report = await report_for_model(training, spec, runtime.blobs, runtime.validators)
+        per_epoch = (
+            (await runtime.local_tokens.count(runtime.blobs, training, spec, method["type"])).tokens_per_epoch
+            if is_local(spec)
+            else report.billable_tokens
+        )
     except FileNotFoundError:
         raise InvalidRequest(f"invalid training_file: {training.id}", param="training_file") from None
     epochs = method_hyperparameters(method)["n_epochs"]
-    return report.billable_tokens * (default_epochs(report.n_examples) if epochs == "auto" else epochs)
+    return per_epoch * (default_epochs(report.n_examples) if epochs == "auto" else epochs)
 
 
 async def create(session: AsyncSession, caller: Caller, runtime: Runtime, params: JobCreateParams) -> Job:

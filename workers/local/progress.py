@@ -1,5 +1,6 @@
-"""The local trainer's record in the database: status changes, metrics events, checkpoints,
-the finished model. Steps are keyed so that a job resumed after a crash records each step once."""
+"""The local trainer's record in the database: status changes, metrics events, checkpoints, the
+tokens trained, the finished model. Steps are keyed so that a job resumed after a crash records
+and counts each step once."""
 
 import shutil
 import time
@@ -18,7 +19,6 @@ from training.trainer import StepMetrics
 from workers.local import results
 
 KEPT_CHECKPOINTS = 3
-FLUSH_SECONDS = 1.0
 RESUMED_PREFIX = "Training resumed from "
 MAX_WORKER_LOSSES = 5
 TRAINING = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -102,8 +102,10 @@ async def fail(runtime: Runtime, job_id: str, error: dict[str, Any]) -> None:
 
 @dataclass
 class Recorder:
-    """Buffers step metrics and checkpoints, and writes them with the job's progress at most once
-    a second; each write tells the trainer the job's current status."""
+    """Records each step as soon as it is trained: its metrics event, its checkpoint and the tokens
+    it trained, in one transaction, and only while the job is still running. A step that ends after
+    a cancel or a pause is not recorded, so nothing follows the stop event; each write tells the
+    trainer the job's current status."""
 
     runtime: Runtime
     job: Job
@@ -113,9 +115,6 @@ class Recorder:
     first_step: int
     latest_step: int = 0
     started_at: float = field(default_factory=time.monotonic)
-    last_flush: float = field(default_factory=time.monotonic)
-    pending: list[StepMetrics] = field(default_factory=list)
-    pending_checkpoints: list[tuple[StepMetrics, str]] = field(default_factory=list)
 
     @classmethod
     async def open(
@@ -125,44 +124,33 @@ class Recorder:
             steps = {checkpoint.step_number for checkpoint in await repository.checkpoints(session, job.id)}
         return cls(runtime, job, total_steps, known_keys, steps, first_step, latest_step=first_step)
 
-    def add(self, metrics: StepMetrics) -> None:
-        self.pending.append(metrics)
-        self.latest_step = metrics.step
-
-    def add_checkpoint(self, metrics: StepMetrics, name: str) -> None:
-        if metrics.step not in self.known_checkpoints:
-            self.known_checkpoints.add(metrics.step)
-            self.pending_checkpoints.append((metrics, name))
-
-    def due(self) -> bool:
-        return time.monotonic() - self.last_flush >= FLUSH_SECONDS
-
-    async def flush(self) -> str:
+    async def record(self, metrics: StepMetrics, checkpoint_name: str | None = None) -> tuple[str, bool]:
+        """(the job's status, whether the step is recorded). A step recorded before (replayed after
+        a worker died) is neither recorded nor counted again."""
+        key = step_key(metrics.step)
         async with self.runtime.transaction() as session:
-            self.write_pending(session)
-            await self.prune_checkpoints(session)
-            job = await repository.get_any(session, self.job.id)
-            assert job is not None
-            if job.status == JobStatus.RUNNING:
-                job.estimated_finish = self._estimated_finish()
-            status = job.status
-        self.last_flush = time.monotonic()
-        return status
-
-    def write_pending(self, session: AsyncSession) -> None:
-        for metrics in self.pending:
-            key = step_key(metrics.step)
             if key in self.known_keys:
-                continue
+                return str(await repository.status_of(session, self.job.id)), True
+            if not await repository.transition(
+                session,
+                self.job.id,
+                [JobStatus.RUNNING],
+                steps_trained_tokens=Job.steps_trained_tokens + metrics.tokens,
+                estimated_finish=self._estimated_finish(metrics.step),
+            ):
+                return str(await repository.status_of(session, self.job.id)), False
             event = events.add(
                 session, self.job.id, metrics_message(metrics), data=metrics_data(metrics), type="metrics"
             )
             event.upstream_event_id = key
-            self.known_keys.add(key)
-        for metrics, name in self.pending_checkpoints:
-            session.add(checkpoint_row(self.job.id, metrics.step, name, metrics_data(metrics)))
-        self.pending.clear()
-        self.pending_checkpoints.clear()
+            if checkpoint_name is not None and metrics.step not in self.known_checkpoints:
+                session.add(checkpoint_row(self.job.id, metrics.step, checkpoint_name, metrics_data(metrics)))
+                await self.prune_checkpoints(session)
+        self.known_keys.add(key)
+        if checkpoint_name is not None:
+            self.known_checkpoints.add(metrics.step)
+        self.latest_step = metrics.step
+        return JobStatus.RUNNING, True
 
     async def prune_checkpoints(self, session: AsyncSession) -> None:
         """OpenAI keeps the checkpoints of the last 3 epochs; so do we, rows and adapters."""
@@ -175,12 +163,12 @@ class Recorder:
             )
             db.after_commit(session, lambda folder=folder: shutil.rmtree(folder, ignore_errors=True))
 
-    def _estimated_finish(self) -> int | None:
-        done = self.latest_step - self.first_step
+    def _estimated_finish(self, step: int) -> int | None:
+        done = step - self.first_step
         if done <= 0:
             return None
         per_step = (time.monotonic() - self.started_at) / done
-        return int(time.time() + per_step * (self.total_steps - self.latest_step))
+        return int(time.time() + per_step * (self.total_steps - step))
 
 
 async def succeed(recorder: Recorder, model_name: str, trained_tokens: int) -> bool:
@@ -201,8 +189,6 @@ async def succeed(recorder: Recorder, model_name: str, trained_tokens: int) -> b
             **changes,
         ):
             return False
-        recorder.write_pending(session)
-        await session.flush()
         all_metrics = await repository.metrics_data(session, job.id)
         result_file = results.store_results(session, runtime.blobs, job, all_metrics)
         await repository.transition(session, job.id, [JobStatus.SUCCEEDED], result_files=[result_file])

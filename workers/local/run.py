@@ -2,6 +2,8 @@
 leave it succeeded, failed, paused (state saved) or cancelled (device freed). A job whose
 worker died resumes from its last saved state."""
 
+import dataclasses
+import json
 import logging
 import re
 import shutil
@@ -14,7 +16,7 @@ from gateway.catalog import LOCAL_PROVIDER, resolve_base_model
 from gateway.fine_tuning import repository
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.runtime import Runtime
-from training.trainer import LocalTrainer, TrainingDataError
+from training.trainer import LocalTrainer, StepMetrics, TrainingDataError
 from workers.lease import hold_lease
 from workers.local import progress
 from workers.local.job_data import MissingTrainingFile, read_examples, training_config
@@ -22,6 +24,7 @@ from workers.local.job_data import MissingTrainingFile, read_examples, training_
 log = logging.getLogger(__name__)
 
 STATE_NAME = re.compile(r"state-(\d+)")
+UNRECORDED_FILE = "unrecorded-step.json"
 
 
 # How long a training task for a queued job waits for the task before it (validation, or a
@@ -113,52 +116,69 @@ async def _run(runtime, job, trainer: LocalTrainer, slug: str, known_keys: set[s
     root = runtime.settings.artifacts_dir
     states = artifacts.states_dir(root, job.id)
     saved = latest_state(states)
+    unrecorded = None
     if saved is not None:
         await anyio.to_thread.run_sync(trainer.load_state, saved[1])
+        unrecorded = _unrecorded_step(saved[1])
     if not await progress.start(runtime, job.id, trainer.completed_steps if saved else None):
         return
     recorder = await progress.Recorder.open(
         runtime, job, trainer.total_steps, known_keys, trainer.completed_steps
     )
-    while trainer.completed_steps < trainer.total_steps:
-        metrics = await anyio.to_thread.run_sync(trainer.step)
-        recorder.add(metrics)
-        if metrics.epoch_end:
-            # The adapter and the checkpoint's row first, the state to resume from last: a crash
-            # in between replays the epoch, whose steps and checkpoint are then recorded once.
-            await anyio.to_thread.run_sync(
-                trainer.save_adapter, artifacts.checkpoint_dir(root, job.id, metrics.step)
-            )
-            if metrics.step < trainer.total_steps:
-                recorder.add_checkpoint(metrics, _checkpoint_name(job, slug, metrics.step))
-        if not (metrics.epoch_end or recorder.due()):
-            continue
-        status = await recorder.flush()
-        if status in TERMINAL:
+    while unrecorded is not None or trainer.completed_steps < trainer.total_steps:
+        if unrecorded is not None:  # trained after a pause, before the trainer saw it: recorded now
+            metrics, unrecorded = unrecorded, None
+        else:
+            metrics = await anyio.to_thread.run_sync(trainer.step)
+            if metrics.epoch_end:
+                # The adapter and the checkpoint's row first, the state to resume from last: a
+                # crash in between replays the epoch, whose steps and checkpoint are recorded once.
+                await anyio.to_thread.run_sync(
+                    trainer.save_adapter, artifacts.checkpoint_dir(root, job.id, metrics.step)
+                )
+        checkpoint = (
+            _checkpoint_name(job, slug, metrics.step)
+            if metrics.epoch_end and metrics.step < trainer.total_steps
+            else None
+        )
+        status, recorded = await recorder.record(metrics, checkpoint)
+        if status in TERMINAL:  # cancelled (or failed): this step, if it was not recorded, is not billed
             artifacts.remove_states(root, job.id)
             return
-        if metrics.epoch_end or status != JobStatus.RUNNING:
-            await anyio.to_thread.run_sync(_save_state, trainer, states, metrics.step)
         if status != JobStatus.RUNNING:
-            return  # paused (or paused and already resumed): the next task continues from the state
+            # Paused (or paused and already resumed): the next task continues from this state and
+            # records first the step trained after the pause, if any.
+            await anyio.to_thread.run_sync(
+                _save_state, trainer, states, metrics.step, None if recorded else metrics
+            )
+            return
+        if metrics.epoch_end:
+            await anyio.to_thread.run_sync(_save_state, trainer, states, metrics.step, None)
     model_name = ids.fine_tuned_model_name(job.base_model, slug, job.suffix)
     await anyio.to_thread.run_sync(trainer.save_adapter, artifacts.model_dir(root, job.id))
     if await progress.succeed(recorder, model_name, trainer.trained_tokens):
         artifacts.remove_states(root, job.id)
 
 
-def _save_state(trainer: LocalTrainer, states: Path, step: int) -> None:
+def _save_state(trainer: LocalTrainer, states: Path, step: int, unrecorded: StepMetrics | None) -> None:
     """Write the new state beside the old ones, then drop the old: a crash mid-write leaves the
-    previous state intact."""
+    previous state intact. `unrecorded`: the step the state includes but the job's record does not."""
     target = states / f"state-{step}"
     partial = states / f".partial-{step}"
     shutil.rmtree(partial, ignore_errors=True)
     trainer.save_state(partial)
+    if unrecorded is not None:
+        (partial / UNRECORDED_FILE).write_text(json.dumps(dataclasses.asdict(unrecorded)))
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     for other in states.glob("state-*"):
         if other != target:
             shutil.rmtree(other, ignore_errors=True)
+
+
+def _unrecorded_step(state: Path) -> StepMetrics | None:
+    saved = state / UNRECORDED_FILE
+    return StepMetrics(**json.loads(saved.read_text())) if saved.is_file() else None
 
 
 def _checkpoint_name(job, slug: str, step: int) -> str:
