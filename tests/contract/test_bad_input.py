@@ -195,3 +195,130 @@ def test_a_known_bad_purpose_is_refused_before_the_body_streams(client: openai.O
     with pytest.raises(openai.BadRequestError) as raised:
         upload(client, "data.jsonl", b"x" * (TEST_MAX_UPLOAD_BYTES + 1), purpose="evals")
     assert raised.value.param == "purpose"
+
+
+# ---------------------------------------------------------------------------------------------
+# Text no database stores and no tokenizer or upstream takes; numbers the databases cannot hold
+# ---------------------------------------------------------------------------------------------
+
+LONE = "x\ud800y"  # JSON's "\ud800" escape: a lone surrogate, which no UTF-8 encoder takes
+NUL_TEXT = "x\x00y"  # PostgreSQL refuses NUL in text
+LONE_MESSAGE = "text must not contain a lone surrogate (an unpaired \\ud800-\\udfff escape)"
+NUL_MESSAGE = "text must not contain NUL characters"
+
+
+def invalid_value(param: str, message: str) -> dict:
+    return {
+        "error": {
+            "message": f"Invalid value for '{param}': {message}.",
+            "type": "invalid_request_error",
+            "param": param,
+            "code": "invalid_value",
+        }
+    }
+
+
+def send_json(server, key: str, method: str, path: str, body: object) -> httpx2.Response:
+    """`body` as Python's json writes it, so a lone surrogate travels as its `\\ud800` escape and
+    an infinite float as `Infinity`."""
+    return httpx2.request(
+        method,
+        f"{server.base_url}{path}",
+        content=json.dumps(body),
+        headers={"authorization": f"Bearer {key}", "content-type": "application/json"},
+        timeout=60,
+    )
+
+
+def assert_refused(response: httpx2.Response, expected: dict) -> None:
+    assert (response.status_code, response.json()) == (400, expected), response.text
+
+
+USER_HI = {"role": "user", "content": "Hi"}
+CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"messages": [{"role": "user", "content": LONE}]}, "messages[0].content"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": LONE}]}]},
+            "messages[0].content[0].text",
+        ),
+        ({"messages": [{**USER_HI, "name": LONE}]}, "messages[0].name"),
+        (
+            {
+                "messages": [
+                    USER_HI,
+                    {
+                        "role": "assistant",
+                        "tool_calls": [{**CALL, "function": {"name": "f", "arguments": LONE}}],
+                    },
+                    {"role": "tool", "tool_call_id": "call_1", "content": "ok"},
+                ]
+            },
+            "messages[1].tool_calls[0].function.arguments",
+        ),
+        ({"messages": [USER_HI, {"role": "assistant", "content": LONE}]}, "messages[1].content"),
+        ({"stop": LONE}, "stop"),
+        ({"stop": ["a", LONE]}, "stop[1]"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f", "description": LONE}}]},
+            "tools[0].function.description",
+        ),
+        (
+            {
+                "tools": [
+                    {
+                        "type": "function",
+                        "function": {
+                            "name": "f",
+                            "parameters": {"type": "object", "properties": {"q": {"description": LONE}}},
+                        },
+                    }
+                ]
+            },
+            "tools[0].function.parameters.properties.q.description",
+        ),
+        ({"model": LONE}, "model"),
+        ({"user": LONE}, "user"),
+        ({"metadata": {"k": LONE}}, "metadata.k"),
+    ],
+)
+def test_lone_surrogate_in_a_local_chat_is_a_400_naming_the_field(
+    server, client: openai.OpenAI, body: dict, param: str
+):
+    body = {"model": "tiny-chat", "messages": [USER_HI], "max_tokens": 1, **body}
+    response = send_json(server, client.api_key, "POST", "/v1/chat/completions", body)
+    assert_refused(response, invalid_value(param, LONE_MESSAGE))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "param", "message"),
+    [
+        ({"metadata": {"k": LONE}}, "metadata.k", LONE_MESSAGE),
+        ({"metadata": {LONE: "v"}}, "metadata", LONE_MESSAGE),
+        ({"suffix": LONE}, "suffix", LONE_MESSAGE),
+        ({"model": LONE}, "model", LONE_MESSAGE),
+        ({"validation_file": LONE}, "validation_file", LONE_MESSAGE),
+        (
+            {"integrations": [{"type": "wandb", "wandb": {"project": LONE}}]},
+            "integrations[0].wandb.project",
+            LONE_MESSAGE,
+        ),
+        (
+            {"integrations": [{"type": "wandb", "wandb": {"project": "p", "tags": [LONE]}}]},
+            "integrations[0].wandb.tags[0]",
+            LONE_MESSAGE,
+        ),
+        ({"metadata": {"k": NUL_TEXT}}, "metadata.k", NUL_MESSAGE),
+        ({"suffix": NUL_TEXT}, "suffix", NUL_MESSAGE),
+    ],
+)
+def test_unstorable_text_in_a_job_is_a_400_naming_the_field(
+    server, client: openai.OpenAI, overrides: dict, param: str, message: str
+):
+    body = {"model": "gpt-4o-mini", "training_file": upload(client, "d.jsonl", GOOD), **overrides}
+    response = send_json(server, client.api_key, "POST", "/v1/fine_tuning/jobs", body)
+    assert_refused(response, invalid_value(param, message))
