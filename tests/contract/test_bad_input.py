@@ -2,12 +2,14 @@
 
 import json
 import re
+import secrets
 
 import httpx2
 import openai
 import pytest
 
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
+from tests.support.admin import ADMIN_KEY, Admin
 from tests.support.jobs import chat_lines, upload, wait_until_validated
 
 GOOD = chat_lines(12)
@@ -321,4 +323,124 @@ def test_unstorable_text_in_a_job_is_a_400_naming_the_field(
 ):
     body = {"model": "gpt-4o-mini", "training_file": upload(client, "d.jsonl", GOOD), **overrides}
     response = send_json(server, client.api_key, "POST", "/v1/fine_tuning/jobs", body)
+    assert_refused(response, invalid_value(param, message))
+
+
+@pytest.fixture
+def admin_objects(server) -> dict[str, str]:
+    """A project and one of its keys, made by the operator."""
+    operator = Admin(server.base_url)
+    project = operator.create_project(f"bad-input-{secrets.token_hex(4)}")
+    key = operator.create_key(project["id"])
+    operator.close()
+    return {"project": project["id"], "key": key["id"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "param", "message"),
+    [
+        ("POST", "/admin/projects", {"name": NUL_TEXT}, "name", NUL_MESSAGE),
+        ("POST", "/admin/projects", {"name": LONE}, "name", LONE_MESSAGE),
+        (
+            "POST",
+            "/admin/projects",
+            {"name": "p", "limits": {"models": [NUL_TEXT]}},
+            "limits.models[0]",
+            NUL_MESSAGE,
+        ),
+        ("POST", "/admin/projects/{project}/keys", {"name": NUL_TEXT}, "name", NUL_MESSAGE),
+        ("POST", "/admin/projects/{project}/keys", {"name": LONE}, "name", LONE_MESSAGE),
+        (
+            "PUT",
+            "/admin/projects/{project}/limits",
+            {"models": ["gpt-4o-mini", NUL_TEXT]},
+            "models[1]",
+            NUL_MESSAGE,
+        ),
+        ("PUT", "/admin/projects/{project}/limits", {"models": [LONE]}, "models[0]", LONE_MESSAGE),
+        ("PUT", "/admin/keys/{key}/limits", {"models": [NUL_TEXT]}, "models[0]", NUL_MESSAGE),
+        ("PUT", "/admin/keys/{key}/limits", {"models": [LONE]}, "models[0]", LONE_MESSAGE),
+        (
+            "POST",
+            "/admin/projects/{project}/webhooks",
+            {"url": f"https://example.com/{LONE}"},
+            "url",
+            LONE_MESSAGE,
+        ),
+        (
+            "POST",
+            "/admin/projects/{project}/webhooks",
+            {"url": f"https://example.com/{NUL_TEXT}"},
+            "url",
+            NUL_MESSAGE,
+        ),
+        (
+            "POST",
+            "/admin/projects/{project}/webhooks",
+            {"url": "https://example.com/hook", "event_types": [LONE]},
+            "event_types[0]",
+            LONE_MESSAGE,
+        ),
+    ],
+)
+def test_unstorable_text_in_admin_fields_is_a_400_naming_the_field(
+    server, admin_objects: dict[str, str], method: str, path: str, body: dict, param: str, message: str
+):
+    response = send_json(server, ADMIN_KEY, method, path.format(**admin_objects), body)
+    assert_refused(response, invalid_value(param, message))
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param", "message"),
+    [
+        ("/admin/projects/{project}/limits", {"files": False}, "files", "Input should be a valid integer"),
+        (
+            "/admin/projects/{project}/limits",
+            {"concurrent_jobs": True},
+            "concurrent_jobs",
+            "Input should be a valid integer",
+        ),
+        (
+            "/admin/projects/{project}/limits",
+            {"trained_tokens": True},
+            "trained_tokens",
+            "Input should be a valid integer",
+        ),
+        (
+            "/admin/projects/{project}/limits",
+            {"stored_bytes": False},
+            "stored_bytes",
+            "Input should be a valid integer",
+        ),
+        (
+            "/admin/projects/{project}/limits",
+            {"spend_usd": True},
+            "spend_usd",
+            "Input should be a valid number",
+        ),
+        (
+            "/admin/projects/{project}/limits",
+            {"spend_usd": float("inf")},
+            "spend_usd",
+            "Input should be a finite number",
+        ),
+        (
+            "/admin/keys/{key}/limits",
+            {"requests_per_minute": True},
+            "requests_per_minute",
+            "Input should be a valid integer",
+        ),
+        (
+            "/admin/keys/{key}/limits",
+            {"chat_tokens_per_minute": True},
+            "chat_tokens_per_minute",
+            "Input should be a valid integer",
+        ),
+        ("/admin/keys/{key}/limits", {"files": 1.0}, "files", "Input should be a valid integer"),
+    ],
+)
+def test_limits_take_numbers_not_booleans(
+    server, admin_objects: dict[str, str], path: str, body: dict, param: str, message: str
+):
+    response = send_json(server, ADMIN_KEY, "PUT", path.format(**admin_objects), body)
     assert_refused(response, invalid_value(param, message))
