@@ -16,6 +16,9 @@ from gateway.pagination import ListPage
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
+# What the databases' BIGINT columns compare against: a 64-bit integer.
+UnixTime = Annotated[int, Query(ge=-(2**63), le=2**63 - 1)]
+
 
 @router.post("/projects")
 async def create_project(body: ProjectCreate, session: SessionDep, actor: AdminDep) -> AdminProject:
@@ -72,8 +75,8 @@ async def usage_report(
     _: AdminDep,
     group_by: str = "project,key,model,day",
     project_id: str | None = None,
-    start_time: int | None = None,
-    end_time: int | None = None,
+    start_time: UnixTime | None = None,
+    end_time: UnixTime | None = None,
     format: Literal["json", "csv"] = "json",
 ) -> ListPage[UsageRow] | Response:
     """Totals per the groups named in `group_by` (any of project, key, model, day) between

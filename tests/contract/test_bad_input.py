@@ -444,3 +444,47 @@ def test_limits_take_numbers_not_booleans(
 ):
     response = send_json(server, ADMIN_KEY, "PUT", path.format(**admin_objects), body)
     assert_refused(response, invalid_value(param, message))
+
+
+@pytest.mark.parametrize(
+    ("query", "param", "message"),
+    [
+        (
+            "start_time=-9223372036854775809",
+            "start_time",
+            "Input should be greater than or equal to -9223372036854775808",
+        ),
+        (
+            "end_time=9223372036854775808",
+            "end_time",
+            "Input should be less than or equal to 9223372036854775807",
+        ),
+    ],
+)
+def test_usage_times_beyond_64_bits_are_a_400(server, query: str, param: str, message: str):
+    response = httpx2.get(
+        f"{server.base_url}/admin/usage?{query}", headers={"authorization": f"Bearer {ADMIN_KEY}"}, timeout=60
+    )
+    assert_refused(response, invalid_value(param, message))
+
+
+def test_usage_times_beyond_what_the_columns_hold_bound_nothing_or_everything(server, client: openai.OpenAI):
+    """`created_at` is 32 bits wide on PostgreSQL; any 64-bit bound still answers."""
+    client.chat.completions.create(model="tiny-chat", messages=[USER_HI], max_tokens=1)
+
+    def usage(**params: int) -> list:
+        response = httpx2.get(
+            f"{server.base_url}/admin/usage",
+            params={"group_by": "project", **params},
+            headers={"authorization": f"Bearer {ADMIN_KEY}"},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    everything = usage()
+    assert everything
+    assert usage(start_time=-(2**63), end_time=2**63 - 1) == everything
+    assert usage(start_time=-(2**31) - 1, end_time=2**31) == everything
+    assert usage(start_time=2**31) == usage(start_time=2**63 - 1) == []
+    assert usage(end_time=-(2**31)) == usage(end_time=-(2**63)) == []
