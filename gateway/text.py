@@ -34,23 +34,25 @@ def _refusal(text: str, *, stored: bool) -> str | None:
     return None
 
 
-def first_refusal(value: Any, *, stored: bool, at: str = "") -> tuple[str, str] | None:
+def first_refusal(value: Any, *, stored: bool) -> tuple[str, str] | None:
     """Where (`messages[0].content`, relative to `value`) and why the first string of a JSON
-    value is refused; an object key that is refused is reported at its object."""
-    if isinstance(value, str):
-        refusal = _refusal(value, stored=stored)
-        return None if refusal is None else (at, refusal)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str) and (refusal := _refusal(key, stored=stored)) is not None:
+    value is refused; an object key that is refused is reported at its object. Iterative: a
+    body may nest deeper than Python's recursion limit."""
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        at, item = pending.pop()
+        if isinstance(item, str):
+            if (refusal := _refusal(item, stored=stored)) is not None:
                 return at, refusal
-            found = first_refusal(item, stored=stored, at=f"{at}.{key}" if at else str(key))
-            if found is not None:
-                return found
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            if (found := first_refusal(item, stored=stored, at=f"{at}[{index}]")) is not None:
-                return found
+        elif isinstance(item, dict):
+            for key in item:
+                if isinstance(key, str) and (refusal := _refusal(key, stored=stored)) is not None:
+                    return at, refusal
+            pending.extend(
+                (f"{at}.{key}" if at else str(key), child) for key, child in reversed(item.items())
+            )
+        elif isinstance(item, list | tuple):
+            pending.extend((f"{at}[{index}]", child) for index, child in reversed(list(enumerate(item))))
     return None
 
 
