@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
+from gateway.text import encodable
 
 UNION_MEMBER = re.compile(r"^(int|float|str|bool|list|dict|none)$|[\[\]'\-]")
 STATIC_FILE_METHODS = {"GET", "HEAD"}
@@ -21,7 +22,14 @@ INVALID_JSON_MESSAGE = (
 
 
 def render(error: GatewayError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+    """Messages may quote the request (a name, a key): a lone surrogate in it is sent escaped."""
+    body = {
+        "error": {
+            name: encodable(value) if isinstance(value, str) else value
+            for name, value in error.body()["error"].items()
+        }
+    }
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
 
 def param_of(loc: tuple[Any, ...]) -> str | None:
@@ -36,6 +44,18 @@ def param_of(loc: tuple[Any, ...]) -> str | None:
         else:
             names.append(str(part))
     return ".".join(names) or None
+
+
+def _param_of(error: Any) -> str | None:
+    """The field's name, and the place inside it that a validator named in `ctx.at`
+    (see gateway.text)."""
+    param = param_of(tuple(error["loc"]))
+    at = (error.get("ctx") or {}).get("at") or ""
+    if not at:
+        return param
+    if param is None:
+        return at
+    return f"{param}{at}" if at.startswith("[") else f"{param}.{at}"
 
 
 def _is_union_alternative(error: Any) -> bool:
@@ -65,7 +85,7 @@ def from_validation_error(exc: RequestValidationError) -> InvalidRequest:
     if unrecognized is not None:
         return unrecognized
     first = next((e for e in errors if not _is_union_alternative(e)), errors[0])
-    param = param_of(tuple(first["loc"]))
+    param = _param_of(first)
     if first["type"] == "missing" and param is not None:
         return InvalidRequest(
             f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"

@@ -6,15 +6,16 @@ from pydantic import BaseModel, Field
 
 from gateway.budgets.limits import Limits
 from gateway.models import ApiKey, AuditEntry, Project
+from gateway.text import StoredText
 
 
 class ProjectCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: StoredText = Field(min_length=1, max_length=200)
     limits: Limits = Field(default_factory=Limits)
 
 
 class KeyCreate(BaseModel):
-    name: str | None = Field(default=None, max_length=200)
+    name: StoredText | None = Field(default=None, max_length=200)
     limits: Limits = Field(default_factory=Limits)
 
 

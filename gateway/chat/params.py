@@ -1,7 +1,9 @@
 """The request body of POST /v1/chat/completions: OpenAI's fields and ranges.
 
 Shapes only: whether the serving model supports a feature (logprobs, JSON mode, images) is the
-service's call. Unknown keys are refused, as OpenAI does ("Unrecognized request argument").
+service's call. Unknown keys are refused, as OpenAI does ("Unrecognized request argument"). No
+string anywhere in the body may hold a lone surrogate: the body goes to the local tokenizer or, as
+it came, to an upstream, and neither takes one.
 """
 
 from typing import Annotated, Any, Literal
@@ -14,8 +16,11 @@ from pydantic import (
     StrictInt,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from gateway.text import StoredText, refuse_unsendable
 
 Float = Annotated[float, Field(allow_inf_nan=False)]
 Penalty = Annotated[Float, Field(ge=-2, le=2)]
@@ -120,7 +125,8 @@ MetadataValue = Annotated[str, Field(max_length=512)]
 
 
 class ChatCompletionParams(Params):
-    model: Annotated[str, Field(min_length=1)]
+    # Looked up in the database, where a NUL is refused too.
+    model: Annotated[StoredText, Field(min_length=1)]
     messages: Annotated[list[Message], Field(min_length=1)]
     max_completion_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
     max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
@@ -150,13 +156,12 @@ class ChatCompletionParams(Params):
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
     verbosity: Literal["low", "medium", "high"] | None = None
 
-    @field_validator("model")
+    @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, value: str) -> str:
-        # The name is looked up in the database, and PostgreSQL refuses NUL in text.
-        if "\x00" in value:
-            raise PydanticCustomError("nul", "text must not contain NUL characters")
-        return value
+    def _sendable_text(cls, data: Any) -> Any:
+        """Every string and key of the body, checked before any field: what an upstream receives
+        is the body as it came, media parts' extra keys and tool parameters included."""
+        return refuse_unsendable(data) if isinstance(data, dict) else data
 
     @field_validator("stream_options")
     @classmethod

@@ -4,6 +4,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
 
+from gateway.text import refuse_unstorable
+
 Auto = Literal["auto"]
 BatchSize = Auto | Annotated[StrictInt, Field(ge=1, le=256)]
 LearningRateMultiplier = Auto | Annotated[StrictFloat, Field(gt=0, allow_inf_nan=False)]
@@ -18,22 +20,12 @@ class Params(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_max_length=MAX_STRING_CHARS)
 
-    @field_validator("*", mode="after")
+    # Before each field's own checks, so that a suffix, say, is refused for its NUL or lone
+    # surrogate in the same words as any other stored text.
+    @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if _has_nul(value):
-            raise ValueError("text must not contain NUL characters")
-        return value
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+    def _storable_text(cls, value: Any) -> Any:
+        return refuse_unstorable(value)
 
 
 class SupervisedHyperparameters(Params):

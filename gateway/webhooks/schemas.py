@@ -5,13 +5,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from gateway.text import StoredText
 
 
 class EndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1)
-    event_types: list[str] | None = Field(default=None, description="default: every fine_tuning.job.* event")
+    url: StoredText = Field(min_length=1)
+    event_types: list[StoredText] | None = Field(
+        default=None, description="default: every fine_tuning.job.* event"
+    )
 
 
 class AdminWebhookEndpoint(BaseModel):

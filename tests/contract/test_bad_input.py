@@ -2,12 +2,14 @@
 
 import json
 import re
+import secrets
 
 import httpx2
 import openai
 import pytest
 
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
+from tests.support.admin import ADMIN_KEY, Admin
 from tests.support.jobs import chat_lines, upload, wait_until_validated
 
 GOOD = chat_lines(12)
@@ -195,3 +197,294 @@ def test_a_known_bad_purpose_is_refused_before_the_body_streams(client: openai.O
     with pytest.raises(openai.BadRequestError) as raised:
         upload(client, "data.jsonl", b"x" * (TEST_MAX_UPLOAD_BYTES + 1), purpose="evals")
     assert raised.value.param == "purpose"
+
+
+# ---------------------------------------------------------------------------------------------
+# Text no database stores and no tokenizer or upstream takes; numbers the databases cannot hold
+# ---------------------------------------------------------------------------------------------
+
+LONE = "x\ud800y"  # JSON's "\ud800" escape: a lone surrogate, which no UTF-8 encoder takes
+NUL_TEXT = "x\x00y"  # PostgreSQL refuses NUL in text
+LONE_MESSAGE = "text must not contain a lone surrogate (an unpaired \\ud800-\\udfff escape)"
+NUL_MESSAGE = "text must not contain NUL characters"
+
+
+def invalid_value(param: str, message: str) -> dict:
+    return {
+        "error": {
+            "message": f"Invalid value for '{param}': {message}.",
+            "type": "invalid_request_error",
+            "param": param,
+            "code": "invalid_value",
+        }
+    }
+
+
+def send_json(server, key: str, method: str, path: str, body: object) -> httpx2.Response:
+    """`body` as Python's json writes it, so a lone surrogate travels as its `\\ud800` escape and
+    an infinite float as `Infinity`."""
+    return httpx2.request(
+        method,
+        f"{server.base_url}{path}",
+        content=json.dumps(body),
+        headers={"authorization": f"Bearer {key}", "content-type": "application/json"},
+        timeout=60,
+    )
+
+
+def assert_refused(response: httpx2.Response, expected: dict) -> None:
+    assert (response.status_code, response.json()) == (400, expected), response.text
+
+
+USER_HI = {"role": "user", "content": "Hi"}
+CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"messages": [{"role": "user", "content": LONE}]}, "messages[0].content"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": LONE}]}]},
+            "messages[0].content[0].text",
+        ),
+        ({"messages": [{**USER_HI, "name": LONE}]}, "messages[0].name"),
+        (
+            {
+                "messages": [
+                    USER_HI,
+                    {
+                        "role": "assistant",
+                        "tool_calls": [{**CALL, "function": {"name": "f", "arguments": LONE}}],
+                    },
+                    {"role": "tool", "tool_call_id": "call_1", "content": "ok"},
+                ]
+            },
+            "messages[1].tool_calls[0].function.arguments",
+        ),
+        ({"messages": [USER_HI, {"role": "assistant", "content": LONE}]}, "messages[1].content"),
+        ({"stop": LONE}, "stop"),
+        ({"stop": ["a", LONE]}, "stop[1]"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f", "description": LONE}}]},
+            "tools[0].function.description",
+        ),
+        (
+            {
+                "tools": [
+                    {
+                        "type": "function",
+                        "function": {
+                            "name": "f",
+                            "parameters": {"type": "object", "properties": {"q": {"description": LONE}}},
+                        },
+                    }
+                ]
+            },
+            "tools[0].function.parameters.properties.q.description",
+        ),
+        ({"model": LONE}, "model"),
+        ({"user": LONE}, "user"),
+        ({"metadata": {"k": LONE}}, "metadata.k"),
+    ],
+)
+def test_lone_surrogate_in_a_local_chat_is_a_400_naming_the_field(
+    server, client: openai.OpenAI, body: dict, param: str
+):
+    body = {"model": "tiny-chat", "messages": [USER_HI], "max_tokens": 1, **body}
+    response = send_json(server, client.api_key, "POST", "/v1/chat/completions", body)
+    assert_refused(response, invalid_value(param, LONE_MESSAGE))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "param", "message"),
+    [
+        ({"metadata": {"k": LONE}}, "metadata.k", LONE_MESSAGE),
+        ({"metadata": {LONE: "v"}}, "metadata", LONE_MESSAGE),
+        ({"suffix": LONE}, "suffix", LONE_MESSAGE),
+        ({"model": LONE}, "model", LONE_MESSAGE),
+        ({"validation_file": LONE}, "validation_file", LONE_MESSAGE),
+        (
+            {"integrations": [{"type": "wandb", "wandb": {"project": LONE}}]},
+            "integrations[0].wandb.project",
+            LONE_MESSAGE,
+        ),
+        (
+            {"integrations": [{"type": "wandb", "wandb": {"project": "p", "tags": [LONE]}}]},
+            "integrations[0].wandb.tags[0]",
+            LONE_MESSAGE,
+        ),
+        ({"metadata": {"k": NUL_TEXT}}, "metadata.k", NUL_MESSAGE),
+        ({"suffix": NUL_TEXT}, "suffix", NUL_MESSAGE),
+    ],
+)
+def test_unstorable_text_in_a_job_is_a_400_naming_the_field(
+    server, client: openai.OpenAI, overrides: dict, param: str, message: str
+):
+    body = {"model": "gpt-4o-mini", "training_file": upload(client, "d.jsonl", GOOD), **overrides}
+    response = send_json(server, client.api_key, "POST", "/v1/fine_tuning/jobs", body)
+    assert_refused(response, invalid_value(param, message))
+
+
+@pytest.fixture
+def admin_objects(server) -> dict[str, str]:
+    """A project and one of its keys, made by the operator."""
+    operator = Admin(server.base_url)
+    project = operator.create_project(f"bad-input-{secrets.token_hex(4)}")
+    key = operator.create_key(project["id"])
+    operator.close()
+    return {"project": project["id"], "key": key["id"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "param", "message"),
+    [
+        ("POST", "/admin/projects", {"name": NUL_TEXT}, "name", NUL_MESSAGE),
+        ("POST", "/admin/projects", {"name": LONE}, "name", LONE_MESSAGE),
+        (
+            "POST",
+            "/admin/projects",
+            {"name": "p", "limits": {"models": [NUL_TEXT]}},
+            "limits.models[0]",
+            NUL_MESSAGE,
+        ),
+        ("POST", "/admin/projects/{project}/keys", {"name": NUL_TEXT}, "name", NUL_MESSAGE),
+        ("POST", "/admin/projects/{project}/keys", {"name": LONE}, "name", LONE_MESSAGE),
+        (
+            "PUT",
+            "/admin/projects/{project}/limits",
+            {"models": ["gpt-4o-mini", NUL_TEXT]},
+            "models[1]",
+            NUL_MESSAGE,
+        ),
+        ("PUT", "/admin/projects/{project}/limits", {"models": [LONE]}, "models[0]", LONE_MESSAGE),
+        ("PUT", "/admin/keys/{key}/limits", {"models": [NUL_TEXT]}, "models[0]", NUL_MESSAGE),
+        ("PUT", "/admin/keys/{key}/limits", {"models": [LONE]}, "models[0]", LONE_MESSAGE),
+        (
+            "POST",
+            "/admin/projects/{project}/webhooks",
+            {"url": f"https://example.com/{LONE}"},
+            "url",
+            LONE_MESSAGE,
+        ),
+        (
+            "POST",
+            "/admin/projects/{project}/webhooks",
+            {"url": f"https://example.com/{NUL_TEXT}"},
+            "url",
+            NUL_MESSAGE,
+        ),
+        (
+            "POST",
+            "/admin/projects/{project}/webhooks",
+            {"url": "https://example.com/hook", "event_types": [LONE]},
+            "event_types[0]",
+            LONE_MESSAGE,
+        ),
+    ],
+)
+def test_unstorable_text_in_admin_fields_is_a_400_naming_the_field(
+    server, admin_objects: dict[str, str], method: str, path: str, body: dict, param: str, message: str
+):
+    response = send_json(server, ADMIN_KEY, method, path.format(**admin_objects), body)
+    assert_refused(response, invalid_value(param, message))
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param", "message"),
+    [
+        ("/admin/projects/{project}/limits", {"files": False}, "files", "Input should be a valid integer"),
+        (
+            "/admin/projects/{project}/limits",
+            {"concurrent_jobs": True},
+            "concurrent_jobs",
+            "Input should be a valid integer",
+        ),
+        (
+            "/admin/projects/{project}/limits",
+            {"trained_tokens": True},
+            "trained_tokens",
+            "Input should be a valid integer",
+        ),
+        (
+            "/admin/projects/{project}/limits",
+            {"stored_bytes": False},
+            "stored_bytes",
+            "Input should be a valid integer",
+        ),
+        (
+            "/admin/projects/{project}/limits",
+            {"spend_usd": True},
+            "spend_usd",
+            "Input should be a valid number",
+        ),
+        (
+            "/admin/projects/{project}/limits",
+            {"spend_usd": float("inf")},
+            "spend_usd",
+            "Input should be a finite number",
+        ),
+        (
+            "/admin/keys/{key}/limits",
+            {"requests_per_minute": True},
+            "requests_per_minute",
+            "Input should be a valid integer",
+        ),
+        (
+            "/admin/keys/{key}/limits",
+            {"chat_tokens_per_minute": True},
+            "chat_tokens_per_minute",
+            "Input should be a valid integer",
+        ),
+        ("/admin/keys/{key}/limits", {"files": 1.0}, "files", "Input should be a valid integer"),
+    ],
+)
+def test_limits_take_numbers_not_booleans(
+    server, admin_objects: dict[str, str], path: str, body: dict, param: str, message: str
+):
+    response = send_json(server, ADMIN_KEY, "PUT", path.format(**admin_objects), body)
+    assert_refused(response, invalid_value(param, message))
+
+
+@pytest.mark.parametrize(
+    ("query", "param", "message"),
+    [
+        (
+            "start_time=-9223372036854775809",
+            "start_time",
+            "Input should be greater than or equal to -9223372036854775808",
+        ),
+        (
+            "end_time=9223372036854775808",
+            "end_time",
+            "Input should be less than or equal to 9223372036854775807",
+        ),
+    ],
+)
+def test_usage_times_beyond_64_bits_are_a_400(server, query: str, param: str, message: str):
+    response = httpx2.get(
+        f"{server.base_url}/admin/usage?{query}", headers={"authorization": f"Bearer {ADMIN_KEY}"}, timeout=60
+    )
+    assert_refused(response, invalid_value(param, message))
+
+
+def test_usage_times_beyond_what_the_columns_hold_bound_nothing_or_everything(server, client: openai.OpenAI):
+    """`created_at` is 32 bits wide on PostgreSQL; any 64-bit bound still answers."""
+    client.chat.completions.create(model="tiny-chat", messages=[USER_HI], max_tokens=1)
+
+    def usage(**params: int) -> list:
+        response = httpx2.get(
+            f"{server.base_url}/admin/usage",
+            params={"group_by": "project", **params},
+            headers={"authorization": f"Bearer {ADMIN_KEY}"},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    everything = usage()
+    assert everything
+    assert usage(start_time=-(2**63), end_time=2**63 - 1) == everything
+    assert usage(start_time=-(2**31) - 1, end_time=2**31) == everything
+    assert usage(start_time=2**31) == usage(start_time=2**63 - 1) == []
+    assert usage(end_time=-(2**31)) == usage(end_time=-(2**63)) == []

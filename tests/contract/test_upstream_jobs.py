@@ -2,6 +2,7 @@
 whole life mirrored back, the client's actions carried there, through the upstream's faults."""
 
 import base64
+import json
 import logging
 import re
 import secrets
@@ -434,3 +435,55 @@ def test_the_upstream_key_never_shows(
     assert done.status == "succeeded"
     assert UPSTREAM_KEY not in caplog.text
     assert UPSTREAM_KEY not in done.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"messages": [{"role": "user", "content": "x\ud800y"}]}, "messages[0].content"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": "\udfff"}]}]},
+            "messages[0].content[0].text",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "\ud800"}}]}
+                ]
+            },
+            "messages[0].content[0].image_url.url",
+        ),
+        ({"stop": ["a", "\ud800"]}, "stop[1]"),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "\ud800"}}},
+            "response_format.json_schema.name",
+        ),
+    ],
+)
+def test_a_lone_surrogate_for_an_upstream_is_a_400_and_never_sent(
+    server: RunningServer, fake: FakeUpstream, body: dict, param: str
+):
+    """The upstream gets the caller's body as it came; no HTTP client can encode a lone surrogate."""
+    operator = Admin(server.base_url)
+    key = operator.create_key(operator.create_project(f"surrogates-{secrets.token_hex(4)}")["id"])["value"]
+    operator.close()
+    chats_before = fake.requests_to("POST", r"/chat/completions$")
+    response = httpx.post(
+        f"{server.base_url}/v1/chat/completions",
+        content=json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], **body}),
+        headers={"authorization": f"Bearer {key}", "content-type": "application/json"},
+        timeout=30,
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": {
+                "message": f"Invalid value for '{param}': text must not contain a lone surrogate "
+                "(an unpaired \\ud800-\\udfff escape).",
+                "type": "invalid_request_error",
+                "param": param,
+                "code": "invalid_value",
+            }
+        },
+    ), response.text
+    assert fake.requests_to("POST", r"/chat/completions$") == chats_before
