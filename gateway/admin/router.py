@@ -18,9 +18,6 @@ from gateway.pagination import ListPage
 
 router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
 
-# Unix seconds as the database stores them (a 32-bit integer column on PostgreSQL).
-UnixTime = Annotated[int, Query(ge=0, le=2**31 - 1)]
-
 # What the databases' BIGINT columns compare against: a 64-bit integer.
 UnixTime = Annotated[int, Query(ge=-(2**63), le=2**63 - 1)]
 
