@@ -12,7 +12,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.contract.test_serve_restart import FTGATE, ftgate_env, ftgate_serve
+from tests.contract.test_serve_restart import FTGATE, cli_key, ftgate_env, ftgate_serve
 from tests.support.jobs import DATA
 from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, free_port
@@ -76,13 +76,7 @@ def test_a_server_killed_mid_upload_leaves_no_partial_blob_once_restarted(tmp_pa
         database_url = "" if database == "sqlite" else stack.enter_context(temporary_database())
         env = ftgate_env(tmp_path, database_url)
         subprocess.run([FTGATE, "migrate"], env=env, capture_output=True, check=True)
-        key = subprocess.run(
-            [FTGATE, "keys", "create", "--project", "uploads"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()[-1]
+        key = cli_key(env, "uploads")
         port = free_port()
         blob_dir = tmp_path / "blobs"
         with ftgate_serve(tmp_path, port, database_url) as server:

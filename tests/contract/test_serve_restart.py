@@ -28,6 +28,14 @@ def ftgate_env(data_dir: Path, database_url: str = "") -> dict[str, str]:
     return env | ({"FTGATE_DATABASE_URL": database_url} if database_url else {})
 
 
+def cli_key(env: dict[str, str], project: str) -> str:
+    """A new key of `project`, made by `ftgate keys create` in `env`."""
+    created = subprocess.run(
+        [FTGATE, "keys", "create", "--project", project], env=env, capture_output=True, text=True, check=True
+    )
+    return created.stdout.splitlines()[-1]
+
+
 @contextmanager
 def ftgate_serve(data_dir: Path, port: int, database_url: str = "") -> Iterator[subprocess.Popen]:
     env = {
@@ -57,13 +65,7 @@ def test_a_server_killed_mid_training_resumes_the_job_after_a_restart(tmp_path: 
     (tmp_path / "models" / TINY_MODEL).symlink_to(tiny_model)
     env = {**os.environ, "FTGATE_DATA_DIR": str(tmp_path)}
     env.pop("FTGATE_DATABASE_URL", None)
-    key = subprocess.run(
-        [FTGATE, "keys", "create", "--project", "restart"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()[-1]
+    key = cli_key(env, "restart")
     port = free_port()
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0)
     with ftgate_serve(tmp_path, port) as server:
