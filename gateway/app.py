@@ -13,6 +13,7 @@ from gateway.dashboard.router import router as dashboard_router
 from gateway.files.router import router as files_router
 from gateway.files.upload import UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT
 from gateway.fine_tuning.router import router as fine_tuning_router
+from gateway.graders.router import router as graders_router
 from gateway.models_api.router import router as models_router
 from gateway.request_context import RequestContextMiddleware
 from gateway.runtime import Runtime
@@ -45,6 +46,7 @@ def create_app(
     for router in (
         files_router,
         fine_tuning_router,
+        graders_router,
         models_router,
         chat_router,
         dashboard_router,

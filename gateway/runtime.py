@@ -19,6 +19,7 @@ from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
 from gateway.storage.local import LocalBlobStore
+from graders import PythonSandbox, SandboxLimits
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Runtime:
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
     local_tokens: LocalTokenCounter = field(default_factory=LocalTokenCounter)
     providers: dict[str, Provider] = field(default_factory=dict)
+    grader_sandbox: PythonSandbox = field(default_factory=PythonSandbox)
 
     @property
     def offered_models(self) -> list[BaseModelSpec]:
@@ -76,4 +78,12 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         upstream_look_slots=asyncio.Semaphore(settings.upstream_concurrent_looks),
         chat_engine=ChatEngine(settings.training_device, settings.max_loaded_adapters),
         providers=build_providers(settings.upstreams, catalog),
+        grader_sandbox=PythonSandbox(
+            SandboxLimits(
+                wall_seconds=settings.python_grader_seconds,
+                memory_bytes=settings.python_grader_memory_bytes,
+                require_network_isolation=settings.python_grader_require_network_isolation,
+                concurrency=settings.python_grader_concurrency,
+            )
+        ),
     )

@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     chat_max_seconds: float = Field(
         default=30.0, gt=0, description="local chat: a generation's choices end ('length') after this long"
     )
+    python_grader_seconds: float = Field(
+        default=120.0, gt=0, description="python graders: wall-clock limit of one grade() call"
+    )
+    python_grader_memory_bytes: int = Field(
+        default=2 * 1024**3, ge=64 * 1024**2, description="python graders: address-space limit (RLIMIT_AS)"
+    )
+    python_grader_concurrency: int = Field(default=2, ge=1, description="python graders run at once")
+    python_grader_require_network_isolation: bool = Field(
+        default=True, description="refuse to run python graders where no network namespace can be made"
+    )
     upstreams: list[UpstreamSpec] = Field(default_factory=list)
     openai_api_key: SecretStr | None = Field(
         default=None, description="shorthand for an upstream named `openai` at api.openai.com"

@@ -29,7 +29,6 @@ BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b,
     ast.Pow: lambda a, b: a**b,
-    ast.BitXor: lambda a, b: a**b,
 }
 UNARY: dict[type[ast.unaryop], Callable[[float], float]] = {ast.UAdd: lambda a: +a, ast.USub: lambda a: -a}
 
@@ -52,7 +51,8 @@ class Formula:
         if len(text) > MAX_FORMULA_CHARS:
             raise FormulaError(f"calculate_output is longer than {MAX_FORMULA_CHARS} characters.")
         try:
-            tree = ast.parse(text.strip(), mode="eval").body
+            # `^` is power with power's precedence, as in OpenAI's formulas (not Python's XOR).
+            tree = ast.parse(text.strip().replace("^", "**"), mode="eval").body
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
             raise FormulaError(f"calculate_output is not a valid formula: {error}") from None
         try:
@@ -106,7 +106,7 @@ def _evaluate(node: ast.expr, values: dict[str, float]) -> float:
         return values[node.id]
     if isinstance(node, ast.BinOp):
         left, right = _evaluate(node.left, values), _evaluate(node.right, values)
-        if isinstance(node.op, ast.Pow | ast.BitXor) and abs(right) > 1024:
+        if isinstance(node.op, ast.Pow) and abs(right) > 1024:
             raise OverflowError("exponent too large")
         return BINARY[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp):

@@ -46,7 +46,13 @@ ROOTS = (
     "WebhookFineTuningJobSucceeded",
     "WebhookFineTuningJobFailed",
     "WebhookFineTuningJobCancelled",
+    "RunGraderResponse",
+    "ValidateGraderResponse",
 )
+_SUB_GRADERS = [
+    {"$ref": f"#/components/schemas/Grader{name}"}
+    for name in ("StringCheck", "TextSimilarity", "Python", "ScoreModel", "LabelModel")
+]
 
 # Each deviation replaces the value at a JSON pointer inside one schema; "from" must match the
 # spec exactly, so the script fails once upstream changes and the deviation can be reviewed.
@@ -79,6 +85,25 @@ DEVIATIONS = (
         }
         for key in ("first_id", "last_id")
     ),
+    {
+        "schema": "GraderMulti",
+        "pointer": "/properties/graders",
+        "from": {"oneOf": _SUB_GRADERS},
+        "to": {
+            "oneOf": [
+                *_SUB_GRADERS,
+                {
+                    "type": "object",
+                    "additionalProperties": {
+                        "oneOf": [*_SUB_GRADERS, {"$ref": "#/components/schemas/GraderMulti"}]
+                    },
+                },
+            ]
+        },
+        "reason": "OpenAI's graders guide and its multi-grader examples give `graders` as an object "
+        "of named graders (the names `calculate_output` uses); the spec types it as one grader. "
+        "Both are accepted, and validate echoes the named form.",
+    },
 )
 
 

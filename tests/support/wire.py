@@ -26,6 +26,8 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
     ("GET", re.compile(r"/v1/models/.+"), "Model"),
     ("DELETE", re.compile(r"/v1/models/.+"), "DeleteModelResponse"),
     ("POST", re.compile(r"/v1/chat/completions"), "CreateChatCompletionResponse"),
+    ("POST", re.compile(r"/v1/fine_tuning/alpha/graders/run"), "RunGraderResponse"),
+    ("POST", re.compile(r"/v1/fine_tuning/alpha/graders/validate"), "ValidateGraderResponse"),
 ]
 # A route's schema for each event of a `text/event-stream` response.
 STREAM_SCHEMAS = {"CreateChatCompletionResponse": "CreateChatCompletionStreamResponse"}
