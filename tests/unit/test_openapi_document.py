@@ -19,6 +19,8 @@ MIRRORED = {
     "/models",
     "/models/{model}",
     "/chat/completions",
+    "/fine_tuning/alpha/graders/run",
+    "/fine_tuning/alpha/graders/validate",
 }
 FTGATE_ONLY = {"/files/{file_id}/validation", "/files/{file_id}/quote"}
 

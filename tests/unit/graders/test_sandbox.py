@@ -110,7 +110,6 @@ def test_an_oversized_source_never_starts():
 
 
 def test_the_environment_is_empty():
-    outcome, _ = run(
-        "import os\ndef grade(sample, item):\n    return float(len([k for k in os.environ if 'FTGATE' in k]))\n"
-    )
+    source = "import os\ndef grade(sample, item):\n    return float(sum('FTGATE' in k for k in os.environ))\n"
+    outcome, _ = run(source)
     assert outcome.reward == 0.0 and not outcome.errors.any()
