@@ -10,6 +10,7 @@ passes. Results come back as flags, never as an exception or a hung caller.
 import asyncio
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -81,6 +82,7 @@ class PythonSandbox:
                 CHILD_SOURCE,
                 str(self.limits.memory_bytes),
                 "1" if self.limits.require_network_isolation else "0",
+                str(math.ceil(self.limits.wall_seconds) + 1),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,

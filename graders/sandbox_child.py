@@ -1,4 +1,4 @@
-# The python grader's child process, run as `python -I -c <this file> MEMORY_BYTES REQUIRE_NETNS`.
+# The python grader's child process: `python -I -c <this file> MEMORY_BYTES REQUIRE_NETNS CPU_SECONDS`.
 # It reads {"source", "sample", "item"} as JSON on stdin, isolates itself before any user code
 # runs, and writes one JSON result to the stdout it was given (user prints go to /dev/null).
 import ctypes
@@ -36,7 +36,7 @@ def fail(result_fd, kind, details):
     os._exit(0)
 
 
-def isolate(result_fd, memory_bytes, require_netns):
+def isolate(result_fd, memory_bytes, require_netns, cpu_seconds):
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     isolated = libc.unshare(CLONE_NEWNET) == 0 or libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0
@@ -59,17 +59,19 @@ def isolate(result_fd, memory_bytes, require_netns):
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Inherited by anything it forks: a process that left the group still stops spinning.
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024 * 1024, 64 * 1024 * 1024))
 
 
 def main():
-    memory_bytes, require_netns = int(sys.argv[1]), sys.argv[2] == "1"
+    memory_bytes, require_netns, cpu_seconds = int(sys.argv[1]), sys.argv[2] == "1", int(sys.argv[3])
     payload = json.loads(sys.stdin.buffer.read())
     result_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):
         os.dup2(devnull, fd)
-    isolate(result_fd, memory_bytes, require_netns)
+    isolate(result_fd, memory_bytes, require_netns, cpu_seconds)
     try:
         namespace = {"__name__": "grader"}
         exec(compile(payload["source"], "grader.py", "exec"), namespace)
