@@ -1,10 +1,13 @@
 """/v1/fine_tuning/alpha/graders/run and /validate through the official SDK; every response is
 checked against RunGraderResponse / ValidateGraderResponse by the wire checker."""
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import openai
 import pytest
 
-from tests.conftest import TINY_MODEL
+from tests.conftest import TINY_MODEL, tiny_model_server
 
 CHECK = {
     "type": "string_check",
@@ -99,3 +102,43 @@ def test_bad_graders_are_400_with_param(client: openai.OpenAI, grader, param):
     assert refused.value.param == param
     with pytest.raises(openai.BadRequestError):
         client.fine_tuning.alpha.graders.run(grader=grader, model_sample="x")
+
+
+HOSTILE = {
+    "loop": "def grade(sample, item):\n    while True:\n        pass\n",
+    "memory": "def grade(sample, item):\n    hog = bytearray(3 * 1024 ** 3)\n    return 1.0\n",
+    "network": (
+        "import urllib.request\n"
+        "def grade(sample, item):\n"
+        "    urllib.request.urlopen(item['url'], timeout=1)\n"
+        "    return 1.0\n"
+    ),
+}
+
+
+def test_hostile_python_graders_leave_the_server_responsive(tmp_path: Path, tiny_model: Path):
+    """A grader that loops, eats memory or calls the gateway itself ends as flags while another
+    client of the same server is answered meanwhile."""
+    with tiny_model_server(tmp_path, tiny_model, "sqlite", python_grader_seconds=2.0) as limited:
+        key = limited.create_key("hostile")
+        client = openai.OpenAI(base_url=f"{limited.base_url}/v1", api_key=key, max_retries=0)
+        item = {"url": f"{limited.base_url}/v1/models"}
+        with ThreadPoolExecutor(len(HOSTILE)) as pool:
+            running = {
+                name: pool.submit(
+                    client.fine_tuning.alpha.graders.run,
+                    grader={"type": "python", "name": name, "source": source},
+                    model_sample="x",
+                    item=item,
+                )
+                for name, source in HOSTILE.items()
+            }
+            assert client.models.list().data  # answered while the graders run
+            results = {name: future.result() for name, future in running.items()}
+    assert all(result.reward == 0.0 for result in results.values()), results
+    loop, memory, network = (results[name].metadata.errors for name in ("loop", "memory", "network"))
+    assert loop.unresponsive_reward_error and loop.python_grader_server_error_type == "timeout"
+    assert memory.python_grader_runtime_error and memory.python_grader_runtime_error_details == "MemoryError"
+    assert (
+        network.python_grader_runtime_error and "unreachable" in network.python_grader_runtime_error_details
+    )
