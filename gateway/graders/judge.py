@@ -31,7 +31,11 @@ class ChatJudge:
                 reply = await self._upstream(route, body)
             else:
                 reply = await self._local(body)
-        except (GatewayError, UpstreamError, ValidationError) as error:
+        except GatewayError as error:
+            if error.status_code == 429:
+                raise  # the project's budget or rate limit: the caller's answer, not a grade
+            raise JudgeError(error.message) from error
+        except (UpstreamError, ValidationError) as error:
             raise JudgeError(getattr(error, "message", None) or str(error)) from error
         await on_usage(reply.prompt_tokens, reply.completion_tokens)
         return reply

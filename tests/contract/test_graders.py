@@ -77,6 +77,18 @@ def test_score_model_judged_by_a_local_model(client: openai.OpenAI):
     assert result.reward == 0.0 if errors.model_grader_parse_error else 0.0 <= result.reward <= 1.0
 
 
+def test_an_unknown_judge_model_is_a_server_flag(client: openai.OpenAI):
+    grader = {
+        "type": "score_model",
+        "name": "judge",
+        "model": "no-such-model",
+        "input": [{"role": "user", "content": "{{sample.output_text}}"}],
+    }
+    result = client.fine_tuning.alpha.graders.run(grader=grader, model_sample="Paris")
+    assert result.reward == 0.0 and result.metadata.errors.model_grader_server_error
+    assert "no-such-model" in result.metadata.errors.model_grader_server_error_details
+
+
 def test_validate_echoes_multi_graders_as_a_dict(client: openai.OpenAI):
     grader = {"type": "multi", "name": "mix", "graders": [CHECK, FUZZY], "calculate_output": "1"}
     result = client.fine_tuning.alpha.graders.validate(grader=grader)
