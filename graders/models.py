@@ -6,7 +6,7 @@ alone cannot (a python grader's `grade` function, a multi grader's formula and n
 """
 
 import ast
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -14,21 +14,25 @@ from graders.errors import GraderDefinitionError
 from graders.formula import Formula, FormulaError
 
 MAX_PYTHON_SOURCE_BYTES = 256 * 1024
-SUPPORTED_METRICS = (
+# The spec's `evaluation_metric` values.
+Metric = Literal[
+    "cosine",
     "fuzzy_match",
     "bleu",
     "gleu",
+    "meteor",
     "rouge_1",
     "rouge_2",
     "rouge_3",
     "rouge_4",
     "rouge_5",
     "rouge_l",
-)
+]
 REFUSED_METRICS = {
     "cosine": "needs an embedding model, and ftgate computes graders offline without one",
     "meteor": "needs the WordNet corpus (nltk's METEOR), which ftgate does not download",
 }
+SUPPORTED_METRICS = tuple(metric for metric in get_args(Metric) if metric not in REFUSED_METRICS)
 
 
 class GraderModel(BaseModel):
@@ -48,19 +52,7 @@ class TextSimilarityGrader(GraderModel):
     type: Literal["text_similarity"] = "text_similarity"
     input: str
     reference: str
-    evaluation_metric: Literal[
-        "cosine",
-        "fuzzy_match",
-        "bleu",
-        "gleu",
-        "meteor",
-        "rouge_1",
-        "rouge_2",
-        "rouge_3",
-        "rouge_4",
-        "rouge_5",
-        "rouge_l",
-    ]
+    evaluation_metric: Metric
 
     @field_validator("evaluation_metric")
     @classmethod
