@@ -6,7 +6,7 @@ result = await Grading(sandbox, judge).grade(grader, sample_namespace(text), ite
 
 from graders.errors import ErrorFlags, GraderDefinitionError
 from graders.judge import Judge, JudgeError, JudgeReply, JudgeRequest
-from graders.models import AnyGrader, parse_grader
+from graders.models import AnyGrader, parse_grader, uses_judge
 from graders.runner import GradeResult, Grading
 from graders.sandbox import PythonSandbox, SandboxLimits
 from graders.templates import sample_namespace
@@ -25,4 +25,5 @@ __all__ = [
     "SandboxLimits",
     "parse_grader",
     "sample_namespace",
+    "uses_judge",
 ]

@@ -207,6 +207,13 @@ AnyGrader = (
 )
 
 
+def uses_judge(grader: AnyGrader) -> bool:
+    """Whether grading with `grader` asks a model."""
+    if isinstance(grader, ScoreModelGrader | LabelModelGrader):
+        return True
+    return isinstance(grader, MultiGrader) and any(uses_judge(sub) for sub in grader.graders.values())
+
+
 def parse_grader(data: Any, param: str = "grader", *, types: tuple[str, ...] | None = None) -> AnyGrader:
     """A grader from its JSON form; `types` limits the top-level types accepted."""
     if not isinstance(data, dict):

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from gateway.admission import ProjectRoute
+from gateway.chat.on_behalf import ProjectChat
 from gateway.deps import CallerDep, RuntimeDep
 from gateway.errors import InvalidRequest
 from gateway.graders.judge import ChatJudge
@@ -15,8 +16,8 @@ from gateway.graders.schemas import (
     ValidateGraderParams,
     ValidateGraderResponse,
 )
-from gateway.ratelimit.admission import admit_chat
-from graders import AnyGrader, GraderDefinitionError, Grading, parse_grader, sample_namespace
+from gateway.ratelimit.admission import ChatTokensDebit, admit_chat
+from graders import AnyGrader, GraderDefinitionError, Grading, parse_grader, sample_namespace, uses_judge
 
 router = APIRouter(prefix="/v1/fine_tuning/alpha/graders", tags=["graders"], route_class=ProjectRoute)
 
@@ -33,8 +34,10 @@ async def run(
     params: RunGraderParams, runtime: RuntimeDep, caller: CallerDep, request: Request
 ) -> RunGraderResponse:
     grader = _grader(params.grader)
-    debit = await admit_chat(request, runtime.rate_limiter, caller) if _uses_judge(grader) else None
-    judge = ChatJudge(runtime, caller, debit) if debit is not None else None
+    judge = None
+    if uses_judge(grader):
+        debit = await admit_chat(request, runtime.rate_limiter, caller)
+        judge = ChatJudge(ProjectChat(runtime, caller, admit=lambda: _already(debit)))
     grading = Grading(sandbox=runtime.grader_sandbox, judge=judge)
     result = await grading.grade(grader, sample_namespace(params.model_sample), params.item or {})
     return RunGraderResponse.of(grader, result)
@@ -45,7 +48,6 @@ async def validate(params: ValidateGraderParams) -> ValidateGraderResponse:
     return ValidateGraderResponse.of(_grader(params.grader))
 
 
-def _uses_judge(grader: AnyGrader) -> bool:
-    if grader.type in ("score_model", "label_model"):
-        return True
-    return grader.type == "multi" and any(_uses_judge(sub) for sub in grader.graders.values())  # type: ignore[union-attr]
+async def _already(debit: ChatTokensDebit) -> ChatTokensDebit:
+    """The request was admitted once; each judge call pays its tokens through `debit`."""
+    return debit

@@ -1,6 +1,7 @@
 """Admitting a request against the caller's buckets: its headers are left for the response,
 and an empty bucket refuses it with OpenAI's 429 before anything else happens."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -23,11 +24,7 @@ async def admit_chat(request: Request, limiter: RateLimiter, caller: Caller) -> 
     rest once its usage is known, through the function returned: the bucket may go below zero,
     and the caller's next chats wait until it has refilled."""
     await _admit(request, limiter, caller, Kind.TOKENS)
-
-    async def debit(total_tokens: int) -> None:
-        await limiter.debit(caller, Kind.TOKENS, max(0, total_tokens - 1))
-
-    return debit
+    return _token_debit(limiter, caller)
 
 
 async def _admit(request: Request, limiter: RateLimiter, caller: Caller, kind: Kind) -> None:
@@ -37,3 +34,20 @@ async def _admit(request: Request, limiter: RateLimiter, caller: Caller, kind: K
     add_response_headers(request, wire.headers(kind, decision))
     if not decision.allowed:
         raise wire.refusal(kind, caller.key_id, decision, requested=1)
+
+
+async def wait_for_chat(limiter: RateLimiter, caller: Caller) -> ChatTokensDebit:
+    """`admit_chat` for work with no client waiting (an eval run's samples): instead of a 429,
+    wait until the caller's tokens-per-minute bucket lets the chat start."""
+    while (decision := await limiter.take(caller, Kind.TOKENS)) is not None and not decision.allowed:
+        await asyncio.sleep(max(decision.seconds_until_available, 0.05))
+    return _token_debit(limiter, caller)
+
+
+def _token_debit(limiter: RateLimiter, caller: Caller) -> ChatTokensDebit:
+    """Pays the rest of a chat's tokens once its usage is known (one was taken to start it)."""
+
+    async def debit(total_tokens: int) -> None:
+        await limiter.debit(caller, Kind.TOKENS, max(0, total_tokens - 1))
+
+    return debit
