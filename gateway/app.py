@@ -10,6 +10,7 @@ from gateway.admin.router import router as admin_router
 from gateway.admin.webhooks import router as admin_webhooks_router
 from gateway.chat.router import router as chat_router
 from gateway.dashboard.router import router as dashboard_router
+from gateway.evals.router import router as evals_router
 from gateway.files.router import router as files_router
 from gateway.files.upload import UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT
 from gateway.fine_tuning.router import router as fine_tuning_router
@@ -47,6 +48,7 @@ def create_app(
         files_router,
         fine_tuning_router,
         graders_router,
+        evals_router,
         models_router,
         chat_router,
         dashboard_router,

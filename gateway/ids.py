@@ -53,3 +53,15 @@ def new_chat_completion_id() -> str:
 
 def new_tool_call_id() -> str:
     return "call_" + random_base62(24)
+
+
+def new_eval_id() -> str:
+    return "eval_" + random_base62(32)
+
+
+def new_eval_run_id() -> str:
+    return "evalrun_" + random_base62(32)
+
+
+def new_output_item_id() -> str:
+    return "outputitem_" + random_base62(32)

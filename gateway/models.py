@@ -275,3 +275,78 @@ class AuditEntry(Base):
     project_id: Mapped[str | None] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(128))
     details: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+
+
+class StoredEval(Base):
+    """An eval: what its items look like and the criteria each run grades them by (both kept
+    in their wire form, the criteria with the ids they were given at creation)."""
+
+    __tablename__ = "evals"
+    __table_args__ = (
+        Index("ix_evals_project_seq", "project_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(512))
+    data_source_config: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    testing_criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue)
+    user_metadata: Mapped[dict[str, str]] = mapped_column("metadata", JSONValue)
+    created_at: Mapped[int]
+    updated_at: Mapped[int]
+
+
+class StoredEvalRun(Base):
+    """One run of an eval. Its totals grow with each output item, in the same transaction."""
+
+    __tablename__ = "eval_runs"
+    __table_args__ = (
+        Index("ix_eval_runs_eval_seq", "eval_id", "seq"),
+        Index("ix_eval_runs_status", "status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    eval_id: Mapped[str] = mapped_column(ForeignKey("evals.id"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(512))
+    model: Mapped[str] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16))
+    data_source: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    user_metadata: Mapped[dict[str, str]] = mapped_column("metadata", JSONValue)
+    report_url: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[int]
+    updated_at: Mapped[int]
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    result_counts: Mapped[dict[str, int]] = mapped_column(JSONValue)
+    per_model_usage: Mapped[dict[str, dict[str, int]]] = mapped_column(JSONValue)
+    per_criterion: Mapped[dict[str, dict[str, int]]] = mapped_column(JSONValue)
+    locked_until: Mapped[int | None]
+    # When a task was last sent for the run (see Job.training_sent_at).
+    sent_at: Mapped[int | None]
+
+
+class StoredOutputItem(Base):
+    """One item of a run, sampled and graded; written once (unique per run and item)."""
+
+    __tablename__ = "eval_output_items"
+    __table_args__ = (
+        UniqueConstraint("run_id", "datasource_item_id"),
+        Index("ix_eval_output_items_run_seq", "run_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("eval_runs.id"))
+    eval_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int]
+    status: Mapped[str] = mapped_column(String(8))
+    datasource_item_id: Mapped[int]
+    datasource_item: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue)
+    sample: Mapped[dict[str, Any]] = mapped_column(JSONValue)

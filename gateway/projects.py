@@ -79,13 +79,22 @@ async def create_key(
 
 
 async def find_caller(session: AsyncSession, secret: str) -> Caller | None:
+    return await _caller(session, ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))
+
+
+async def caller_of_key(session: AsyncSession, key_id: str) -> Caller | None:
+    """Who made a request earlier, for work done later on its behalf (an eval run's items)."""
+    return await _caller(session, ApiKey.id == key_id)
+
+
+async def _caller(session: AsyncSession, *conditions: Any) -> Caller | None:
     row = (
         await session.execute(
             select(
                 ApiKey.id, Project.id, Project.organization_id, Project.slug, Project.limits, ApiKey.limits
             )
             .join(Project, Project.id == ApiKey.project_id)
-            .where(ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))
+            .where(*conditions)
         )
     ).one_or_none()
     if row is None:

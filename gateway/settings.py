@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     max_json_body_bytes: int = Field(default=1024 * 1024, gt=0, description="JSON request bodies")
     max_chat_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0, description="chat request bodies")
+    max_eval_run_body_bytes: int = Field(
+        default=4 * 1024 * 1024, gt=0, description="eval run requests (their items may be inline)"
+    )
+    eval_run_concurrency: int = Field(
+        default=4, ge=1, description="items of one eval run sampled and graded at once"
+    )
     request_body_idle_seconds: float = Field(
         default=30.0, gt=0, description="a request whose body stops arriving this long is refused (408)"
     )

@@ -4,9 +4,12 @@ dead worker's job is picked up again within one lease period. A task may hold ma
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.fine_tuning import repository
 from gateway.models import Job
@@ -30,7 +33,7 @@ async def hold_lease(runtime: Runtime, job_id: str, wait_seconds: float = 0.0) -
     if not claimed:
         yield False
         return
-    async with _renewed(runtime, lambda: [job_id]):
+    async with renewed(runtime, lambda: [job_id]):
         yield True
 
 
@@ -53,7 +56,7 @@ async def hold_job(runtime: Runtime, job_id: str) -> AsyncIterator[HeldJob | Non
         yield None
         return
     held = HeldJob(job)
-    async with _renewed(runtime, lambda: [] if held.released else [job_id]):
+    async with renewed(runtime, lambda: [] if held.released else [job_id]):
         yield held
 
 
@@ -70,22 +73,33 @@ class HeldJobs:
 async def hold_jobs(runtime: Runtime, jobs: list[Job]) -> AsyncIterator[HeldJobs]:
     """The leases of `jobs`, just claimed together, renewed while the caller works on them."""
     held = HeldJobs(jobs, {job.id for job in jobs})
-    async with _renewed(runtime, lambda: held.held):
+    async with renewed(runtime, lambda: held.held):
         yield held
 
 
+Renew = Callable[[AsyncSession, Collection[str], int], Awaitable[None]]
+Release = Callable[[AsyncSession, Collection[str]], Awaitable[Any]]
+
+
 @asynccontextmanager
-async def _renewed(runtime: Runtime, held_ids: Callable[[], Collection[str]]) -> AsyncIterator[None]:
-    heartbeat = asyncio.create_task(_renew_forever(runtime, held_ids))
+async def renewed(
+    runtime: Runtime,
+    held_ids: Callable[[], Collection[str]],
+    renew: Renew = repository.renew_all,
+    release: Release = repository.release_all,
+) -> AsyncIterator[None]:
+    """Leases just taken (of jobs, unless `renew` and `release` say which rows), renewed until
+    the block ends, then released."""
+    heartbeat = asyncio.create_task(_renew_forever(runtime, held_ids, renew))
     try:
         yield
     finally:
         heartbeat.cancel()
         with suppress(asyncio.CancelledError):
             await heartbeat
-        if job_ids := list(held_ids()):
+        if ids := list(held_ids()):
             async with runtime.transaction() as session:
-                await repository.release_all(session, job_ids)
+                await release(session, ids)
 
 
 async def _claim(runtime: Runtime, job_id: str, seconds: int) -> bool:
@@ -93,13 +107,13 @@ async def _claim(runtime: Runtime, job_id: str, seconds: int) -> bool:
         return await repository.claim(session, job_id, int(time.time()), seconds)
 
 
-async def _renew_forever(runtime: Runtime, held_ids: Callable[[], Collection[str]]) -> None:
+async def _renew_forever(runtime: Runtime, held_ids: Callable[[], Collection[str]], renew: Renew) -> None:
     seconds = runtime.settings.job_lease_seconds
     while True:
         await asyncio.sleep(seconds / 3)
         try:
-            if job_ids := list(held_ids()):
+            if ids := list(held_ids()):
                 async with runtime.transaction() as session:
-                    await repository.renew_all(session, job_ids, int(time.time()) + seconds)
+                    await renew(session, ids, int(time.time()) + seconds)
         except Exception:
             log.exception("could not renew the leases of %s; retrying", held_ids())

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from gateway import artifacts
+from gateway.evals import repository as evals_repository
 from gateway.files import service as files_service
 from gateway.fine_tuning import repository as jobs_repository
 from gateway.fine_tuning.file_checks import validate_job_files
@@ -20,10 +21,12 @@ from gateway.task_names import (
     MIRROR_UPSTREAM_JOBS,
     POLL_UPSTREAMS,
     RECONCILE,
+    RUN_EVAL,
     SYNC_UPSTREAM_JOB,
     TRAIN_JOB,
 )
 from gateway.webhooks.delivery import deliver, deliver_due
+from workers.eval_runs import run_eval
 from workers.lease import hold_lease
 from workers.upstream.rounds import mirror_due_jobs
 from workers.upstream.sync import sync_job
@@ -51,8 +54,8 @@ async def train_job(runtime: Runtime, job_id: str) -> None:
 
 
 async def reconcile(runtime: Runtime, _: str = "") -> None:
-    """Re-dispatch every job with a step to take and no task on it, so a lost message or a dead
-    worker delays a job but never loses it; drop expired files, the training states of jobs
+    """Re-dispatch every job and eval run with a step to take and no task on it, so a lost message
+    or a dead worker delays it but never loses it; drop expired files, the training states of jobs
     that ended while no task held them (a paused local job cancelled), and the partial blobs of
     uploads whose process died. It runs when the embedded default starts, then periodically."""
     removed = await anyio.to_thread.run_sync(runtime.blobs.remove_abandoned_writes)
@@ -64,6 +67,7 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
         now = int(time.time())
         to_validate = await jobs_repository.job_ids_to_advance(session, ADVANCEABLE, now)
         to_train = await jobs_repository.take_jobs_to_train(session, now, _training_resend_seconds(runtime))
+        to_run = await evals_repository.take_runs_to_send(session, now, _training_resend_seconds(runtime))
         await files_service.delete_expired(session, runtime.blobs)
         finished = await jobs_repository.finished_job_ids(session, with_states)
     for job_id in finished:
@@ -72,10 +76,12 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
         runtime.dispatch(ADVANCE_JOB, job_id)
     for job_id in to_train:
         runtime.dispatch(TRAIN_JOB, job_id)
+    for run_id in to_run:
+        runtime.dispatch(RUN_EVAL, run_id)
 
 
 def _training_resend_seconds(runtime: Runtime) -> float:
-    """In-process, a task waiting for the trainer holds its job's lease, so a job with a free
+    """In-process, a task holds its job's (or run's) lease from the start, so one with a free
     lease has no task: send one at once. A Celery message waits in the broker without a lease."""
     return runtime.settings.training_resend_seconds if runtime.settings.queue == "celery" else 0.0
 
@@ -100,6 +106,7 @@ Task = Callable[[Runtime, str], Awaitable[None]]
 TASKS: dict[str, Task] = {
     ADVANCE_JOB: advance_job,
     TRAIN_JOB: train_job,
+    RUN_EVAL: run_eval,
     SYNC_UPSTREAM_JOB: sync_job,
     MIRROR_UPSTREAM_JOBS: mirror_due_jobs,
     POLL_UPSTREAMS: poll_upstreams,

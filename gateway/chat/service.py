@@ -68,6 +68,14 @@ async def _tuning_job(runtime: Runtime, caller: Caller, name: str) -> Job | None
     return job
 
 
+async def serves(runtime: Runtime, caller: Caller, name: str) -> bool:
+    """Whether the caller can chat with `name`: a base model offered here, or one of its
+    project's fine-tuned models or checkpoints."""
+    if resolve_base_model(runtime.offered_models, name) is not None:
+        return True
+    return await _tuning_job(runtime, caller, name) is not None
+
+
 async def priced_base_model(runtime: Runtime, caller: Caller, name: str) -> BaseModelSpec | None:
     """The base model whose chat prices apply to `name` (itself, or the base it was tuned from)."""
     spec = resolve_base_model(runtime.catalog, name)

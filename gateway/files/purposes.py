@@ -4,8 +4,10 @@ from gateway.errors import InvalidRequest
 
 FINE_TUNE = "fine-tune"
 BATCH = "batch"
+EVALS = "evals"
 
-UPLOADABLE = ("assistants", BATCH, FINE_TUNE, "vision", "user_data")
+UPLOADABLE = ("assistants", BATCH, FINE_TUNE, "vision", "user_data", EVALS)
+JSONL_ONLY = (FINE_TUNE, EVALS)
 
 BATCH_DEFAULT_EXPIRY_SECONDS = 30 * 24 * 3600
 MIN_EXPIRY_SECONDS = 3600
@@ -35,9 +37,10 @@ def require_storable_name(filename: str) -> None:
         )
 
 
-def require_jsonl_name(filename: str) -> None:
+def require_jsonl_name(filename: str, purpose: str = FINE_TUNE) -> None:
     if not filename.lower().endswith(".jsonl"):
-        raise InvalidRequest("Invalid file format for Fine-Tuning API. Must be .jsonl", param="file")
+        api = "Fine-Tuning API" if purpose == FINE_TUNE else "Evals API"
+        raise InvalidRequest(f"Invalid file format for {api}. Must be .jsonl", param="file")
 
 
 def expiry_seconds(purpose: str, fields: dict[str, str]) -> int | None:
@@ -65,6 +68,6 @@ def check_fields(fields: dict[str, str], filename: str) -> tuple[str, int | None
     """The purpose and expiry an upload asks for, refusing what OpenAI refuses."""
     purpose = require_uploadable(fields.get("purpose"))
     require_storable_name(filename)
-    if purpose == FINE_TUNE:
-        require_jsonl_name(filename)
+    if purpose in JSONL_ONLY:
+        require_jsonl_name(filename, purpose)
     return purpose, expiry_seconds(purpose, fields)

@@ -28,6 +28,18 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
     ("POST", re.compile(r"/v1/chat/completions"), "CreateChatCompletionResponse"),
     ("POST", re.compile(r"/v1/fine_tuning/alpha/graders/run"), "RunGraderResponse"),
     ("POST", re.compile(r"/v1/fine_tuning/alpha/graders/validate"), "ValidateGraderResponse"),
+    ("POST", re.compile(r"/v1/evals"), "Eval"),
+    ("GET", re.compile(r"/v1/evals"), "EvalList"),
+    ("GET", re.compile(rf"/v1/evals/{ID}"), "Eval"),
+    ("POST", re.compile(rf"/v1/evals/{ID}"), "Eval"),
+    ("DELETE", re.compile(rf"/v1/evals/{ID}"), "DeleteEvalResponse"),
+    ("POST", re.compile(rf"/v1/evals/{ID}/runs"), "EvalRun"),
+    ("GET", re.compile(rf"/v1/evals/{ID}/runs"), "EvalRunList"),
+    ("GET", re.compile(rf"/v1/evals/{ID}/runs/{ID}"), "EvalRun"),
+    ("POST", re.compile(rf"/v1/evals/{ID}/runs/{ID}"), "EvalRun"),
+    ("DELETE", re.compile(rf"/v1/evals/{ID}/runs/{ID}"), "DeleteEvalRunResponse"),
+    ("GET", re.compile(rf"/v1/evals/{ID}/runs/{ID}/output_items"), "EvalRunOutputItemList"),
+    ("GET", re.compile(rf"/v1/evals/{ID}/runs/{ID}/output_items/{ID}"), "EvalRunOutputItem"),
 ]
 # A route's schema for each event of a `text/event-stream` response.
 STREAM_SCHEMAS = {"CreateChatCompletionResponse": "CreateChatCompletionStreamResponse"}
