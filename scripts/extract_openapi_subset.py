@@ -158,14 +158,21 @@ DEVIATIONS = (
         "reason": "Evals accept multi graders as testing criteria (OpenAI's graders guide); the "
         "spec's Eval lists every other grader type.",
     },
-    {
-        "schema": "EvalRun",
-        "pointer": "/properties/error",
-        "from": {"$ref": "#/components/schemas/EvalApiError"},
-        "to": {"anyOf": [{"$ref": "#/components/schemas/EvalApiError"}, {"type": "null"}]},
-        "reason": "A run that has not failed has `error: null` (the spec's own EvalRun examples); "
-        "the spec requires the key but types it as an object only.",
-    },
+    *(
+        {
+            "schema": schema,
+            "pointer": pointer,
+            "from": {"$ref": "#/components/schemas/EvalApiError"},
+            "to": {"anyOf": [{"$ref": "#/components/schemas/EvalApiError"}, {"type": "null"}]},
+            "reason": "A run that has not failed, or a sample that did not, has `error: null` (the "
+            "spec's own EvalRun and EvalRunOutputItem examples); the spec requires the key but "
+            "types it as an object only.",
+        }
+        for schema, pointer in (
+            ("EvalRun", "/properties/error"),
+            ("EvalRunOutputItem", "/properties/sample/properties/error"),
+        )
+    ),
 )
 
 

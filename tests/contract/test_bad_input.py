@@ -109,7 +109,7 @@ def test_fine_tune_file_must_be_jsonl(client: openai.OpenAI):
     assert list(client.files.list()) == []
 
 
-@pytest.mark.parametrize("purpose", ["fine_tune", "evals", ""])
+@pytest.mark.parametrize("purpose", ["fine_tune", "fine-tune-results", ""])
 def test_wrong_purpose_is_a_400_naming_purpose(client: openai.OpenAI, purpose: str):
     with pytest.raises(openai.BadRequestError) as raised:
         upload(client, "data.jsonl", GOOD, purpose=purpose)
@@ -195,7 +195,7 @@ def test_limit_out_of_range_is_a_400(client: openai.OpenAI, limit: int):
 def test_a_known_bad_purpose_is_refused_before_the_body_streams(client: openai.OpenAI):
     # Streamed to the end, this body would trip the size limit (413) first.
     with pytest.raises(openai.BadRequestError) as raised:
-        upload(client, "data.jsonl", b"x" * (TEST_MAX_UPLOAD_BYTES + 1), purpose="evals")
+        upload(client, "data.jsonl", b"x" * (TEST_MAX_UPLOAD_BYTES + 1), purpose="fine-tune-results")
     assert raised.value.param == "purpose"
 
 
