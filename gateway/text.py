@@ -82,3 +82,15 @@ StoredText = Annotated[str, BeforeValidator(refuse_unstorable)]
 def encodable(text: str) -> str:
     """`text` with any lone surrogate written as its escape, for messages that quote input."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8") if has_lone_surrogate(text) else text
+
+
+def storable(value: Any) -> Any:
+    """`value` with NUL written as U+FFFD and lone surrogates as their escapes, for text ftgate
+    stores but did not receive as a request (a model's output, a grader's error message)."""
+    if isinstance(value, str):
+        return encodable(value.replace("\x00", "\ufffd"))
+    if isinstance(value, dict):
+        return {storable(key): storable(child) for key, child in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(child) for child in value]
+    return value

@@ -30,6 +30,7 @@ from gateway.models import StoredEvalRun, StoredOutputItem
 from gateway.projects import caller_of_key
 from gateway.ratelimit.admission import wait_for_chat
 from gateway.runtime import Runtime
+from gateway.text import storable
 from graders import GradeResult, Grading, sample_namespace
 from graders.templates import MissingVariable
 from workers.lease import renewed
@@ -42,10 +43,7 @@ async def run_eval(runtime: Runtime, run_id: str) -> None:
         if run is None:
             log.info("run_eval: %s is unknown, finished or held by another task", run_id)
             return
-        try:
-            await _work(runtime, run)
-        except GatewayError as refusal:  # the project's budget is spent
-            await _fail(runtime, run_id, refusal.code or "insufficient_quota", refusal.message)
+        await _work(runtime, run)
 
 
 @asynccontextmanager
@@ -143,7 +141,19 @@ async def _work_through(context: _Context, pending: Iterator[tuple[int, Row]]) -
     for index, row in pending:
         if context.stopped.is_set():
             return
-        outcome = await _evaluate(context, row)
+        try:
+            outcome = await _evaluate(context, row)
+        except GatewayError as refusal:  # the project's budget is spent: no item can be sampled
+            await _fail(
+                context.runtime, context.run.id, refusal.code or "insufficient_quota", refusal.message
+            )
+            context.stopped.set()
+            return
+        except Exception as error:  # a fault of this item alone; retrying would meet it again
+            log.exception("eval run %s: item %d could not be evaluated", context.run.id, index)
+            outcome = _errored(
+                context, _sample_wire(context.source, [], None, error=("server_error", str(error)))
+            )
         if not await _record(context, index, row, outcome):
             context.stopped.set()
 
@@ -319,8 +329,8 @@ async def _insert_once(
         "status": "pass" if outcome.passed else "fail",
         "datasource_item_id": index,
         "datasource_item": row.item,
-        "results": outcome.results,
-        "sample": outcome.sample,
+        "results": storable(outcome.results),
+        "sample": storable(outcome.sample),
     }
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     statement = (

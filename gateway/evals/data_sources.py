@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from gateway import text
 from gateway.errors import InvalidRequest
 from gateway.evals import item_schema
 from graders.templates import lookup, render, render_value, variables
@@ -133,6 +134,10 @@ def read_rows(file: BinaryIO) -> Iterator[Row]:
         except ValueError:
             yield Row({}, problem="the line is not valid JSON")
             continue
+        if (refused := text.first_refusal(entry, stored=True)) is not None:
+            at, message = refused
+            yield Row({}, problem=f"{at}: {message}")
+            continue
         yield _row(entry)
 
 
@@ -163,15 +168,15 @@ def _input_messages(raw: Any, schema: dict[str, Any]) -> dict[str, Any]:
 def _message(raw: Any, param: str, schema: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(raw, dict) or raw.get("role") not in ROLES:
         raise InvalidRequest(f"{param}.role must be one of {', '.join(ROLES)}.", param=f"{param}.role")
-    text = _text(raw.get("content"), f"{param}.content")
-    for path in variables(text):
+    template = _text(raw.get("content"), f"{param}.content")
+    for path in variables(template):
         if path[0] != "item" or not item_schema.provides(schema, path[1:]):
             raise InvalidRequest(
                 f"Invalid template: {{{{{'.'.join(path)}}}}} names a field that the eval's item_schema "
                 "does not have (input messages see only the item).",
                 param=f"{param}.content",
             )
-    return {"type": "message", "role": raw["role"], "content": {"type": "input_text", "text": text}}
+    return {"type": "message", "role": raw["role"], "content": {"type": "input_text", "text": template}}
 
 
 def _text(content: Any, param: str) -> str:

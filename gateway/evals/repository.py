@@ -1,5 +1,6 @@
 """The SQL of evals, runs and output items. Every read by a caller is scoped to its project."""
 
+import time
 from collections.abc import Collection
 from typing import Any
 
@@ -102,7 +103,7 @@ async def lock_active_run(session: AsyncSession, run_id: str, now: int) -> Store
 
 
 def _lease_free(now: int) -> Any:
-    return or_(StoredEvalRun.locked_until.is_(None), StoredEvalRun.locked_until < now)
+    return or_(StoredEvalRun.locked_until.is_(None), StoredEvalRun.locked_until <= now)
 
 
 async def claim(session: AsyncSession, run_id: str, now: int, lease_seconds: int) -> StoredEvalRun | None:
@@ -126,10 +127,12 @@ async def renew_all(session: AsyncSession, run_ids: Collection[str], until: int)
 
 
 async def release_all(session: AsyncSession, run_ids: Collection[str]) -> None:
+    """Free the runs' leases. The release time stays as `locked_until`, so that a run its task
+    left unfinished (the task failed) is sent again at the reconciler's next tick."""
     await session.execute(
         update(StoredEvalRun)
         .where(StoredEvalRun.id.in_(list(run_ids)))
-        .values(locked_until=None)
+        .values(locked_until=int(time.time()))
         .execution_options(synchronize_session=False)
     )
 

@@ -104,7 +104,9 @@ async def retrieve_run(eval_id: str, run_id: str, session: SessionDep, caller: C
 
 
 @router.post("/{eval_id}/runs/{run_id}", responses=errors(404))
+@router.post("/{eval_id}/runs/{run_id}/cancel", responses=errors(404), include_in_schema=False)
 async def cancel_run(eval_id: str, run_id: str, session: SessionDep, caller: CallerDep) -> EvalRun:
+    """The spec's path, and the `/cancel` the official SDK posts to."""
     return EvalRun.of(await service.cancel_run(session, caller, eval_id, run_id))
 
 

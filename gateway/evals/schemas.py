@@ -4,34 +4,38 @@ and the create/update requests (data sources and criteria stay raw JSON here: `c
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.models import StoredEval, StoredEvalRun, StoredOutputItem
+from gateway.text import refuse_unstorable
 
 MetadataKey = Annotated[str, Field(max_length=64)]
 MetadataValue = Annotated[str, Field(max_length=512)]
 Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=16)]
 
 
-class CreateEvalParams(BaseModel):
+class EvalParams(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return refuse_unstorable(value)
+
+
+class CreateEvalParams(EvalParams):
     name: Annotated[str, Field(max_length=512)] | None = None
     metadata: Metadata | None = None
     data_source_config: dict[str, Any]
     testing_criteria: list[Any]
 
 
-class UpdateEvalParams(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class UpdateEvalParams(EvalParams):
     name: Annotated[str, Field(max_length=512)] | None = None
     metadata: Metadata | None = None
 
 
-class CreateRunParams(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class CreateRunParams(EvalParams):
     name: Annotated[str, Field(max_length=512)] | None = None
     metadata: Metadata | None = None
     data_source: dict[str, Any]

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import TINY_MODEL, sdk_client, tiny_model_server
 from tests.support.admin import ADMIN_KEY, Admin
+from tests.support.evals import qa_eval, wait_for_run
 from tests.support.jobs import DATA, chat_lines, upload, wait_for_status
 from tests.support.server import RunningServer
 from tests.support.wire import WireChecker
@@ -360,3 +361,38 @@ def test_racing_creations_of_one_project_name_make_one_project(proxy: RunningSer
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(attempt, range(8)))
     assert statuses.count(200) == 1 and statuses.count(400) == 7
+
+
+def test_eval_runs_are_billed_as_chats_and_stop_when_the_budget_is_spent(admin: Admin, connect):
+    project_id, key = new_project(admin)
+    client = connect(key["value"])
+    created = qa_eval(client)
+    source = {
+        "type": "completions",
+        "model": TINY_MODEL,
+        "input_messages": {"type": "item_reference", "item_reference": "item.question"},
+        "sampling_params": {"max_completion_tokens": 8},
+        "source": {
+            "type": "file_content",
+            "content": [
+                {"item": {"question": f"What is {i} plus {i}?", "answer": str(2 * i)}} for i in range(6)
+            ],
+        },
+    }
+    first = wait_for_run(client, created.id, client.evals.runs.create(created.id, data_source=source).id)
+    assert first.status == "completed"
+    (sampled,) = first.per_model_usage
+    row = usage_of(admin, project_id, group_by="model")
+    assert row["chat_requests"] == sampled.invocation_count == 6
+    assert (row["chat_prompt_tokens"], row["chat_completion_tokens"]) == (
+        sampled.prompt_tokens,
+        sampled.completion_tokens,
+    )
+    spent = round(row["cost_usd"] * 1_000_000)
+    admin.set_project_limits(project_id, spend_usd=(spent + spent // 3) / 1_000_000)  # about two more items
+    second = wait_for_run(client, created.id, client.evals.runs.create(created.id, data_source=source).id)
+    assert second.status == "failed" and second.error.code == "insufficient_quota"
+    assert 1 <= second.result_counts.total < 6
+    with pytest.raises(openai.RateLimitError) as refused:
+        client.evals.runs.create(created.id, data_source=source)
+    assert_insufficient_quota(refused.value, "budget")

@@ -1,10 +1,14 @@
 """The Evals API through the official SDK: evals, runs, output items, on both databases; every
 response body is checked against the spec by the wire checker."""
 
+import json
+import time
+from pathlib import Path
+
 import openai
 import pytest
 
-from tests.conftest import TINY_MODEL
+from tests.conftest import TINY_MODEL, tiny_model_server
 from tests.support.evals import CLOSE_TO_ANSWER, CONTAINS_ANSWER, QA_SCHEMA, jsonl_rows, qa_eval, wait_for_run
 
 ITEMS = [
@@ -159,3 +163,114 @@ def test_another_projects_evals_runs_and_items_are_404(make_client):
             attempt()
     assert owner.evals.retrieve(created.id).name == "qa"
     assert list(stranger.evals.list()) == []
+
+
+def many_questions(n: int) -> list[dict]:
+    return [{"item": {"question": f"What is {i} plus {i}?", "answer": str(2 * i)}} for i in range(n)]
+
+
+def completions_source(rows: list[dict], max_tokens: int = 24) -> dict:
+    return {
+        "type": "completions",
+        "model": TINY_MODEL,
+        "input_messages": {"type": "item_reference", "item_reference": "item.question"},
+        "sampling_params": {"max_completion_tokens": max_tokens, "seed": 7},
+        "source": {"type": "file_content", "content": rows},
+    }
+
+
+def test_cancel_stops_a_run_at_its_next_item(client: openai.OpenAI):
+    created = qa_eval(client)
+    run = client.evals.runs.create(created.id, data_source=completions_source(many_questions(200)))
+    while client.evals.runs.retrieve(run.id, eval_id=created.id).result_counts.total < 2:
+        time.sleep(0.05)
+    canceled = client.evals.runs.cancel(run.id, eval_id=created.id)
+    assert canceled.status == "canceled"
+    time.sleep(2)  # items in flight when it was canceled are not written
+    after = client.evals.runs.retrieve(run.id, eval_id=created.id)
+    assert after.status == "canceled"
+    assert after.result_counts.model_dump() == canceled.result_counts.model_dump()
+    assert 2 <= after.result_counts.total < 200
+    items = list(client.evals.runs.output_items.list(run.id, eval_id=created.id, limit=100))
+    assert len(items) == after.result_counts.total
+    assert client.evals.runs.cancel(run.id, eval_id=created.id).status == "canceled"  # idempotent
+    deleted = client.evals.runs.delete(run.id, eval_id=created.id)
+    assert deleted.deleted and deleted.run_id == run.id
+    assert list(client.evals.runs.list(created.id)) == []
+
+
+def test_a_file_of_items_with_purpose_evals(client: openai.OpenAI):
+    lines = "\n".join(json.dumps(row) for row in jsonl_rows(ITEMS)) + "\nnot json\n"
+    file = client.files.create(file=("items.jsonl", lines.encode()), purpose="evals")
+    assert file.purpose == "evals" and [f.id for f in client.files.list(purpose="evals")] == [file.id]
+    created = qa_eval(client)
+    run = client.evals.runs.create(
+        created.id, data_source={"type": "jsonl", "source": {"type": "file_id", "id": file.id}}
+    )
+    finished = wait_for_run(client, created.id, run.id)
+    assert finished.result_counts.model_dump() == {"total": 4, "errored": 1, "failed": 2, "passed": 1}
+    broken = client.evals.runs.output_items.list(run.id, eval_id=created.id, status="fail")
+    errors = [item.sample.error for item in broken if item.sample.error is not None]
+    assert [(error.code, error.message) for error in errors] == [
+        ("invalid_item", "the line is not valid JSON")
+    ]
+
+
+HOSTILE = {
+    "loop": "def grade(sample, item):\n    while True:\n        pass\n",
+    "memory": "def grade(sample, item):\n    hog = bytearray(8 * 1024**3)\n    return 1.0\n",
+    "network": (
+        "import urllib.request\n"
+        "def grade(sample, item):\n"
+        "    urllib.request.urlopen(item['url'], timeout=1)\n"
+        "    return 1.0\n"
+    ),
+}
+
+
+def test_hostile_python_criteria_end_as_errored_items(tmp_path: Path, tiny_model: Path):
+    """Python criteria that loop, eat memory or call the gateway itself make the item errored with
+    OpenAI's flags, while the server keeps answering."""
+    with tiny_model_server(tmp_path, tiny_model, "sqlite", python_grader_seconds=2.0) as limited:
+        client = openai.OpenAI(
+            base_url=f"{limited.base_url}/v1", api_key=limited.create_key("h"), max_retries=0
+        )
+        created = client.evals.create(
+            data_source_config={"type": "custom", "item_schema": {"type": "object"}},
+            testing_criteria=[
+                {"type": "python", "name": name, "source": source} for name, source in HOSTILE.items()
+            ],
+        )
+        row = {"item": {"url": f"{limited.base_url}/v1/models"}, "sample": {"output_text": "x"}}
+        run = client.evals.runs.create(
+            created.id, data_source={"type": "jsonl", "source": {"type": "file_content", "content": [row]}}
+        )
+        while client.evals.runs.retrieve(run.id, eval_id=created.id).status != "completed":
+            assert client.models.list().data  # answered while the graders run
+            time.sleep(0.2)
+        (item,) = client.evals.runs.output_items.list(run.id, eval_id=created.id)
+    assert item.status == "fail"
+    flags = {result.name.rsplit("-", 5)[0]: result.metadata["errors"] for result in item.results}
+    assert (
+        flags["loop"]["unresponsive_reward_error"]
+        and flags["loop"]["python_grader_server_error_type"] == "timeout"
+    )
+    assert flags["memory"]["python_grader_runtime_error_details"] == "MemoryError"
+    assert "unreachable" in flags["network"]["python_grader_runtime_error_details"]
+
+
+def test_text_no_database_stores_is_a_400_naming_the_field(client: openai.OpenAI):
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.evals.create(
+            name="bad\x00name",
+            data_source_config={"type": "custom", "item_schema": QA_SCHEMA},
+            testing_criteria=[CONTAINS_ANSWER],
+        )
+    assert raised.value.param == "name"
+    created = qa_eval(client)
+    rows = [{"item": {"question": "q\x00", "answer": "a"}, "sample": {"output_text": "a"}}]
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.evals.runs.create(
+            created.id, data_source={"type": "jsonl", "source": {"type": "file_content", "content": rows}}
+        )
+    assert raised.value.param.startswith("data_source")

@@ -17,6 +17,7 @@ from gateway.runtime import build_runtime
 from gateway.settings import Settings
 from tests.conftest import TINY_MODEL
 from tests.support.celery_worker import Worker
+from tests.support.evals import qa_eval, wait_for_run
 from tests.support.jobs import (
     chat_lines,
     many_examples,
@@ -208,3 +209,37 @@ def test_jobs_waiting_for_a_trainer_have_one_training_message_each(
     assert broker.llen(REDIS_KEY_PREFIX + settings.celery_training_queue) == 3
     for job in jobs:
         client.fine_tuning.jobs.cancel(job.id)
+
+
+def test_a_worker_killed_mid_eval_run_leaves_every_item_graded_once(client: openai.OpenAI, start_worker):
+    created = qa_eval(client)
+    rows = [{"item": {"question": f"What is {i} plus {i}?", "answer": str(2 * i)}} for i in range(40)]
+    run = client.evals.runs.create(
+        created.id,
+        data_source={
+            "type": "completions",
+            "model": TINY_MODEL,
+            "input_messages": {"type": "item_reference", "item_reference": "item.question"},
+            "sampling_params": {"max_completion_tokens": 16},
+            "source": {"type": "file_content", "content": rows},
+        },
+    )
+    worker = start_worker(with_beat=True)
+    kills = 0
+    while kills < 2:
+        current = client.evals.runs.retrieve(run.id, eval_id=created.id)
+        if current.status == "completed":
+            break
+        if current.result_counts.total >= 5 * (kills + 1):
+            worker.kill()  # SIGKILL, items in flight: the lease runs out and another worker goes on
+            kills += 1
+            worker = start_worker(with_beat=True)
+        time.sleep(0.05)
+    finished = wait_for_run(client, created.id, run.id, timeout=240)
+    assert finished.status == "completed" and kills == 2
+    items = list(client.evals.runs.output_items.list(run.id, eval_id=created.id, limit=100))
+    assert sorted(item.datasource_item_id for item in items) == list(range(40))
+    counts = finished.result_counts
+    assert counts.total == 40 == counts.passed + counts.failed + counts.errored
+    assert [entry.passed + entry.failed for entry in finished.per_testing_criteria_results] == [40, 40]
+    assert [usage.invocation_count for usage in finished.per_model_usage] == [40]

@@ -36,7 +36,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
     ("POST", re.compile(rf"/v1/evals/{ID}/runs"), "EvalRun"),
     ("GET", re.compile(rf"/v1/evals/{ID}/runs"), "EvalRunList"),
     ("GET", re.compile(rf"/v1/evals/{ID}/runs/{ID}"), "EvalRun"),
-    ("POST", re.compile(rf"/v1/evals/{ID}/runs/{ID}"), "EvalRun"),
+    ("POST", re.compile(rf"/v1/evals/{ID}/runs/{ID}(/cancel)?"), "EvalRun"),
     ("DELETE", re.compile(rf"/v1/evals/{ID}/runs/{ID}"), "DeleteEvalRunResponse"),
     ("GET", re.compile(rf"/v1/evals/{ID}/runs/{ID}/output_items"), "EvalRunOutputItemList"),
     ("GET", re.compile(rf"/v1/evals/{ID}/runs/{ID}/output_items/{ID}"), "EvalRunOutputItem"),

@@ -113,3 +113,19 @@ def test_the_environment_is_empty():
     source = "import os\ndef grade(sample, item):\n    return float(sum('FTGATE' in k for k in os.environ))\n"
     outcome, _ = run(source)
     assert outcome.reward == 0.0 and not outcome.errors.any()
+
+
+def test_openais_grader_libraries_import_within_the_default_limits():
+    """The libraries OpenAI documents for python graders (those installable here) load under the
+    default 2 GB address-space limit."""
+    libraries = ("numpy", "scipy", "sympy", "pandas", "sklearn", "rapidfuzz", "deepdiff", "sqlparse")
+    source = (
+        "import importlib\n"
+        "def grade(sample, item):\n"
+        f"    for name in {libraries!r}:\n"
+        "        importlib.import_module(name)\n"
+        "    import numpy, scipy.stats\n"
+        "    return float(scipy.stats.norm.cdf(0.0) * 2 * numpy.ones(1)[0])\n"
+    )
+    outcome = asyncio.run(PythonSandbox(SandboxLimits(wall_seconds=60.0)).run(source, {}, {}))
+    assert outcome.reward == 1.0, outcome.errors
