@@ -20,8 +20,13 @@ def evals_query(project_id: str) -> Select[Any]:
     return select(StoredEval).where(StoredEval.project_id == project_id)
 
 
-def eval_seq_query(project_id: str, eval_id: str) -> Select[Any]:
-    return select(StoredEval.seq).where(StoredEval.id == eval_id, StoredEval.project_id == project_id)
+async def eval_position(
+    session: AsyncSession, project_id: str, eval_id: str, columns: tuple[Any, ...]
+) -> tuple[Any, ...] | None:
+    """The values of `columns` (the list's sort key) for the caller's eval `eval_id`."""
+    query = select(*columns).where(StoredEval.id == eval_id, StoredEval.project_id == project_id)
+    row = (await session.execute(query)).one_or_none()
+    return tuple(row) if row is not None else None
 
 
 async def delete_eval(session: AsyncSession, eval_id: str) -> None:

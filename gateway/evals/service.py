@@ -4,6 +4,7 @@ import time
 from functools import partial
 from typing import Any
 
+from sqlalchemy import tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import db, ids
@@ -117,21 +118,18 @@ async def list_evals(
     descending: bool,
     by_updated: bool,
 ) -> tuple[list[StoredEval], bool]:
-    if by_updated:
-        # Keyset paging walks `seq`; "updated_at" order is served for the page in hand.
-        rows, has_more = await _page_evals(session, caller, after, limit, descending)
-        return sorted(rows, key=lambda row: row.updated_at, reverse=descending), has_more
-    return await _page_evals(session, caller, after, limit, descending)
-
-
-async def _page_evals(
-    session: AsyncSession, caller: Caller, after: str | None, limit: int, descending: bool
-) -> tuple[list[StoredEval], bool]:
-    after_seq = await resolve_after(session, after, partial(repository.eval_seq_query, caller.project_id))
+    """Keyset pages in creation order, or by `updated_at` (ties in creation order)."""
+    columns = (StoredEval.updated_at, StoredEval.seq) if by_updated else (StoredEval.seq,)
     query = repository.evals_query(caller.project_id)
-    return await fetch_page(
-        session, query, StoredEval.seq, after_seq=after_seq, limit=limit, descending=descending
-    )
+    if after is not None:
+        position = await repository.eval_position(session, caller.project_id, after, columns)
+        if position is None:
+            raise InvalidRequest(f"No such object for 'after': {after}", param="after")
+        past = tuple_(*columns) < tuple_(*position) if descending else tuple_(*columns) > tuple_(*position)
+        query = query.where(past)
+    ordering = [column.desc() if descending else column.asc() for column in columns]
+    rows = list((await session.scalars(query.order_by(*ordering).limit(limit + 1))).all())
+    return rows[:limit], len(rows) > limit
 
 
 async def update_eval(

@@ -32,6 +32,12 @@ def test_create_retrieve_update_list_delete(client: openai.OpenAI):
     assert [item.id for item in client.evals.list(order="desc")] == [second.id, created.id]
     page = client.evals.list(limit=1)
     assert page.has_more and page.data[0].id == created.id
+    time.sleep(1.1)  # timestamps are whole seconds
+    client.evals.update(created.id, name="touched")
+    by_update = client.evals.list(order_by="updated_at", order="desc", limit=1)
+    assert by_update.data[0].id == created.id and by_update.has_more
+    following = client.evals.list(order_by="updated_at", order="desc", after=created.id)
+    assert [item.id for item in following.data] == [second.id]
     deleted = client.evals.delete(created.id)
     assert deleted.deleted and deleted.eval_id == created.id
     with pytest.raises(openai.NotFoundError):
