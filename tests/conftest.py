@@ -1,5 +1,14 @@
 """Shared fixtures: a real ftgate server per database backend, and SDK clients per project."""
 
+import os
+
+# One torch thread, for this process and the servers and workers it starts (they inherit the
+# environment): the tiny model gains nothing from a second thread, while the local trainer
+# shares the test process with the server's event loop and the SDK client. With two threads on
+# two cores their OpenMP workers spin waiting for each other and for those, and a training step
+# took ten times the CPU. Set before torch is first imported; a value given outside is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager

@@ -186,9 +186,9 @@ def test_a_cancelled_job_is_billed_on_the_steps_it_trained(new_client, admin: Ad
 
 def test_a_paused_job_records_nothing_until_resumed_and_is_billed_once(new_client, admin: Admin):
     client, project_id, _ = new_client()
-    file_id = upload(client, "same.jsonl", the_same_example(50))
-    quoted = quote(client, file_id, n_epochs=4)
-    job_id = create(client, file_id, "supervised", n_epochs=4, batch_size=1)
+    file_id = upload(client, "same.jsonl", the_same_example(20))
+    quoted = quote(client, file_id, n_epochs=2)
+    job_id = create(client, file_id, "supervised", n_epochs=2, batch_size=1)
     wait_for_steps(client, job_id, 5)
     assert client.fine_tuning.jobs.pause(job_id).status == "paused"
     time.sleep(2.0)
@@ -201,7 +201,7 @@ def test_a_paused_job_records_nothing_until_resumed_and_is_billed_once(new_clien
     events = events_in_order(client, job_id)
     assert metrics_after(events, PAUSED, until=RESUMED) == []
     steps = [event.data["step"] for event in events if event.type == "metrics"]
-    assert steps == list(range(1, 201)) and paused_steps < 200
+    assert steps == list(range(1, 41)) and paused_steps < 40
     assert job.trained_tokens == quoted["trained_tokens"]
     row = usage(admin, project_id)
     assert (row["trained_tokens"], row["reserved_usd"]) == (job.trained_tokens, 0.0)

@@ -154,7 +154,7 @@ def test_cancel_stops_training_and_frees_the_trainer_for_the_next_job(client: op
     file_id = upload(client, "many.jsonl", many_examples(50))
     first = create(client, file_id, n_epochs=25)
     wait_for_status(client, first, {"running"}, timeout=60)
-    second = create(client, file_id, n_epochs=1)
+    second = create(client, upload(client, "elle-limericks.jsonl"), n_epochs=1)
     wait_for_status(client, second, {"queued"}, timeout=60)
     while not metrics_events(client, first):
         time.sleep(0.1)
@@ -170,9 +170,16 @@ def test_cancel_stops_training_and_frees_the_trainer_for_the_next_job(client: op
     assert wait_for_status(client, second, {"succeeded", "failed"}, timeout=120).status == "succeeded"
 
 
+# Pause and resume: 3 epochs of 20 examples (60 steps), paused after 5 steps (inside the first
+# epoch), so the resumed run goes on mid-epoch and then through the later epochs' own shuffles.
+PAUSED_EXAMPLES = 20
+PAUSED_EPOCHS = 3
+PAUSED_STEPS = PAUSED_EXAMPLES * PAUSED_EPOCHS
+
+
 def paused_after_a_few_steps(client: openai.OpenAI, file_id: str) -> str:
-    """A job of 400 steps on `file_id`, paused once it has made 5."""
-    job_id = create(client, file_id, n_epochs=8)
+    """A job of PAUSED_STEPS steps on `file_id`, paused once it has made 5."""
+    job_id = create(client, file_id, n_epochs=PAUSED_EPOCHS)
     wait_for_status(client, job_id, {"running"}, timeout=60)
     while len(metrics_events(client, job_id)) < 5:
         time.sleep(0.1)
@@ -181,21 +188,21 @@ def paused_after_a_few_steps(client: openai.OpenAI, file_id: str) -> str:
 
 
 def test_pause_and_resume_continue_the_same_run(client: openai.OpenAI):
-    file_id = upload(client, "many.jsonl", many_examples(50))
+    file_id = upload(client, "many.jsonl", many_examples(PAUSED_EXAMPLES))
     paused = paused_after_a_few_steps(client, file_id)
     time.sleep(1.5)
     stopped_at = len(metrics_events(client, paused))
     time.sleep(1.0)
-    assert len(metrics_events(client, paused)) == stopped_at < 400
+    assert len(metrics_events(client, paused)) == stopped_at < PAUSED_STEPS
     assert client.fine_tuning.jobs.retrieve(paused).status == "paused"
 
     assert client.fine_tuning.jobs.resume(paused).status == "queued"
     assert wait_for_status(client, paused, {"succeeded", "failed"}, timeout=180).status == "succeeded"
-    reference = create(client, file_id, n_epochs=8)
+    reference = create(client, file_id, n_epochs=PAUSED_EPOCHS)
     assert wait_for_status(client, reference, {"succeeded", "failed"}, timeout=180).status == "succeeded"
 
     resumed = metrics_events(client, paused)
-    assert [event.data["step"] for event in resumed] == list(range(1, 401))
+    assert [event.data["step"] for event in resumed] == list(range(1, PAUSED_STEPS + 1))
     resumed_curve = [event.data["train_loss"] for event in resumed]
     reference_curve = [event.data["train_loss"] for event in metrics_events(client, reference)]
     assert resumed_curve == pytest.approx(reference_curve, abs=1e-4)
@@ -203,7 +210,7 @@ def test_pause_and_resume_continue_the_same_run(client: openai.OpenAI):
 
 
 def test_a_paused_job_cancelled_leaves_no_training_state_behind(client: openai.OpenAI, server: RunningServer):
-    job_id = paused_after_a_few_steps(client, upload(client, "many.jsonl", many_examples(50)))
+    job_id = paused_after_a_few_steps(client, upload(client, "many.jsonl", many_examples(PAUSED_EXAMPLES)))
     states = artifacts.states_dir(server.settings.artifacts_dir, job_id)
     deadline = time.monotonic() + 30
     while not list(states.glob("state-*")):  # the paused run's state, to resume from

@@ -154,11 +154,13 @@ def state_saved(settings: Settings, job_id: str, step: int) -> bool:
 def test_a_worker_killed_mid_training_resumes_from_its_last_checkpoint(
     client: openai.OpenAI, settings: Settings, start_worker
 ):
-    file_id = upload(client, "many.jsonl", many_examples(60))
+    # Six epochs of 20 steps: a checkpoint (and a state to resume from) every 20 steps, so three
+    # kills land well before the last epoch.
+    file_id = upload(client, "many.jsonl", many_examples(20))
     job = client.fine_tuning.jobs.create(
         model=TINY_MODEL,
         training_file=file_id,
-        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 10}}},
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 6}}},
     )
     worker = start_worker(with_beat=True)
     kills = 0
@@ -176,7 +178,7 @@ def test_a_worker_killed_mid_training_resumes_from_its_last_checkpoint(
     finished = wait_for_status(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=240)
     assert finished.status == "succeeded", finished.error
     assert kills >= 2
-    assert [event.data["step"] for event in metrics_events(client, job.id)] == list(range(1, 601))
+    assert [event.data["step"] for event in metrics_events(client, job.id)] == list(range(1, 121))
     messages = [event.message for event in client.fine_tuning.jobs.list_events(job.id, limit=1000)]
     resumed = [message for message in messages if message.startswith("Training resumed from step ")]
     assert len(resumed) >= kills - 1 and "Training resumed from the beginning" not in " ".join(messages)
