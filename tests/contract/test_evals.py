@@ -280,3 +280,51 @@ def test_text_no_database_stores_is_a_400_naming_the_field(client: openai.OpenAI
             created.id, data_source={"type": "jsonl", "source": {"type": "file_content", "content": rows}}
         )
     assert raised.value.param.startswith("data_source")
+
+
+def test_python_multi_and_model_criteria_in_a_run(client: openai.OpenAI):
+    length = {
+        "type": "python",
+        "name": "length",
+        "source": "def grade(sample, item):\n    return len(sample['output_text']) / 10\n",
+        "pass_threshold": 0.5,
+    }
+    exact = {**CONTAINS_ANSWER, "name": "exact", "operation": "eq"}
+    multi = {
+        "type": "multi",
+        "name": "both",
+        "graders": {"length": length, "exact": exact},
+        "calculate_output": "length + exact",
+        "pass_threshold": 1.5,
+    }
+    judge = {
+        "type": "label_model",
+        "name": "judge",
+        "model": TINY_MODEL,
+        "input": [{"role": "user", "content": "Is {{sample.output_text}} the answer to {{item.question}}?"}],
+        "labels": ["yes", "no"],
+        "passing_labels": ["yes"],
+    }
+    created = qa_eval(client, length, multi, judge)
+    pairs = [
+        ({"question": "Longest river?", "answer": "Nile"}, "Nile"),
+        ({"question": "Longest word?", "answer": "antidisestablishment"}, "antidisestablishment"),
+    ]
+    run = client.evals.runs.create(
+        created.id,
+        data_source={"type": "jsonl", "source": {"type": "file_content", "content": jsonl_rows(pairs)}},
+    )
+    finished = wait_for_run(client, created.id, run.id)
+    items = sorted(
+        client.evals.runs.output_items.list(run.id, eval_id=created.id), key=lambda i: i.datasource_item_id
+    )
+    scores = [[result.score for result in item.results[:2]] for item in items]
+    assert scores == [[0.4, 1.4], [2.0, 3.0]]  # len/10; len/10 + exact
+    assert [[result.passed for result in item.results[:2]] for item in items] == [
+        [False, False],
+        [True, True],
+    ]
+    assert all(item.results[1].metadata["sub_rewards"]["exact"] == 1.0 for item in items)
+    (judged,) = finished.per_model_usage  # the label judge, once per item
+    assert judged.model_name == TINY_MODEL and judged.invocation_count == 2 and judged.prompt_tokens > 0
+    assert finished.result_counts.total == 2

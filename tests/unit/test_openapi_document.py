@@ -21,6 +21,12 @@ MIRRORED = {
     "/chat/completions",
     "/fine_tuning/alpha/graders/run",
     "/fine_tuning/alpha/graders/validate",
+    "/evals",
+    "/evals/{eval_id}",
+    "/evals/{eval_id}/runs",
+    "/evals/{eval_id}/runs/{run_id}",
+    "/evals/{eval_id}/runs/{run_id}/output_items",
+    "/evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}",
 }
 FTGATE_ONLY = {"/files/{file_id}/validation", "/files/{file_id}/quote"}
 
