@@ -6,11 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gateway.fine_tuning.params import MetadataKey, MetadataValue
 from gateway.models import StoredEval, StoredEvalRun, StoredOutputItem
 from gateway.text import refuse_unstorable
 
-MetadataKey = Annotated[str, Field(max_length=64)]
-MetadataValue = Annotated[str, Field(max_length=512)]
 Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=16)]
 
 
