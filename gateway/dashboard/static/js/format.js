@@ -52,6 +52,26 @@ export function bytes(value) {
   return `${size.toFixed(size < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+/** A fraction as a percentage with at most one decimal: 0.75 → "75%", 2/3 → "66.7%". */
+export function percent(fraction) {
+  if (fraction === null || fraction === undefined || Number.isNaN(fraction)) return "—";
+  const rounded = Math.round(fraction * 1000) / 10;
+  return `${Number.isInteger(rounded) ? rounded : rounded.toFixed(1)}%`;
+}
+
+/** The change from one fraction to another, in percentage points: "+12.5 points". */
+export function pointsChange(before, after) {
+  if (before === null || after === null) return "—";
+  const change = Math.round((after - before) * 1000) / 10;
+  const sign = change > 0 ? "+" : change < 0 ? "−" : "±";
+  return `${sign}${Number.isInteger(change) ? Math.abs(change) : Math.abs(change).toFixed(1)} points`;
+}
+
+/** A grader's score: up to three decimals, no trailing zeros. */
+export function score(value) {
+  return value === null || value === undefined ? "—" : String(Number(Number(value).toFixed(3)));
+}
+
 export function statusLabel(status) {
   return status.replaceAll("_", " ");
 }

@@ -1,6 +1,8 @@
 // The dashboard's router: paths under /dashboard/ map to pages, rendered into <main>.
 import { SIGNED_OUT_EVENT } from "./api.js";
 import { h } from "./dom.js";
+import * as evalPage from "./pages/eval.js";
+import * as evalsPage from "./pages/evals.js";
 import * as filesPage from "./pages/files.js";
 import * as jobPage from "./pages/job.js";
 import * as jobsPage from "./pages/jobs.js";
@@ -15,6 +17,8 @@ const ROUTES = [
   [/^jobs\/(?<jobId>[^/]+)$/, jobPage],
   [/^files(\/(?<fileId>[^/]+))?$/, filesPage],
   [/^playground$/, playgroundPage],
+  [/^evals$/, evalsPage],
+  [/^evals\/(?<evalId>[^/]+)$/, evalPage],
 ];
 
 const main = document.getElementById("main");
