@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import openai
 from playwright.sync_api import Locator, Page, expect
 
+from tests.conftest import TINY_MODEL
 from tests.support.dashboard import Dashboard, needs_chromium, on_sqlite, project_key
 from tests.support.server import RunningServer
 
@@ -174,6 +175,10 @@ def grader_text(grade: tuple[bool, bool]) -> str:
     )
 
 
+def fits_the_window(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def expect_stat(page: Page, name: str, value: str) -> None:
     expect(page.locator(f'#run-totals [data-stat="{name}"] dd')).to_have_text(value)
 
@@ -208,6 +213,7 @@ def test_a_run_report_shows_totals_rates_and_every_item(dashboard: Dashboard, se
     # Every item once, over two pages: its fields, the answer given, and each grader's verdict.
     rows = page.get_by_role("table", name="Output items").locator("tbody tr")
     expect(rows).to_have_count(20)
+    assert fits_the_window(page)
     dashboard.screenshot("eval-run")
     shown = row_cells(rows)
     page.get_by_role("button", name="Next").click()
@@ -286,6 +292,7 @@ def test_two_runs_side_by_side(dashboard: Dashboard, server: RunningServer):
     # The items matched by their data source item, in its order, the two answers side by side.
     rows = page.get_by_role("table", name="Items of both runs").locator("tbody tr")
     expect(rows).to_have_count(20)
+    assert fits_the_window(page)
     dashboard.screenshot("eval-compare")
     shown = row_cells(rows)
     page.get_by_role("button", name="Next").click()
@@ -309,6 +316,59 @@ def test_two_runs_side_by_side(dashboard: Dashboard, server: RunningServer):
     page.get_by_label("Compare with").select_option("")
     expect(page).to_have_url(re.compile(rf"\?run_id={baseline.id}$"))
     expect(page.get_by_role("table", name="Output items")).to_be_visible()
+
+
+# Slow on purpose, so that the page meets the run before it ends: python graders run two at a time.
+SLOW_GRADER = "import time\n\ndef grade(sample, item):\n    time.sleep(1)\n    return 1.0\n"
+
+
+def test_a_running_run_is_followed_until_it_completes(dashboard: Dashboard, server: RunningServer):
+    key = project_key(server)
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=key, max_retries=0)
+    eval_id = client.evals.create(
+        name="Slow capitals",
+        data_source_config={
+            "type": "custom",
+            "item_schema": {"type": "object", "properties": {"country": {"type": "string"}}},
+        },
+        testing_criteria=[
+            {"type": "python", "name": "Patient", "source": SLOW_GRADER, "pass_threshold": 0.5}
+        ],
+    ).id
+    countries = [country for country, _ in CAPITALS[:10]]
+    run = client.evals.runs.create(
+        eval_id,
+        name="sampled",
+        data_source={
+            "type": "completions",
+            "model": TINY_MODEL,
+            "input_messages": {
+                "type": "template",
+                "template": [{"role": "user", "content": "What is the capital of {{item.country}}?"}],
+            },
+            "sampling_params": {"max_completion_tokens": 8, "temperature": 0},
+            "source": {"type": "file_content", "content": [{"item": {"country": c}} for c in countries]},
+        },
+    )
+    page = dashboard.page
+    dashboard.sign_in(key, f"evals/{eval_id}?run_id={run.id}")
+    status = page.locator(".run-heading .badge")
+    expect(status).to_have_text(re.compile(r"^(queued|in progress)$"))
+    expect(status).to_have_text("completed", timeout=90_000)
+
+    done = client.evals.runs.retrieve(run.id, eval_id=eval_id)
+    assert done.result_counts.total == len(countries)
+    expect_stat(page, "total", str(len(countries)))
+    expect_stat(page, "passed", str(done.result_counts.passed))
+    usage = page.get_by_role("table", name="Model usage").locator("tbody tr")
+    expect(usage).to_have_count(1)
+    expect(usage.locator("td").first).to_have_text(TINY_MODEL)
+    expect(usage.locator("td").nth(1)).to_have_text(str(len(countries)))
+    rows = page.get_by_role("table", name="Output items").locator("tbody tr")
+    expect(rows).to_have_count(len(countries))
+    # A sampled run shows what the model was asked, beside its answer.
+    expect(rows.first.locator("td").nth(3)).to_contain_text("What is the capital of")
+    dashboard.screenshot("eval-run-sampled")
 
 
 def test_evals_list_leads_to_the_newest_run(dashboard: Dashboard, server: RunningServer):

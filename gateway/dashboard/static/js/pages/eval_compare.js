@@ -278,7 +278,7 @@ export function compareReport(evaluation, nameOf, signal) {
       summary,
       h(
         "div",
-        { class: "two-columns" },
+        { class: "eval-columns" },
         h(
           "section",
           { class: "card", "aria-labelledby": "compare-totals-title" },

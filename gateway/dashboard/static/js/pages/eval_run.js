@@ -221,7 +221,7 @@ export function runReport(evaluation, runId, nameOf, signal) {
       totals(run),
       h(
         "div",
-        { class: "two-columns" },
+        { class: "eval-columns" },
         h(
           "section",
           { class: "card", "aria-labelledby": "criteria-rates-title" },

@@ -53,8 +53,11 @@ export function runsTable(evalId, runs, shownId, comparedId) {
       },
       { label: "Status", cell: (run) => statusBadge(run.status) },
       { label: "Model", cell: (run) => run.model || "—" },
-      { label: "Passed", class: "number", cell: passedOfTotal },
-      { label: "Pass rate", class: "number", cell: (run) => percent(runPassRate(run)) },
+      {
+        label: "Passed",
+        class: "number nowrap",
+        cell: (run) => [passedOfTotal(run), h("div", { class: "muted" }, percent(runPassRate(run)))],
+      },
       { label: "Created", cell: (run) => dateTime(run.created_at) },
     ],
   });
