@@ -7,7 +7,6 @@ would give, without reading it again."""
 
 import json
 from dataclasses import asdict, dataclass, fields
-from typing import Any
 
 import anyio
 
@@ -83,6 +82,11 @@ async def measure(validators: ValidatorPool, line: bytes) -> Tally | ValidationR
         report = await anyio.to_thread.run_sync(validator.finish)
     if not report.is_valid or report.format != "chat":
         return report
+    return of_example(report, line)
+
+
+def of_example(report: ValidationReport, line: bytes) -> Tally:
+    """The counts of one valid chat example, from its report as a file of its own."""
     roles = {message.get("role") for message in json.loads(line)["messages"]}
     return Tally(
         n_examples=1,
@@ -94,7 +98,3 @@ async def measure(validators: ValidatorPool, line: bytes) -> Tally | ValidationR
         n_without_system="system" not in roles,
         n_without_user="user" not in roles,
     )
-
-
-def stored_report(tally: dict[str, Any]) -> dict[str, Any]:
-    return Tally.of(tally).report().to_dict()
