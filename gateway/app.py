@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI
 from gateway import error_handlers, openapi
 from gateway.admin.router import router as admin_router
 from gateway.admin.webhooks import router as admin_webhooks_router
+from gateway.capture.router import router as capture_router
 from gateway.chat.router import router as chat_router
 from gateway.dashboard.router import router as dashboard_router
 from gateway.evals.router import router as evals_router
@@ -55,6 +56,7 @@ def create_app(
         webhook_intake_router,
         admin_router,
         admin_webhooks_router,
+        capture_router,
     ):
         app.include_router(router)
     openapi.install(app)

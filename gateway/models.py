@@ -350,3 +350,37 @@ class StoredOutputItem(Base):
     datasource_item: Mapped[dict[str, Any]] = mapped_column(JSONValue)
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue)
     sample: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+
+
+class Capture(Base):
+    """Recording of a project's chats with one upstream-served model as training examples: its
+    settings, the two files it grows (training, held-out) and their running totals. Every
+    recorded example bumps `version` first: the row lock under which one example at a time is
+    appended, across gateway replicas."""
+
+    __tablename__ = "captures"
+    __table_args__ = (UniqueConstraint("project_id", "model"), {"sqlite_autoincrement": True})
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    model: Mapped[str] = mapped_column(String(512))
+    enabled: Mapped[bool]
+    sample_rate: Mapped[float]
+    held_out_fraction: Mapped[float]
+    max_examples: Mapped[int] = mapped_column(BigInteger)
+    max_bytes: Mapped[int] = mapped_column(BigInteger)
+    drop_fields: Mapped[list[str]] = mapped_column(JSONValue)
+    created_at: Mapped[int]
+    updated_at: Mapped[int]
+    training_file_id: Mapped[str | None] = mapped_column(String(64))
+    held_out_file_id: Mapped[str | None] = mapped_column(String(64))
+    training_examples: Mapped[int] = mapped_column(BigInteger)
+    held_out_examples: Mapped[int] = mapped_column(BigInteger)
+    training_bytes: Mapped[int] = mapped_column(BigInteger)
+    held_out_bytes: Mapped[int] = mapped_column(BigInteger)
+    # The training file's validation counts, one example at a time (gateway.capture.tally).
+    tally: Mapped[dict[str, int]] = mapped_column(JSONValue)
+    # When an example was refused for a cap: capture has stopped (until the caps change).
+    capped_at: Mapped[int | None]
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.requests import ClientDisconnect
 
 from gateway.admission import ProjectRoute, body_cap
+from gateway.capture import recorder
 from gateway.chat import billing, completions, forwarding, service, sse
 from gateway.chat.metering import metered_chunks
 from gateway.chat.params import ChatCompletionParams
@@ -33,9 +34,9 @@ async def create(
     on_usage = await billing.open_meter(runtime, caller, params.model, debit)
     route = await service.upstream_route(runtime, caller, params.model)
     if route is not None:
-        return await forwarding.forward(
-            route.provider, await request.json(), route.model, params.model, on_usage
-        )
+        body = await request.json()
+        on_answer = recorder.hook(runtime, caller.project_id, params.model, body)
+        return await forwarding.forward(route.provider, body, route.model, params.model, on_usage, on_answer)
     generation = await service.prepare(runtime, caller, params)
     if params.stream:
         counted = completions.chunks(runtime.chat_engine, replace(generation, include_usage=True))

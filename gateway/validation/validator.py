@@ -139,24 +139,45 @@ class TrainingFileValidator:
         )
 
     def _warnings(self) -> Iterable[str]:
-        if self._n_invalid > len(self._issues):
-            yield f"Only the first {len(self._issues)} of {self._n_invalid} issues are listed."
-        if self._n_examples < MIN_EXAMPLES:
-            yield (
-                f"Training file has {self._n_examples} example(s), "
-                f"but must have at least {MIN_EXAMPLES} examples"
-            )
-        if self._n_blank:
-            yield f"{self._n_blank} blank line(s) were skipped."
-        if self._n_without_system:
-            yield f"{self._n_without_system} example(s) are missing a system message."
-        if self._n_without_user:
-            yield f"{self._n_without_user} example(s) are missing a user message."
-        if self._tokens.n_over_limit:
-            yield (
-                f"{self._tokens.n_over_limit} example(s) may be over the {self._token_limit:,} "
-                "token limit, they will be truncated during fine-tuning"
-            )
+        return report_warnings(
+            n_invalid=self._n_invalid,
+            n_listed=len(self._issues),
+            n_examples=self._n_examples,
+            n_blank=self._n_blank,
+            n_without_system=self._n_without_system,
+            n_without_user=self._n_without_user,
+            n_over_limit=self._tokens.n_over_limit,
+            token_limit=self._token_limit,
+        )
+
+
+def report_warnings(
+    *,
+    n_invalid: int,
+    n_listed: int,
+    n_examples: int,
+    n_blank: int,
+    n_without_system: int,
+    n_without_user: int,
+    n_over_limit: int,
+    token_limit: int,
+) -> Iterable[str]:
+    """A report's warnings from its counts (also for reports kept up to date line by line)."""
+    if n_invalid > n_listed:
+        yield f"Only the first {n_listed} of {n_invalid} issues are listed."
+    if n_examples < MIN_EXAMPLES:
+        yield f"Training file has {n_examples} example(s), but must have at least {MIN_EXAMPLES} examples"
+    if n_blank:
+        yield f"{n_blank} blank line(s) were skipped."
+    if n_without_system:
+        yield f"{n_without_system} example(s) are missing a system message."
+    if n_without_user:
+        yield f"{n_without_user} example(s) are missing a user message."
+    if n_over_limit:
+        yield (
+            f"{n_over_limit} example(s) may be over the {token_limit:,} "
+            "token limit, they will be truncated during fine-tuning"
+        )
 
 
 def validate_chunks(

@@ -41,6 +41,20 @@ def last_user_text(messages: list[dict[str, Any]]) -> str:
     return content or ""
 
 
+def tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
+    """With `tools` offered, a last user message `call NAME ARGS` makes the model call NAME with
+    `{"input": ARGS}`."""
+    words = last_user_text(body.get("messages") or []).split(" ", 2)
+    if not body.get("tools") or len(words) < 2 or words[0] != "call":
+        return None
+    arguments = json.dumps({"input": words[2] if len(words) > 2 else ""})
+    return {
+        "id": random_id("call_"),
+        "type": "function",
+        "function": {"name": words[1], "arguments": arguments},
+    }
+
+
 async def event_stream(chunks: list[dict[str, Any]]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield f"data: {json.dumps(chunk)}\n\n".encode()
@@ -146,6 +160,39 @@ class Api:
     def act(self, request: Request, job_id: str, action: str) -> Response:
         return Response(200, self.upstream.act(job_id, action).data)
 
+    def tool_call_answer(self, body: dict[str, Any], model: str, call: dict[str, Any]) -> Response:
+        usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        head = {"id": random_id("chatcmpl-"), "created": int(time.time()), "model": model}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [call]}
+            choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls"}
+            return Response(200, {**head, "object": "chat.completion", "choices": [choice], "usage": usage})
+        function = call["function"]
+        half = len(function["arguments"]) // 2
+        deltas = [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {"name": function["name"], "arguments": function["arguments"][:half]},
+                    }
+                ],
+            },
+            {"tool_calls": [{"index": 0, "function": {"arguments": function["arguments"][half:]}}]},
+        ]
+        chunk = {**head, "object": "chat.completion.chunk"}
+        chunks = [
+            {**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in deltas
+        ]
+        chunks.append({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            chunks.append({**chunk, "choices": [], "usage": usage})
+        return Response(200, stream=event_stream(chunks), content_type="text/event-stream")
+
     def chat(self, request: Request) -> Response:
         body = self.body(request)
         model = body.get("model")
@@ -154,6 +201,9 @@ class Api:
             raise ApiError(404, message, param="model", code="model_not_found")
         messages = body.get("messages") or []
         text = f"[{model}] {last_user_text(messages)}"
+        call = tool_call(body)
+        if call is not None:
+            return self.tool_call_answer(body, model, call)
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
         completion_tokens = len(text.split())
         usage = {

@@ -3,13 +3,15 @@
 import asyncio
 import random
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from .errors import ApiError
 from .server import Request, Response
 
-ACTIONS = frozenset({"status", "timeout", "drop", "drop_after", "duplicate", "shuffle"})
+ACTIONS = frozenset({"status", "timeout", "drop", "drop_after", "duplicate", "shuffle", "cut_stream"})
+# A cut stream sends this many events, then the connection breaks.
+CUT_AFTER_EVENTS = 2
 
 
 @dataclass
@@ -82,6 +84,10 @@ async def answer(
         await asyncio.sleep(fault.seconds)
         return handle(request)
     response = handle(request)
+    if fault.action == "cut_stream":
+        if response.stream is not None:
+            response.stream = _cut(response.stream)
+        return response
     items = response.payload.get("data") if isinstance(response.payload, dict) else None
     if isinstance(items, list) and fault.action == "duplicate":
         items[:] = [item for item in items for _ in range(2)]
@@ -89,3 +95,12 @@ async def answer(
         shuffled = random.sample(items, len(items))
         items[:] = shuffled if shuffled != items else items[::-1]
     return response
+
+
+async def _cut(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    sent = 0
+    async for chunk in stream:
+        if sent == CUT_AFTER_EVENTS:
+            raise ConnectionResetError("the fake upstream cut the stream")
+        sent += 1
+        yield chunk

@@ -1,0 +1,1 @@
+"""Capture: a project's chats with an upstream-served model, recorded as training examples."""
