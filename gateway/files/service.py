@@ -16,7 +16,6 @@ from gateway.pagination import fetch_page, resolve_after
 from gateway.projects import Caller
 from gateway.storage.base import BlobStore
 
-
 # The `sha256` of an imported file whose content ftgate does not have yet.
 NO_CONTENT = ""
 
