@@ -3,7 +3,8 @@
 OpenAI gives no content hash and refuses to serve `fine-tune` files, so a file is recognised by
 what its record does say: a local file named after the file's id (`file-abc.jsonl`), else one
 with the same name and size, else the only local content of that size when only one missing file
-has it. Local files with the same content (sha256) count as one; a size must always agree.
+has it. Local files with the same content (sha256) count as one, and a content already matched
+to a file by name is no one else's by size; a size must always agree.
 """
 
 import hashlib
@@ -59,9 +60,11 @@ def _named_after(file: Wanted, local: list[LocalFile]) -> LocalFile | None:
 
 
 def _match_by_size(left: list[Wanted], local: list[LocalFile], found: dict[str, LocalFile]) -> None:
+    taken = {candidate.sha256 for candidate in found.values()}
     contents: dict[int, dict[str, LocalFile]] = defaultdict(dict)
     for candidate in local:
-        contents[candidate.size].setdefault(candidate.sha256, candidate)
+        if candidate.sha256 not in taken:  # another file's content is not a lone candidate
+            contents[candidate.size].setdefault(candidate.sha256, candidate)
     wanting: dict[int, list[Wanted]] = defaultdict(list)
     for file in left:
         wanting[file.bytes].append(file)
