@@ -22,6 +22,7 @@ from gateway.openai_import.command import run_import
 from gateway.openai_import.report import ImportReport
 from gateway.settings import get_settings
 from tests.conftest import sdk_client
+from tests.support.admin import Admin
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, serve
@@ -308,3 +309,23 @@ def test_another_project_sees_none_of_it(
     second = f"acme-{secrets.token_hex(4)}"
     elsewhere = do_import(server, fake, second)
     assert elsewhere.jobs_added == [] and len(elsewhere.skipped) == len(report.jobs_added)
+
+
+def test_the_admin_api_runs_the_same_import(
+    server: RunningServer, fake: FakeUpstream, history: dict[str, str], wire: WireChecker, tmp_path: Path
+):
+    admin = Admin(server.base_url)
+    project = admin.create_project(f"acme-{secrets.token_hex(4)}")
+    done = fake.job(history["succeeded"])
+    (tmp_path / "train.jsonl").write_bytes(fake.file_content(done["training_file"]))
+    path = f"/projects/{project['id']}/openai_import"
+    result = admin.call("POST", path, json={"upstream": "fake", "training_files": str(tmp_path)})
+    assert sorted(result["jobs_added"]) == sorted(history.values())
+    assert result["attached"] == {done["training_file"]: str(tmp_path / "train.jsonl")}
+    assert done["training_file"] not in {missing["id"] for missing in result["missing"]}
+    again = admin.call("POST", path, json={"upstream": "fake"})
+    assert again["jobs_added"] == [] and again["events_added"] == 0 and again["jobs_unchanged"] == 3
+    refused = admin.http.post(path, json={"upstream": "nowhere"})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "upstream"
+    with sdk_client(server, admin.create_key(project["id"])["value"], wire) as client:
+        assert client.fine_tuning.jobs.retrieve(done["id"]).fine_tuned_model == done["fine_tuned_model"]
