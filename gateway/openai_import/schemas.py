@@ -8,9 +8,7 @@ from gateway.openai_import.report import ImportReport
 
 
 class ImportRequest(BaseModel):
-    upstream: str | None = Field(
-        default=None, description="a configured upstream to read (default: the one named `openai`)"
-    )
+    upstream: str = Field(description="the configured upstream to read, e.g. `openai`")
     base_url: str | None = Field(default=None, description="another address for that upstream")
     training_files: Path | None = Field(
         default=None, description="a folder on the server holding the JSONL files the jobs trained on"

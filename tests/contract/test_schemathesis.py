@@ -166,6 +166,14 @@ def _steer(schema: schemathesis.BaseSchema, objects: Objects, valid_chat: Callab
             [question, body, {**body, "model": TINY_MODEL}, {**question, "stream": True}]
         ).map(_cheap)
 
+    @schema.hook("flatmap_body").apply_to(method="POST", path="/admin/projects/{project_id}/openai_import")
+    def no_parked_upstream(context: Any, body: Any) -> st.SearchStrategy:
+        """An import never reads the parked `openai` upstream: it is down by design, and each read
+        of it would be the 502 a down upstream gets (chats are steered off it likewise)."""
+        if isinstance(body, dict) and body.get("upstream") == "openai":
+            return st.just({**body, "upstream": "not-configured"})
+        return st.just(body)
+
 
 def _cheap(body: dict[str, Any]) -> dict[str, Any]:
     """A valid `max_tokens` stays valid when lowered; none at all becomes a small one."""
