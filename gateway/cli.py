@@ -1,5 +1,5 @@
 """The `ftgate` command: serve, migrate, quote, build a local model, and the operator's commands
-(projects, keys, limits, usage, audit, capture)."""
+(projects, keys, limits, usage, audit, capture, openai import)."""
 
 import argparse
 import asyncio
@@ -135,6 +135,7 @@ def build_tiny_model(args: argparse.Namespace) -> None:
 def parser() -> argparse.ArgumentParser:
     from gateway.admin.commands import add_commands
     from gateway.capture import commands as capture_commands
+    from gateway.openai_import.command import add_command as add_openai_command
 
     root = argparse.ArgumentParser(prog="ftgate", description="OpenAI-compatible fine-tuning gateway")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
@@ -181,6 +182,7 @@ def parser() -> argparse.ArgumentParser:
     create_cmd.set_defaults(handler=create_key)
     add_commands(commands, keys_cmd)
     capture_commands.add_commands(commands)
+    add_openai_command(commands)
     return root
 
 

@@ -59,6 +59,9 @@ class StoredFile(Base):
     blob_key: Mapped[str] = mapped_column(String(256))
     sha256: Mapped[str] = mapped_column(String(64))
     validation: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    # Where a file imported with its job history came from (the upstream's base URL); null for
+    # files made here. An imported file whose content was not supplied yet has `sha256` "".
+    imported_from: Mapped[str | None] = mapped_column(String(512))
 
 
 class Job(Base):
@@ -113,6 +116,11 @@ class Job(Base):
     upstream_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     upstream_polled_at_ms: Mapped[int | None] = mapped_column(BigInteger)
     next_poll_at_ms: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # Jobs imported as history from an upstream (its base URL): read-only, never run by a worker.
+    # They keep the upstream's own `hyperparameters` field (null for jobs made here: derived from
+    # `method`).
+    imported_from: Mapped[str | None] = mapped_column(String(512))
+    hyperparameters: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
 
 
 class UpstreamFile(Base):

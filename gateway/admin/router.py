@@ -1,4 +1,5 @@
-"""/admin: projects, keys, their limits, usage and the audit log, for the operator's key."""
+"""/admin: projects, keys, their limits, usage, the audit log and the import of an OpenAI
+organisation's fine-tuning history, for the operator's key."""
 
 from typing import Annotated, Literal
 
@@ -12,9 +13,15 @@ from gateway.admission import AdminRoute
 from gateway.budgets import usage
 from gateway.budgets.limits import Limits
 from gateway.budgets.usage import UsageRow
-from gateway.deps import SessionDep
+from gateway.deps import RuntimeDep, SessionDep
+from gateway.errors import BadGateway, InvalidRequest
+from gateway.openai_import import service as openai_import
+from gateway.openai_import.client import OpenAIHistory
+from gateway.openai_import.schemas import ImportRequest, ImportResult
+from gateway.openai_import.source import import_spec
 from gateway.openapi import errors
 from gateway.pagination import ListPage
+from gateway.providers.base import UpstreamError
 
 router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
 
@@ -42,6 +49,37 @@ async def set_project_limits(
     project_id: str, limits: Limits, session: SessionDep, actor: AdminDep
 ) -> AdminProject:
     return AdminProject.of(await service.set_project_limits(session, actor, project_id, limits))
+
+
+@router.post("/projects/{project_id}/openai_import", responses=errors(400, 404, 502))
+async def import_openai_history(
+    project_id: str, body: ImportRequest, runtime: RuntimeDep, actor: AdminDep
+) -> ImportResult:
+    """What `ftgate openai import` does, from a configured upstream; it answers once done."""
+    async with runtime.sessions() as session:
+        project = await service.get_project(session, project_id)
+    if body.training_files is not None and not body.training_files.is_dir():
+        raise InvalidRequest(f"{body.training_files} is not a folder on the server.", param="training_files")
+    spec = import_spec(runtime.settings, upstream=body.upstream, api_key=None, base_url=body.base_url)
+    history = OpenAIHistory(spec)
+    try:
+        report = await openai_import.import_history(
+            runtime,
+            history,
+            project.id,
+            project.name,
+            provider=spec.name,
+            training_files=body.training_files,
+            actor=actor,
+        )
+    except UpstreamError as error:
+        refused = f"The upstream did not give its history: {error.message}"
+        raise (
+            BadGateway(refused) if error.retryable else InvalidRequest(refused, param="upstream")
+        ) from None
+    finally:
+        await history.close()
+    return ImportResult.of(report)
 
 
 @router.post("/projects/{project_id}/keys", responses=errors(404))

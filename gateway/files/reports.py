@@ -7,10 +7,18 @@ limit gets the stored file counted again, in a validator child process.
 import anyio
 
 from gateway.catalog import BaseModelSpec
+from gateway.files.upload import UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT
 from gateway.files.validator_pool import Validator, ValidatorPool
 from gateway.models import StoredFile
 from gateway.storage.base import BlobStore
 from gateway.validation import ValidationReport
+
+
+async def report_for_upload(blobs: BlobStore, blob_key: str, validators: ValidatorPool) -> ValidationReport:
+    """The report an upload of the stored blob would have got (a file whose content came in
+    another way: an imported file's content supplied by the operator)."""
+    async with validators.session(UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT) as validator:
+        return await anyio.to_thread.run_sync(_feed_blob, blobs, blob_key, validator)
 
 
 async def report_for_model(

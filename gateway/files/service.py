@@ -16,9 +16,25 @@ from gateway.pagination import fetch_page, resolve_after
 from gateway.projects import Caller
 from gateway.storage.base import BlobStore
 
+# The `sha256` of an imported file whose content ftgate does not have yet.
+NO_CONTENT = ""
+
 
 def not_found(file_id: str) -> NotFound:
     return NotFound(f"No such File object: {file_id}", param="id")
+
+
+def has_content(stored: StoredFile) -> bool:
+    return stored.sha256 != NO_CONTENT
+
+
+def content_missing(stored: StoredFile, param: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"File {stored.id} was imported from {stored.imported_from} without its content (OpenAI does "
+        "not allow downloading fine-tune files). Supply it with `ftgate openai import --training-files DIR`.",
+        param=param,
+        code="file_content_missing",
+    )
 
 
 def add_uploaded(
@@ -83,6 +99,8 @@ async def delete(session: AsyncSession, caller: Caller, blobs: BlobStore, file_i
 
 async def open_content(session: AsyncSession, caller: Caller, blobs: BlobStore, file_id: str) -> BinaryIO:
     stored = await retrieve(session, caller, file_id)
+    if not has_content(stored):
+        raise content_missing(stored, "file_id")
     try:
         return await anyio.to_thread.run_sync(blobs.open, stored.blob_key)
     except FileNotFoundError:

@@ -65,7 +65,9 @@ async def update_if_status(
 
 
 def _lease_free(now: int) -> Any:
-    return or_(Job.locked_until.is_(None), Job.locked_until < now)
+    """A job a worker may take: its lease is free, and it is not imported history (which no
+    worker ever runs: every task takes a job through this)."""
+    return and_(Job.imported_from.is_(None), or_(Job.locked_until.is_(None), Job.locked_until < now))
 
 
 async def claim(session: AsyncSession, job_id: str, now: int, lease_seconds: int) -> bool:

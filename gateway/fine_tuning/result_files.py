@@ -12,9 +12,20 @@ from gateway.storage.base import BlobStore
 RESULTS_PURPOSE = "fine-tune-results"
 
 
-def store(session: AsyncSession, blobs: BlobStore, project_id: str, filename: str, body: bytes) -> str:
-    """Write the blob now and add its row to the session; returns the new file's id."""
-    file_id = ids.new_file_id()
+def store(
+    session: AsyncSession,
+    blobs: BlobStore,
+    project_id: str,
+    filename: str,
+    body: bytes,
+    *,
+    file_id: str | None = None,
+    created_at: int | None = None,
+    imported_from: str | None = None,
+) -> str:
+    """Write the blob now and add its row to the session; returns the file's id (a new one
+    unless `file_id` is given: an imported file keeps the upstream's)."""
+    file_id = file_id or ids.new_file_id()
     writer = blobs.writer(file_id)
     writer.write(body)
     writer.commit()
@@ -25,13 +36,14 @@ def store(session: AsyncSession, blobs: BlobStore, project_id: str, filename: st
             filename=filename,
             purpose=RESULTS_PURPOSE,
             bytes=len(body),
-            created_at=int(time.time()),
+            created_at=created_at if created_at is not None else int(time.time()),
             expires_at=None,
             status="processed",
             status_details=None,
             blob_key=file_id,
             sha256=hashlib.sha256(body).hexdigest(),
             validation=None,
+            imported_from=imported_from,
         )
     )
     return file_id

@@ -44,7 +44,7 @@ class FineTuningJob(BaseModel):
             error=JobError(**job.error) if job.error else None,
             fine_tuned_model=job.fine_tuned_model,
             finished_at=job.finished_at,
-            hyperparameters=top_level(job.method),
+            hyperparameters=job.hyperparameters if job.hyperparameters is not None else top_level(job.method),
             model=job.model,
             organization_id=job.organization_id,
             result_files=job.result_files,

@@ -13,6 +13,7 @@ from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
 from gateway.errors import InvalidRequest, NotFound
 from gateway.files import purposes
 from gateway.files import repository as files_repository
+from gateway.files import service as files_service
 from gateway.files.reports import report_for_model
 from gateway.fine_tuning import events, lifecycle, repository
 from gateway.fine_tuning.hyperparameters import default_epochs, method_hyperparameters, normalize_method
@@ -67,6 +68,8 @@ async def _require_fine_tune_file(
     stored = await files_repository.get(session, caller.project_id, file_id, int(time.time()))
     if stored is None:
         raise InvalidRequest(f"invalid {param}: {file_id}", param=param)
+    if not files_service.has_content(stored):
+        raise files_service.content_missing(stored, param)
     if stored.purpose != purposes.FINE_TUNE:
         raise InvalidRequest(
             f"File {file_id} has purpose '{stored.purpose}', but {param} must be a file uploaded "
@@ -189,6 +192,13 @@ async def apply_action(session: AsyncSession, caller: Caller, job_id: str, actio
     at the same moment (say validating_files -> queued) cannot make a valid cancel fail.
     """
     job = await retrieve(session, caller, job_id)
+    if job.imported_from is not None:
+        raise InvalidRequest(
+            f"Job {job_id} was imported from {job.imported_from} as read-only history: "
+            f"ftgate does not run it, so it cannot {action} it.",
+            param="fine_tuning_job_id",
+            code="imported_job",
+        )
     allowed_from, target = CLIENT_ACTIONS[action]
     now = int(time.time())
     values: dict[str, Any] = {"status": target, "updated_at": now}

@@ -116,6 +116,11 @@ class OpenAIProvider:
     async def close(self) -> None:
         await self.client.aclose()
 
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """A GET with this upstream's retries, for readers beyond the Provider interface (the
+        import of an organisation's history)."""
+        return await self._request("GET", path, params=params)
+
     async def _list(self, path: str, after: str | None, limit: int) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
         if after is not None:

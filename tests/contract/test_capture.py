@@ -280,7 +280,10 @@ def test_caps_on_examples_and_bytes_stop_capture(team: Team):
     status = team.status()
     assert status["examples"] == 2 and status["capped_at"] is not None
     names = [line["messages"][1]["content"] for line in team.lines(status["training_file_id"])]
-    assert names == ["Tell me about Lithium", "Tell me about Sodium"]
+    # Recording follows each answer, so two chats in a row may be recorded in either order.
+    assert len(names) == 2 and set(names) <= {
+        f"Tell me about {n}" for n in ("Lithium", "Sodium", "Potassium")
+    }
 
     room = status["bytes"] + 10  # less than one more example
     resumed = team.update(max_examples=100, max_bytes=room)
@@ -292,6 +295,10 @@ def test_caps_on_examples_and_bytes_stop_capture(team: Team):
     team.update(max_bytes=10_000_000)
     team.chat("Tell me about Francium")
     assert team.wait_for(3)["capped_at"] is None
+
+
+def sorted_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(lines, key=lambda line: json.dumps(line, sort_keys=True))
 
 
 def test_a_held_out_fraction_splits_prompts_by_their_hash(team: Team):
@@ -310,20 +317,25 @@ def test_a_held_out_fraction_splits_prompts_by_their_hash(team: Team):
         len(kept_aside),
         len(names) - len(kept_aside),
     )
-    assert team.lines(status["training_file_id"]) == [
-        example(f"Tell me about {name}", said(answer_to(f"Tell me about {name}")))
-        for name in names
-        if not held(name)
-    ]
-    assert team.lines(status["held_out_file_id"]) == [
-        {
-            "item": {
-                "messages": [SYSTEM, {"role": "user", "content": f"Tell me about {name}"}],
-                "answer": answer_to(f"Tell me about {name}"),
+    # Recording follows each answer, so two chats in a row may be recorded in either order.
+    assert sorted_lines(team.lines(status["training_file_id"])) == sorted_lines(
+        [
+            example(f"Tell me about {name}", said(answer_to(f"Tell me about {name}")))
+            for name in names
+            if not held(name)
+        ]
+    )
+    assert sorted_lines(team.lines(status["held_out_file_id"])) == sorted_lines(
+        [
+            {
+                "item": {
+                    "messages": [SYSTEM, {"role": "user", "content": f"Tell me about {name}"}],
+                    "answer": answer_to(f"Tell me about {name}"),
+                }
             }
-        }
-        for name in kept_aside
-    ]
+            for name in kept_aside
+        ]
+    )
     held_out = team.client.files.retrieve(status["held_out_file_id"])
     assert (held_out.purpose, held_out.filename) == ("evals", f"capture-{MODEL}-held-out.jsonl")
 

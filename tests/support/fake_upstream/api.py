@@ -128,6 +128,8 @@ class Api:
         return Response(200, self.upstream.file(file_id).info)
 
     def file_content(self, request: Request, file_id: str) -> Response:
+        if self.upstream.file(file_id).info["purpose"] == "fine-tune":
+            raise ApiError(400, "Not allowed to download files of purpose: fine-tune")
         return Response(
             200, content=self.upstream.file(file_id).content, content_type="application/octet-stream"
         )

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Self
 
+from . import history
 from .api import Api
 from .faults import Fault, Faults, answer
 from .lifecycle import Job, Upstream
@@ -162,6 +163,29 @@ class FakeUpstream:
         """How many logged requests had this method and a path that `pattern` matches (re.search)."""
         regex = re.compile(pattern)
         return sum(1 for r in self.requests if r["method"] == method.upper() and regex.search(r["path"]))
+
+    def seed_history(self) -> dict[str, str]:
+        """Add an organisation's past: a job in each status (see `history.seed`); status -> id."""
+        return self._call(history.seed, self._upstream)
+
+    def add_history_job(self, status: str, name: str, **options: Any) -> str:
+        """One more job made at once in `status` (see `history.add_job`); its id."""
+        return self._call(
+            lambda: (
+                history.add_job(self._upstream, status, name=name, created_at=int(time.time()), **options).id
+            )
+        )
+
+    def add_steps(self, upstream_id: str, steps: int) -> None:
+        """More training steps (events, checkpoints) for a running history job."""
+        self._call(lambda: history.add_steps(self._upstream, self._upstream.jobs[upstream_id], steps))
+
+    def file_content(self, file_id: str) -> bytes:
+        """A stored file's content, whatever its purpose (the API refuses `fine-tune` ones)."""
+        return self._call(lambda: self._upstream.files[file_id].content)
+
+    def file_info(self, file_id: str) -> dict[str, Any]:
+        return self._call(lambda: copy.deepcopy(self._upstream.files[file_id].info))
 
     def job(self, upstream_id: str) -> dict[str, Any]:
         """The job object plus `vanished`, `events` (oldest first, with `emitted_at`), `checkpoints`
