@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from gateway.models import Capture
 from gateway.text import StoredText
@@ -16,22 +16,22 @@ FieldPath = Annotated[StoredText, Field(min_length=1, max_length=200)]
 class CaptureChanges(BaseModel):
     """The settings to change; those left out keep their value (their default, for a new capture)."""
 
-    sample_rate: float | None = Field(
+    sample_rate: StrictFloat | None = Field(
         default=None, ge=0, le=1, description="the share of chats recorded, at random (default 1)"
     )
-    held_out_fraction: float | None = Field(
+    held_out_fraction: StrictFloat | None = Field(
         default=None,
         ge=0,
         le=1,
         description="the share of prompts kept aside in the held-out file, by hash (default 0.1)",
     )
-    max_examples: int | None = Field(
+    max_examples: StrictInt | None = Field(
         default=None,
         ge=1,
         le=2**62,
         description=f"examples in both files together (default {DEFAULT_MAX_EXAMPLES})",
     )
-    max_bytes: int | None = Field(
+    max_bytes: StrictInt | None = Field(
         default=None,
         ge=1,
         le=2**62,

@@ -128,12 +128,19 @@ def load_schema(server: RunningServer, objects: Objects) -> schemathesis.BaseSch
     chat_body = jsonschema.Draft202012Validator(
         {**document, "$ref": "#/components/schemas/ChatCompletionParams"}
     )
-    _steer(schema, objects, chat_body.is_valid)
+    job_body = jsonschema.Draft202012Validator({**document, "$ref": "#/components/schemas/JobCreateParams"})
+    _steer(schema, objects, chat_body.is_valid, job_body.is_valid)
     return schema
 
 
-def _steer(schema: schemathesis.BaseSchema, objects: Objects, valid_chat: Callable[[Any], bool]) -> None:
-    """Hooks that send generated requests to existing objects part of the time."""
+def _steer(
+    schema: schemathesis.BaseSchema,
+    objects: Objects,
+    valid_chat: Callable[[Any], bool],
+    valid_job: Callable[[Any], bool],
+) -> None:
+    """Hooks that send generated requests to existing objects part of the time; a body generated
+    to be refused stays as it is."""
 
     @schema.hook
     def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> st.SearchStrategy:
@@ -151,7 +158,11 @@ def _steer(schema: schemathesis.BaseSchema, objects: Objects, valid_chat: Callab
         """The generated body, or the same on the real training file; first a plain job on it
         for a parked model (it waits in `queued`, costing nothing), which a derandomized run
         favours, so that a success is reached whatever the generated bodies hold."""
-        if not isinstance(body, dict) or not isinstance(body.get("training_file"), str):
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("training_file"), str)
+            or not valid_job(body)
+        ):
             return st.just(body)
         plain = {"model": PARKED_MODEL, "training_file": objects.training_file}
         return st.sampled_from([plain, body, {**body, "training_file": objects.training_file}])
