@@ -273,7 +273,7 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     project_id: Mapped[str | None] = mapped_column(String(64))
-    object_id: Mapped[str | None] = mapped_column(String(128))
+    object_id: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict[str, Any]] = mapped_column(JSONValue)
 
 
@@ -350,3 +350,23 @@ class StoredOutputItem(Base):
     datasource_item: Mapped[dict[str, Any]] = mapped_column(JSONValue)
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue)
     sample: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+
+
+class ModelAlias(Base):
+    """A project's old model id answered by another model it can chat with (a replacement), from
+    `active_from` on (Unix seconds; null: at once). One alias per name and project."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        Index("ix_model_aliases_project_seq", "project_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(512))
+    replacement: Mapped[str] = mapped_column(String(512))
+    active_from: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[int]
+    updated_at: Mapped[int]
