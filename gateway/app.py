@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from gateway import error_handlers, openapi
+from gateway.admin.aliases import router as admin_aliases_router
 from gateway.admin.router import router as admin_router
 from gateway.admin.webhooks import router as admin_webhooks_router
 from gateway.chat.router import router as chat_router
@@ -55,6 +56,7 @@ def create_app(
         webhook_intake_router,
         admin_router,
         admin_webhooks_router,
+        admin_aliases_router,
     ):
         app.include_router(router)
     openapi.install(app)

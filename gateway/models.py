@@ -370,3 +370,6 @@ class ModelAlias(Base):
     active_from: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[int]
     updated_at: Mapped[int]
+
+    def in_force(self, now: int) -> bool:
+        return self.active_from is None or self.active_from <= now

@@ -41,14 +41,20 @@ def upgrade() -> None:
     # An alias's name (an old fine-tuned model id) is the audit entries' object id.
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.alter_column(
-            "object_id", existing_type=sa.String(length=128), type_=sa.String(length=512), existing_nullable=True
+            "object_id",
+            existing_type=sa.String(length=128),
+            type_=sa.String(length=512),
+            existing_nullable=True,
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.alter_column(
-            "object_id", existing_type=sa.String(length=512), type_=sa.String(length=128), existing_nullable=True
+            "object_id",
+            existing_type=sa.String(length=512),
+            type_=sa.String(length=128),
+            existing_nullable=True,
         )
 
     with op.batch_alter_table("model_aliases", schema=None) as batch_op:
