@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from gateway import error_handlers, openapi
+from gateway.admin.aliases import router as admin_aliases_router
 from gateway.admin.router import router as admin_router
 from gateway.admin.webhooks import router as admin_webhooks_router
 from gateway.capture.router import router as capture_router
@@ -57,6 +58,7 @@ def create_app(
         admin_router,
         admin_webhooks_router,
         capture_router,
+        admin_aliases_router,
     ):
         app.include_router(router)
     openapi.install(app)

@@ -281,7 +281,7 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     project_id: Mapped[str | None] = mapped_column(String(64))
-    object_id: Mapped[str | None] = mapped_column(String(128))
+    object_id: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict[str, Any]] = mapped_column(JSONValue)
 
 
@@ -392,3 +392,26 @@ class Capture(Base):
     # When an example was refused for a cap: capture has stopped (until the caps change).
     capped_at: Mapped[int | None]
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class ModelAlias(Base):
+    """A project's old model id answered by another model it can chat with (a replacement), from
+    `active_from` on (Unix seconds; null: at once). One alias per name and project."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        Index("ix_model_aliases_project_seq", "project_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(512))
+    replacement: Mapped[str] = mapped_column(String(512))
+    active_from: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[int]
+    updated_at: Mapped[int]
+
+    def in_force(self, now: int) -> bool:
+        return self.active_from is None or self.active_from <= now

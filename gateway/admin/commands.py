@@ -1,4 +1,4 @@
-"""The operator's CLI: `ftgate projects|keys|limits|usage|audit ...`, on the database directly,
+"""The operator's CLI: `ftgate projects|keys|limits|usage|audit|aliases ...`, on the database directly,
 through the same service functions as the admin API (the audit log's actor is `cli`)."""
 
 import argparse
@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,11 +18,22 @@ from gateway.budgets.limits import Limits
 from gateway.errors import GatewayError
 from gateway.models import Project
 
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
+
 CLI_ACTOR = "cli"
 Command = Callable[[AsyncSession, argparse.Namespace], Awaitable[Any]]
+RuntimeCommand = Callable[["Runtime", AsyncSession, argparse.Namespace], Awaitable[Any]]
 
 
 def _run(command: Command) -> Callable[[argparse.Namespace], None]:
+    return run_with_runtime(lambda _, session, args: command(session, args))
+
+
+def run_with_runtime(command: RuntimeCommand) -> Callable[[argparse.Namespace], None]:
+    """A command's handler: `command` in one transaction on the migrated database, its answer
+    printed; a refusal is printed as `ftgate: ...` with exit status 1."""
+
     def handler(args: argparse.Namespace) -> None:
         from gateway.cli import migrated_settings
         from gateway.runtime import build_runtime
@@ -33,7 +44,7 @@ def _run(command: Command) -> Callable[[argparse.Namespace], None]:
             runtime = build_runtime(settings, lambda *_: None)
             try:
                 async with runtime.transaction() as session:
-                    return await command(session, args)
+                    return await command(runtime, session, args)
             finally:
                 await runtime.close()
 
@@ -45,7 +56,7 @@ def _run(command: Command) -> Callable[[argparse.Namespace], None]:
     return handler
 
 
-async def _project_id(session: AsyncSession, name_or_id: str) -> str:
+async def project_id_of(session: AsyncSession, name_or_id: str) -> str:
     found = await session.scalar(
         select(Project.id).where(or_(Project.id == name_or_id, Project.name == name_or_id))
     )
@@ -54,7 +65,7 @@ async def _project_id(session: AsyncSession, name_or_id: str) -> str:
     return found
 
 
-def _json(value: Any) -> str:
+def as_json(value: Any) -> str:
     return json.dumps(value.model_dump() if hasattr(value, "model_dump") else value, indent=2)
 
 
@@ -74,32 +85,36 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 async def create_project(session: AsyncSession, args: argparse.Namespace) -> str:
-    return _json(AdminProject.of(await service.create_project(session, CLI_ACTOR, args.name, _limits(args))))
+    return as_json(
+        AdminProject.of(await service.create_project(session, CLI_ACTOR, args.name, _limits(args)))
+    )
 
 
 async def list_projects(session: AsyncSession, _: argparse.Namespace) -> str:
-    return _json([AdminProject.of(project).model_dump() for project in await service.list_projects(session)])
+    return as_json(
+        [AdminProject.of(project).model_dump() for project in await service.list_projects(session)]
+    )
 
 
 async def list_keys(session: AsyncSession, args: argparse.Namespace) -> str:
-    keys = await service.list_keys(session, await _project_id(session, args.project))
-    return _json([AdminApiKey.of(key).model_dump() for key in keys])
+    keys = await service.list_keys(session, await project_id_of(session, args.project))
+    return as_json([AdminApiKey.of(key).model_dump() for key in keys])
 
 
 async def revoke_key(session: AsyncSession, args: argparse.Namespace) -> str:
-    return _json(AdminApiKey.of(await service.revoke_key(session, CLI_ACTOR, args.key_id)))
+    return as_json(AdminApiKey.of(await service.revoke_key(session, CLI_ACTOR, args.key_id)))
 
 
 async def set_limits(session: AsyncSession, args: argparse.Namespace) -> str:
     limits = _limits(args)
     if args.key is not None:
-        return _json(AdminApiKey.of(await service.set_key_limits(session, CLI_ACTOR, args.key, limits)))
-    project_id = await _project_id(session, args.project)
-    return _json(AdminProject.of(await service.set_project_limits(session, CLI_ACTOR, project_id, limits)))
+        return as_json(AdminApiKey.of(await service.set_key_limits(session, CLI_ACTOR, args.key, limits)))
+    project_id = await project_id_of(session, args.project)
+    return as_json(AdminProject.of(await service.set_project_limits(session, CLI_ACTOR, project_id, limits)))
 
 
 async def usage_report(session: AsyncSession, args: argparse.Namespace) -> str:
-    project_id = await _project_id(session, args.project) if args.project else None
+    project_id = await project_id_of(session, args.project) if args.project else None
     rows = await usage.report(
         session,
         usage.parse_groups(args.group_by),
@@ -109,13 +124,13 @@ async def usage_report(session: AsyncSession, args: argparse.Namespace) -> str:
     )
     if args.format == "csv":
         return usage.as_csv(rows).rstrip("\n")
-    return _json([row.model_dump() for row in rows])
+    return as_json([row.model_dump() for row in rows])
 
 
 async def audit_log(session: AsyncSession, args: argparse.Namespace) -> str:
-    project_id = await _project_id(session, args.project) if args.project else None
+    project_id = await project_id_of(session, args.project) if args.project else None
     entries, _ = await service.audit_log(session, project_id, None, args.limit)
-    return _json([AdminAuditEntry.of(entry).model_dump() for entry in entries])
+    return as_json([AdminAuditEntry.of(entry).model_dump() for entry in entries])
 
 
 def _day_start(day: str | None) -> int | None:
@@ -138,6 +153,9 @@ def _add_limit_options(command: argparse.ArgumentParser) -> None:
 
 def add_commands(commands: Any, keys: Any) -> None:
     """Add the operator's commands to the `ftgate` parser (`keys` is the `keys` sub-parser set)."""
+    from gateway.admin import alias_commands
+
+    alias_commands.add_commands(commands)
     projects = commands.add_parser("projects", help="manage projects").add_subparsers(
         required=True, metavar="ACTION"
     )

@@ -31,6 +31,9 @@ async def create(
     params: ChatCompletionParams, caller: CallerDep, runtime: RuntimeDep, request: Request
 ) -> ChatCompletion | Response:
     debit = await admit_chat(request, runtime.rate_limiter, caller)
+    # From here on the chat is one with the model that serves the name asked for (an alias's
+    # replacement): routed, billed and answered as if the caller had named that model.
+    params = params.model_copy(update={"model": await service.served_model(runtime, caller, params.model)})
     on_usage = await billing.open_meter(runtime, caller, params.model, debit)
     route = await service.upstream_route(runtime, caller, params.model)
     if route is not None:

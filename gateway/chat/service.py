@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import artifacts, ids
+from gateway.aliases import repository as aliases_repository
 from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
 from gateway.chat.engine import PromptError, PromptTooLong, Sampling, Target
 from gateway.chat.params import ChatCompletionParams, MediaPart, Message
@@ -58,22 +59,49 @@ async def upstream_route(runtime: Runtime, caller: Caller, name: str) -> Upstrea
 
 
 async def _tuning_job(runtime: Runtime, caller: Caller, name: str) -> Job | None:
-    """The caller's job that made `name`, a fine-tuned model or one of its checkpoints."""
     async with runtime.sessions() as session:
-        job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
-        if job is None and (
-            found := await jobs_repository.checkpoint_by_model(session, caller.project_id, name)
-        ):
-            job = found[0]
+        return await tuning_job(session, caller.project_id, name)
+
+
+async def tuning_job(session: AsyncSession, project_id: str, name: str) -> Job | None:
+    """The project's job that made `name`, a fine-tuned model or one of its checkpoints."""
+    job = await jobs_repository.by_fine_tuned_model(session, project_id, name)
+    if job is None and (found := await jobs_repository.checkpoint_by_model(session, project_id, name)):
+        job = found[0]
     return job
 
 
+async def served_model(runtime: Runtime, caller: Caller, name: str) -> str:
+    """The model that answers a chat for `name`: the replacement named by the caller's project's
+    alias of `name` once that alias is in force, else `name` itself. Chats (the API's and those
+    made on the project's behalf) and eval runs ask this first, and from then on deal with the
+    replacement only: it is routed, billed, rate limited and named in the response as if the
+    caller had asked for it."""
+    async with runtime.sessions() as session:
+        return await _aliased(session, caller, name)
+
+
+async def _aliased(session: AsyncSession, caller: Caller, name: str) -> str:
+    now = int(time.time())
+    return await aliases_repository.active_replacement(session, caller.project_id, name, now) or name
+
+
 async def serves(runtime: Runtime, caller: Caller, name: str) -> bool:
-    """Whether the caller can chat with `name`: a base model offered here, or one of its
-    project's fine-tuned models or checkpoints."""
-    if resolve_base_model(runtime.offered_models, name) is not None:
+    """Whether the caller can chat with `name`: a model its project can chat with, or an alias
+    of its project in force that stands for one."""
+    async with runtime.sessions() as session:
+        served = await _aliased(session, caller, name)
+        return await project_serves(session, runtime.offered_models, caller.project_id, served)
+
+
+async def project_serves(
+    session: AsyncSession, offered: list[BaseModelSpec], project_id: str, name: str
+) -> bool:
+    """Whether `name` is a model the project can chat with, aliases aside: a base model offered
+    here, or one of the project's fine-tuned models or checkpoints."""
+    if resolve_base_model(offered, name) is not None:
         return True
-    return await _tuning_job(runtime, caller, name) is not None
+    return await tuning_job(session, project_id, name) is not None
 
 
 async def priced_base_model(runtime: Runtime, caller: Caller, name: str) -> BaseModelSpec | None:
