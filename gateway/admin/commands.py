@@ -26,7 +26,8 @@ Command = Callable[[AsyncSession, argparse.Namespace], Awaitable[Any]]
 RuntimeCommand = Callable[["Runtime", AsyncSession, argparse.Namespace], Awaitable[Any]]
 
 
-def _run(command: Command) -> Callable[[argparse.Namespace], None]:
+def run_command(command: Command) -> Callable[[argparse.Namespace], None]:
+    """A command that needs only its transaction (see `run_with_runtime`)."""
     return run_with_runtime(lambda _, session, args: command(session, args))
 
 
@@ -162,15 +163,15 @@ def add_commands(commands: Any, keys: Any) -> None:
     create = projects.add_parser("create", help="create a project, with limits if given")
     create.add_argument("name")
     _add_limit_options(create)
-    create.set_defaults(handler=_run(create_project))
-    projects.add_parser("list", help="list projects").set_defaults(handler=_run(list_projects))
+    create.set_defaults(handler=run_command(create_project))
+    projects.add_parser("list", help="list projects").set_defaults(handler=run_command(list_projects))
 
     list_cmd = keys.add_parser("list", help="list a project's keys (never their secrets)")
     list_cmd.add_argument("--project", required=True, help="name or id")
-    list_cmd.set_defaults(handler=_run(list_keys))
+    list_cmd.set_defaults(handler=run_command(list_keys))
     revoke = keys.add_parser("revoke", help="revoke a key: refused from its next request on")
     revoke.add_argument("key_id")
-    revoke.set_defaults(handler=_run(revoke_key))
+    revoke.set_defaults(handler=run_command(revoke_key))
 
     limits = commands.add_parser("limits", help="set a project's or a key's budgets and limits")
     limits_actions = limits.add_subparsers(required=True, metavar="ACTION")
@@ -179,7 +180,7 @@ def add_commands(commands: Any, keys: Any) -> None:
     target.add_argument("--project", help="name or id")
     target.add_argument("--key", help="key id")
     _add_limit_options(set_cmd)
-    set_cmd.set_defaults(handler=_run(set_limits))
+    set_cmd.set_defaults(handler=run_command(set_limits))
 
     usage_cmd = commands.add_parser("usage", help="usage and cost per project, key, model and day")
     usage_cmd.add_argument("--project", help="name or id; all projects when left out")
@@ -187,9 +188,9 @@ def add_commands(commands: Any, keys: Any) -> None:
     usage_cmd.add_argument("--since", help="first day (YYYY-MM-DD, UTC)")
     usage_cmd.add_argument("--until", help="day after the last (YYYY-MM-DD, UTC)")
     usage_cmd.add_argument("--format", choices=["json", "csv"], default="json")
-    usage_cmd.set_defaults(handler=_run(usage_report))
+    usage_cmd.set_defaults(handler=run_command(usage_report))
 
     audit = commands.add_parser("audit", help="the audit log, newest first")
     audit.add_argument("--project", help="name or id")
     audit.add_argument("--limit", type=int, default=100)
-    audit.set_defaults(handler=_run(audit_log))
+    audit.set_defaults(handler=run_command(audit_log))

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.admin.commands import CLI_ACTOR, _json, _project_id, _run
+from gateway.admin.commands import CLI_ACTOR, as_json, project_id_of, run_command
 from gateway.capture import service
 from gateway.capture.schemas import AdminCapture, CaptureChanges
 
@@ -22,29 +22,29 @@ def _changes(args: argparse.Namespace) -> CaptureChanges:
 
 
 async def enable(session: AsyncSession, args: argparse.Namespace) -> str:
-    project_id = await _project_id(session, args.project)
-    return _json(
+    project_id = await project_id_of(session, args.project)
+    return as_json(
         AdminCapture.of(await service.enable(session, CLI_ACTOR, project_id, args.model, _changes(args)))
     )
 
 
 async def update(session: AsyncSession, args: argparse.Namespace) -> str:
-    project_id = await _project_id(session, args.project)
-    return _json(
+    project_id = await project_id_of(session, args.project)
+    return as_json(
         AdminCapture.of(await service.update(session, CLI_ACTOR, project_id, args.model, _changes(args)))
     )
 
 
 async def disable(session: AsyncSession, args: argparse.Namespace) -> str:
-    project_id = await _project_id(session, args.project)
-    return _json(AdminCapture.of(await service.disable(session, CLI_ACTOR, project_id, args.model)))
+    project_id = await project_id_of(session, args.project)
+    return as_json(AdminCapture.of(await service.disable(session, CLI_ACTOR, project_id, args.model)))
 
 
 async def status(session: AsyncSession, args: argparse.Namespace) -> str:
-    project_id = await _project_id(session, args.project)
+    project_id = await project_id_of(session, args.project)
     if args.model is not None:
-        return _json(AdminCapture.of(await service.status(session, project_id, args.model)))
-    return _json(
+        return as_json(AdminCapture.of(await service.status(session, project_id, args.model)))
+    return as_json(
         [AdminCapture.of(capture).model_dump() for capture in await service.of_project(session, project_id)]
     )
 
@@ -74,14 +74,14 @@ def add_commands(commands: Any) -> None:
     enable_cmd = actions.add_parser("enable", help="turn capture on (settings left out keep their value)")
     _target(enable_cmd)
     _settings(enable_cmd)
-    enable_cmd.set_defaults(handler=_run(enable))
+    enable_cmd.set_defaults(handler=run_command(enable))
     update_cmd = actions.add_parser("update", help="change the given settings, on or off as it is")
     _target(update_cmd)
     _settings(update_cmd)
-    update_cmd.set_defaults(handler=_run(update))
+    update_cmd.set_defaults(handler=run_command(update))
     disable_cmd = actions.add_parser("disable", help="turn capture off; files and totals stay")
     _target(disable_cmd)
-    disable_cmd.set_defaults(handler=_run(disable))
+    disable_cmd.set_defaults(handler=run_command(disable))
     status_cmd = actions.add_parser("status", help="settings, examples, bytes and file ids")
     _target(status_cmd, model_required=False)
-    status_cmd.set_defaults(handler=_run(status))
+    status_cmd.set_defaults(handler=run_command(status))
