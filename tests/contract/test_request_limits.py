@@ -263,5 +263,7 @@ def test_a_generation_stops_at_the_time_limit(tmp_path: Path, tiny_model: Path):
             base_url=f"{limited.base_url}/v1", api_key=limited.create_key("hurried"), max_retries=0
         )
         answer = client.chat.completions.create(**LONG_CHAT | {"n": 2, "max_tokens": 1000})
-    assert [choice.finish_reason for choice in answer.choices] == ["length", "length"]
+    # At temperature 2 a choice may still draw its end token before the limit ("stop").
+    reasons = [choice.finish_reason for choice in answer.choices]
+    assert "length" in reasons and set(reasons) <= {"length", "stop"}
     assert answer.usage.completion_tokens < 2 * 1000
