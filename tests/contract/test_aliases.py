@@ -7,7 +7,6 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,10 +20,9 @@ from tests.support.admin import Admin
 from tests.support.evals import qa_eval, wait_for_run
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import wait_for_status
-from tests.support.postgres import temporary_database
-from tests.support.server import RunningServer, serve
+from tests.support.server import RunningServer
 from tests.support.tuned_models import TunedModel, seed_tuned_model
-from tests.support.upstream import UPSTREAM_KEY, create_job, upstream_settings
+from tests.support.upstream import UPSTREAM_KEY, create_job, upstream_server
 from tests.support.wire import WireChecker
 
 MESSAGES = [{"role": "user", "content": "Tell me about Gallium"}]
@@ -47,12 +45,11 @@ def server(
     tiny_model: Path,
 ) -> Iterator[RunningServer]:
     """OpenAI's models on the scripted upstream, `tiny-chat` served locally."""
-    with ExitStack() as stack:
-        database_url = "" if request.param == "sqlite" else stack.enter_context(temporary_database())
-        data_dir = tmp_path_factory.mktemp(f"aliases-{request.param}")
-        (data_dir / "models").mkdir()
-        (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
-        yield stack.enter_context(serve(upstream_settings(data_dir, database_url, fake.base_url)))
+    data_dir = tmp_path_factory.mktemp(f"aliases-{request.param}")
+    (data_dir / "models").mkdir()
+    (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
+    with upstream_server(data_dir, request.param, fake) as running:
+        yield running
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,8 @@ from tests.conftest import sdk_client
 from tests.support.admin import Admin
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import wait_for_status
-from tests.support.postgres import temporary_database
 from tests.support.server import RunningServer, serve
-from tests.support.upstream import UPSTREAM_KEY, supervised, upstream_settings
+from tests.support.upstream import UPSTREAM_KEY, supervised, upstream_server
 from tests.support.wire import WireChecker
 
 MODEL = "gpt-4o-mini"
@@ -58,10 +56,9 @@ def fake() -> Iterator[FakeUpstream]:
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeUpstream
 ) -> Iterator[RunningServer]:
-    with ExitStack() as stack:
-        database_url = "" if request.param == "sqlite" else stack.enter_context(temporary_database())
-        data_dir = tmp_path_factory.mktemp(f"capture-{request.param}")
-        yield stack.enter_context(serve(upstream_settings(data_dir, database_url, fake.base_url)))
+    data_dir = tmp_path_factory.mktemp(f"capture-{request.param}")
+    with upstream_server(data_dir, request.param, fake) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

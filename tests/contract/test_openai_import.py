@@ -7,7 +7,6 @@ import asyncio
 import secrets
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import openai
@@ -24,9 +23,8 @@ from gateway.settings import get_settings
 from tests.conftest import sdk_client
 from tests.support.admin import Admin
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.postgres import temporary_database
-from tests.support.server import RunningServer, serve
-from tests.support.upstream import UPSTREAM_KEY, upstream_settings, upstream_spec
+from tests.support.server import RunningServer
+from tests.support.upstream import UPSTREAM_KEY, upstream_server, upstream_spec
 from tests.support.wire import WireChecker
 
 STATUSES = ("succeeded", "failed", "cancelled", "running", "queued", "validating_files")
@@ -42,10 +40,9 @@ def fake() -> Iterator[FakeUpstream]:
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeUpstream
 ) -> Iterator[RunningServer]:
-    with ExitStack() as stack:
-        database_url = "" if request.param == "sqlite" else stack.enter_context(temporary_database())
-        data_dir = tmp_path_factory.mktemp(f"import-{request.param}")
-        yield stack.enter_context(serve(upstream_settings(data_dir, database_url, fake.base_url)))
+    data_dir = tmp_path_factory.mktemp(f"import-{request.param}")
+    with upstream_server(data_dir, request.param, fake) as running:
+        yield running
 
 
 @pytest.fixture

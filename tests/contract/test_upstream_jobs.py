@@ -8,7 +8,6 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 
 import httpx
 import openai
@@ -18,8 +17,7 @@ from tests.conftest import sdk_client
 from tests.support.admin import Admin
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import upload, wait_for_status
-from tests.support.postgres import temporary_database
-from tests.support.server import RunningServer, serve
+from tests.support.server import RunningServer
 from tests.support.upstream import (
     ACTION_TEXTS,
     OWN_TEXTS,
@@ -30,7 +28,7 @@ from tests.support.upstream import (
     supervised,
     the_upstream_job,
     upstream_jobs_of,
-    upstream_settings,
+    upstream_server,
 )
 from tests.support.wire import WireChecker
 
@@ -47,10 +45,9 @@ def fake() -> Iterator[FakeUpstream]:
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeUpstream
 ) -> Iterator[RunningServer]:
-    with ExitStack() as stack:
-        database_url = "" if request.param == "sqlite" else stack.enter_context(temporary_database())
-        data_dir = tmp_path_factory.mktemp(f"upstream-{request.param}")
-        yield stack.enter_context(serve(upstream_settings(data_dir, database_url, fake.base_url)))
+    data_dir = tmp_path_factory.mktemp(f"upstream-{request.param}")
+    with upstream_server(data_dir, request.param, fake) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,8 @@
 
 import base64
 import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import openai
@@ -13,6 +15,8 @@ from gateway.settings import Settings
 from tests.support.admin import ADMIN_KEY
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import upload
+from tests.support.postgres import temporary_database
+from tests.support.server import RunningServer, serve
 
 UPSTREAM = "fake"
 UPSTREAM_KEY = "sk-upstream-" + secrets.token_hex(16)
@@ -55,6 +59,15 @@ def upstream_settings(data_dir: Path, database_url: str, base_url: str, **overri
         **FAST_POLLING,
     }
     return Settings.model_validate(values | overrides)
+
+
+@contextmanager
+def upstream_server(data_dir: Path, database: str, fake: FakeUpstream) -> Iterator[RunningServer]:
+    """A server whose OpenAI models are on `fake`, on SQLite or on a fresh PostgreSQL database
+    (`database` is "sqlite" or "postgres")."""
+    with ExitStack() as stack:
+        database_url = "" if database == "sqlite" else stack.enter_context(temporary_database())
+        yield stack.enter_context(serve(upstream_settings(data_dir, database_url, fake.base_url)))
 
 
 def supervised(n_epochs: int) -> dict:
