@@ -82,3 +82,36 @@ export function confirmingButton(label, confirmLabel, action, className = "butto
   });
   return button;
 }
+
+// "← Newer · Page N · Older →" over `after` cursors, newest page first. `move()` is called when
+// the user changes page; the page's loader reads `pager.after` and then calls
+// `pager.shown(nextCursor)` (null on the last page).
+export function cursorPager(move) {
+  const newer = h("button", { type: "button", class: "button", disabled: true }, "← Newer");
+  const older = h("button", { type: "button", class: "button", disabled: true }, "Older →");
+  const label = h("span", { class: "muted" });
+  const cursors = [undefined];
+  let index = 0;
+  let next = null;
+  newer.addEventListener("click", () => {
+    index -= 1;
+    move();
+  });
+  older.addEventListener("click", () => {
+    cursors[index + 1] = next;
+    index += 1;
+    move();
+  });
+  return {
+    element: h("nav", { class: "pager", "aria-label": "Pages" }, newer, label, older),
+    get after() {
+      return cursors[index];
+    },
+    shown(nextCursor) {
+      next = nextCursor;
+      newer.disabled = index === 0;
+      older.disabled = next === null;
+      label.textContent = `Page ${index + 1}`;
+    },
+  };
+}

@@ -2,7 +2,7 @@
 import { query, request } from "../api.js";
 import { h, replace, table } from "../dom.js";
 import { dateTime, integer } from "../format.js";
-import { code, errorNotice, loading, pageHeader } from "../widgets.js";
+import { code, cursorPager, errorNotice, loading, pageHeader } from "../widgets.js";
 
 const PAGE_SIZE = 20;
 
@@ -16,32 +16,25 @@ const COLUMNS = [
 export function render(view, { signal, setTitle }) {
   setTitle("Evals");
   const results = h("div", { "aria-busy": "true" }, loading("Loading evals"));
-  const newer = h("button", { type: "button", class: "button", disabled: true }, "← Newer");
-  const older = h("button", { type: "button", class: "button", disabled: true }, "Older →");
-  const pageLabel = h("span", { class: "muted" });
+  const pager = cursorPager(() => load());
   view.append(
     pageHeader("Evals"),
     h(
       "div",
       { class: "toolbar" },
       h("p", { class: "lede" }, "Each eval grades its runs' samples by the same testing criteria."),
-      h("nav", { class: "pager", "aria-label": "Pages" }, newer, pageLabel, older),
+      pager.element,
     ),
     results,
   );
-
-  const cursors = [undefined];
-  let index = 0;
-  let next = null;
 
   async function load() {
     results.setAttribute("aria-busy", "true");
     try {
       const page = await request(
-        `/evals${query({ limit: PAGE_SIZE, after: cursors[index], order: "desc" })}`,
+        `/evals${query({ limit: PAGE_SIZE, after: pager.after, order: "desc" })}`,
       );
       if (signal.aborted) return;
-      next = page.has_more && page.data.length ? page.data[page.data.length - 1].id : null;
       const empty = h(
         "span",
         {},
@@ -53,22 +46,11 @@ export function render(view, { signal, setTitle }) {
       );
       replace(results, table({ caption: "Evals", columns: COLUMNS, rows: page.data, empty }));
       results.setAttribute("aria-busy", "false");
-      newer.disabled = index === 0;
-      older.disabled = next === null;
-      pageLabel.textContent = `Page ${index + 1}`;
+      pager.shown(page.has_more && page.data.length ? page.data[page.data.length - 1].id : null);
     } catch (error) {
       if (!signal.aborted) replace(results, errorNotice(error));
     }
   }
 
-  newer.addEventListener("click", () => {
-    index -= 1;
-    load();
-  });
-  older.addEventListener("click", () => {
-    cursors[index + 1] = next;
-    index += 1;
-    load();
-  });
   load();
 }

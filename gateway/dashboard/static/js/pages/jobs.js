@@ -3,7 +3,7 @@ import { query, request } from "../api.js";
 import { trainingCost, trainingPrice } from "../catalog.js";
 import { h, replace, table } from "../dom.js";
 import { TERMINAL_STATUSES, dateTime, duration, integer, jobDuration, statusLabel, usd } from "../format.js";
-import { code, errorNotice, loading, pageHeader, statusBadge } from "../widgets.js";
+import { code, cursorPager, errorNotice, loading, pageHeader, statusBadge } from "../widgets.js";
 
 const PAGE_SIZE = 20;
 const SCAN_SIZE = 100;
@@ -65,9 +65,7 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
   filter.addEventListener("change", () => navigate(filter.value ? `jobs?status=${filter.value}` : "jobs"));
 
   const results = h("div", { "aria-busy": "true" }, loading("Loading jobs"));
-  const newer = h("button", { type: "button", class: "button", disabled: true }, "← Newer");
-  const older = h("button", { type: "button", class: "button", disabled: true }, "Older →");
-  const pageLabel = h("span", { class: "muted" });
+  const pager = cursorPager(() => load());
   view.append(
     pageHeader("Fine-tuning jobs", h("a", { class: "button primary", href: "files" }, "New job")),
     h(
@@ -75,23 +73,19 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
       { class: "toolbar" },
       h("label", { for: "status-filter" }, "Status"),
       filter,
-      h("nav", { class: "pager", "aria-label": "Pages" }, newer, pageLabel, older),
+      pager.element,
     ),
     results,
   );
 
-  const cursors = [undefined];
-  let index = 0;
-  let next = null;
   let shown = "";
   let timer = null;
 
   async function load() {
     clearTimeout(timer);
     try {
-      const page = await jobsPage(cursors[index], status);
+      const page = await jobsPage(pager.after, status);
       if (signal.aborted) return;
-      next = page.next;
       const snapshot = JSON.stringify(page.jobs);
       if (snapshot !== shown) {
         shown = snapshot;
@@ -107,24 +101,13 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
         replace(results, table({ caption: "Fine-tuning jobs", columns: COLUMNS, rows: page.jobs, empty }));
       }
       results.setAttribute("aria-busy", "false");
-      newer.disabled = index === 0;
-      older.disabled = next === null;
-      pageLabel.textContent = `Page ${index + 1}`;
+      pager.shown(page.next);
       if (page.jobs.some((job) => !TERMINAL_STATUSES.has(job.status))) timer = setTimeout(load, REFRESH_MS);
     } catch (error) {
       if (!signal.aborted) replace(results, errorNotice(error));
     }
   }
 
-  newer.addEventListener("click", () => {
-    index -= 1;
-    load();
-  });
-  older.addEventListener("click", () => {
-    cursors[index + 1] = next;
-    index += 1;
-    load();
-  });
   signal.addEventListener("abort", () => clearTimeout(timer));
   load();
 }
