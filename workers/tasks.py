@@ -66,8 +66,9 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
     async with runtime.transaction() as session:
         now = int(time.time())
         to_validate = await jobs_repository.job_ids_to_advance(session, ADVANCEABLE, now)
-        to_train = await jobs_repository.take_jobs_to_train(session, now, _training_resend_seconds(runtime))
-        to_run = await evals_repository.take_runs_to_send(session, now, _training_resend_seconds(runtime))
+        resend_seconds = _resend_seconds(runtime)
+        to_train = await jobs_repository.take_jobs_to_train(session, now, resend_seconds)
+        to_run = await evals_repository.take_runs_to_send(session, now, resend_seconds)
         await files_service.delete_expired(session, runtime.blobs)
         finished = await jobs_repository.finished_job_ids(session, with_states)
     for job_id in finished:
@@ -80,7 +81,7 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
         runtime.dispatch(RUN_EVAL, run_id)
 
 
-def _training_resend_seconds(runtime: Runtime) -> float:
+def _resend_seconds(runtime: Runtime) -> float:
     """In-process, a task holds its job's (or run's) lease from the start, so one with a free
     lease has no task: send one at once. A Celery message waits in the broker without a lease."""
     return runtime.settings.training_resend_seconds if runtime.settings.queue == "celery" else 0.0
