@@ -18,6 +18,7 @@ from gateway.files.upload import UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT
 from gateway.fine_tuning.router import router as fine_tuning_router
 from gateway.graders.router import router as graders_router
 from gateway.models_api.router import router as models_router
+from gateway.replacement.router import router as replacement_router
 from gateway.request_context import RequestContextMiddleware
 from gateway.runtime import Runtime
 from gateway.url_checks import reject_nul
@@ -59,6 +60,7 @@ def create_app(
         admin_webhooks_router,
         capture_router,
         admin_aliases_router,
+        replacement_router,
     ):
         app.include_router(router)
     openapi.install(app)

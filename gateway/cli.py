@@ -1,5 +1,5 @@
 """The `ftgate` command: serve, migrate, quote, build a local model, and the operator's commands
-(projects, keys, limits, usage, audit, capture, openai import)."""
+(projects, keys, limits, usage, audit, capture, aliases, openai import|replace|compare)."""
 
 import argparse
 import asyncio
@@ -136,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
     from gateway.admin.commands import add_commands
     from gateway.capture import commands as capture_commands
     from gateway.openai_import.command import add_command as add_openai_command
+    from gateway.replacement import commands as replacement_commands
 
     root = argparse.ArgumentParser(prog="ftgate", description="OpenAI-compatible fine-tuning gateway")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
@@ -182,7 +183,7 @@ def parser() -> argparse.ArgumentParser:
     create_cmd.set_defaults(handler=create_key)
     add_commands(commands, keys_cmd)
     capture_commands.add_commands(commands)
-    add_openai_command(commands)
+    replacement_commands.add_commands(add_openai_command(commands))
     return root
 
 

@@ -17,14 +17,25 @@ from gateway.models import ApiKey, Project
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: every query of a request is scoped to `project_id`."""
+    """Who is calling: every query of a request is scoped to `project_id`. The operator acting
+    in a project (replacing or comparing a model) calls with no key and the project's limits."""
 
     project_id: str
     organization_id: str
     org_slug: str
-    key_id: str
+    key_id: str | None
     project_limits: Limits = limits.NO_LIMITS
     key_limits: Limits = limits.NO_LIMITS
+    operator: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log names: the key, or the operator (`admin`, `cli`)."""
+        return self.key_id or self.operator or "operator"
+
+    @property
+    def rate_limit_key(self) -> str:
+        return self.key_id or f"{self.project_id}:operator"
 
 
 def hash_key(secret: str) -> str:
@@ -85,6 +96,23 @@ async def find_caller(session: AsyncSession, secret: str) -> Caller | None:
 async def caller_of_key(session: AsyncSession, key_id: str) -> Caller | None:
     """Who made a request earlier, for work done later on its behalf (an eval run's items)."""
     return await _caller(session, ApiKey.id == key_id)
+
+
+async def operator_caller(
+    session: AsyncSession, project_id: str, operator: str | None = None
+) -> Caller | None:
+    """The operator acting in a project: bound by the project's limits only."""
+    project = await session.get(Project, project_id)
+    if project is None:
+        return None
+    return Caller(
+        project_id=project.id,
+        organization_id=project.organization_id,
+        org_slug=project.slug,
+        key_id=None,
+        project_limits=limits.parse(project.limits),
+        operator=operator,
+    )
 
 
 async def _caller(session: AsyncSession, *conditions: Any) -> Caller | None:

@@ -27,7 +27,7 @@ from gateway.evals.status import ACTIVE, RunStatus
 from gateway.files import repository as files_repository
 from gateway.graders.judge import ChatJudge
 from gateway.models import StoredEvalRun, StoredOutputItem
-from gateway.projects import caller_of_key
+from gateway.projects import caller_of_key, operator_caller
 from gateway.ratelimit.admission import wait_for_chat
 from gateway.runtime import Runtime
 from gateway.text import storable
@@ -73,7 +73,9 @@ class _Context:
 async def _work(runtime: Runtime, run: StoredEvalRun) -> None:
     async with runtime.sessions() as session:
         stored_eval = await repository.get_eval(session, run.project_id, run.eval_id)
-        caller = await caller_of_key(session, run.key_id) if run.key_id else None
+        caller = await (
+            caller_of_key(session, run.key_id) if run.key_id else operator_caller(session, run.project_id)
+        )
         done = await repository.done_item_ids(session, run.id)
     if stored_eval is None or caller is None:
         return  # deleted with its eval; the key's project is gone

@@ -148,7 +148,7 @@ async def create(session: AsyncSession, caller: Caller, runtime: Runtime, params
     events.add(session, job.id, events.validating(job.training_file, job.validation_file))
     audit.record(
         session,
-        caller.key_id,
+        caller.actor,
         JOB_CREATED,
         project_id=caller.project_id,
         object_id=job.id,
@@ -209,7 +209,7 @@ async def apply_action(session: AsyncSession, caller: Caller, job_id: str, actio
         values["next_poll_at_ms"] = now * 1000  # carry it to the upstream now
     elif target == JobStatus.QUEUED:
         values["training_sent_at"] = now
-    if not await lifecycle.move(session, job.id, allowed_from, actor=caller.key_id, **values):
+    if not await lifecycle.move(session, job.id, allowed_from, actor=caller.actor, **values):
         await session.refresh(job)
         raise InvalidRequest(
             f"Cannot {action} a job with status '{job.status}'.",

@@ -62,7 +62,8 @@ def handle(args: argparse.Namespace) -> None:
     print("\n".join(report.lines()))
 
 
-def add_command(commands: Any) -> None:
+def add_command(commands: Any) -> Any:
+    """The `openai` command group, with `import`; returns its actions for the others."""
     openai_cmd = commands.add_parser("openai", help="carry an OpenAI organisation's fine-tunes over")
     actions = openai_cmd.add_subparsers(required=True, metavar="ACTION")
     command = actions.add_parser(
@@ -83,3 +84,4 @@ def add_command(commands: Any) -> None:
         help="a folder of the JSONL files the jobs trained on (OpenAI does not serve them)",
     )
     command.set_defaults(handler=handle)
+    return actions

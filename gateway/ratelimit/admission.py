@@ -33,7 +33,7 @@ async def _admit(request: Request, limiter: RateLimiter, caller: Caller, kind: K
         return
     add_response_headers(request, wire.headers(kind, decision))
     if not decision.allowed:
-        raise wire.refusal(kind, caller.key_id, decision, requested=1)
+        raise wire.refusal(kind, caller.rate_limit_key, decision, requested=1)
 
 
 async def wait_for_chat(limiter: RateLimiter, caller: Caller) -> ChatTokensDebit:

@@ -60,7 +60,7 @@ class RateLimiter:
         if limit is None or self._clock() < self._paused_until:
             return None
         try:
-            return await operation(f"{caller.key_id}:{kind}", limit, amount)
+            return await operation(f"{caller.rate_limit_key}:{kind}", limit, amount)
         except BucketsUnavailable as error:
             self._backend_failed(error)
             return None

@@ -55,6 +55,19 @@ def tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def judged_score(body: dict[str, Any]) -> str | None:
+    """Asked for a score (a JSON-schema response format with a numeric `result`), the scripted
+    judge gives 1 when the last lines of the last user message's last two paragraphs agree (the
+    reference and the candidate answer, as a judge prompt lays them out), else 0."""
+    response_format = body.get("response_format") or {}
+    schema = (response_format.get("json_schema") or {}).get("schema") or {}
+    if (schema.get("properties") or {}).get("result", {}).get("type") != "number":
+        return None
+    paragraphs = [p.strip() for p in last_user_text(body.get("messages") or []).split("\n\n") if p.strip()]
+    agree = len(paragraphs) >= 2 and paragraphs[-1].splitlines()[-1] == paragraphs[-2].splitlines()[-1]
+    return json.dumps({"steps": ["compared the two answers"], "result": 1 if agree else 0})
+
+
 async def event_stream(chunks: list[dict[str, Any]]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield f"data: {json.dumps(chunk)}\n\n".encode()
@@ -202,7 +215,8 @@ class Api:
             message = f"The model '{model}' does not exist or you do not have access to it."
             raise ApiError(404, message, param="model", code="model_not_found")
         messages = body.get("messages") or []
-        text = f"[{model}] {last_user_text(messages)}"
+        asked = last_user_text(messages)
+        text = judged_score(body) or self.upstream.answers.get(asked) or f"[{model}] {asked}"
         call = tool_call(body)
         if call is not None:
             return self.tool_call_answer(body, model, call)

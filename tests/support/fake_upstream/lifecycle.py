@@ -104,6 +104,8 @@ class Upstream:
         self.scheduled: dict[str, Job] = {}
         self.files_uploaded = 0
         self.losing_uploads = False
+        # last user message -> what every model answers to it (others are echoed)
+        self.answers: dict[str, str] = {}
 
     @property
     def jobs_created(self) -> int:

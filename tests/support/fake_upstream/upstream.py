@@ -142,6 +142,11 @@ class FakeUpstream:
         """While `losing`, every upload is answered as usual and forgotten at once."""
         self._call(setattr, self._upstream, "losing_uploads", losing)
 
+    def answer(self, answers: dict[str, str]) -> None:
+        """Chats whose last user message is a key of `answers` are answered with its value (the
+        rest as `[model] message`), as a production model answers its usual questions."""
+        self._call(self._upstream.answers.update, answers)
+
     def state(self) -> dict[str, Any]:
         """Everything `GET /_fake/state` returns: requests, jobs_created, files_uploaded, jobs."""
         return self._call(lambda: copy.deepcopy(self._state()))
