@@ -1,9 +1,11 @@
 """The evals pages: the list, a run's report at its `report_url` (totals, pass rate per criterion,
-its items a page at a time, filtered by result), and two runs of one eval side by side. The data
-is seeded through the public API with the official SDK: jsonl runs, whose answers are given."""
+its items a page at a time, filtered by result), and two or three runs of one eval side by side.
+The data is seeded through the public API with the official SDK: jsonl runs, whose answers are
+given."""
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -62,6 +64,19 @@ def tuned_answer(index: int, capital: str) -> str:
     return capital
 
 
+def replacement_answer(index: int, capital: str) -> str:
+    if index % 5 == 2:
+        return f"{capital}!"
+    return capital
+
+
+ANSWERS: dict[str, Callable[[int, str], str]] = {
+    "baseline": baseline_answer,
+    "tuned": tuned_answer,
+    "replacement": replacement_answer,
+}
+
+
 def grades(answer: str, capital: str) -> tuple[bool, bool]:
     """What the two string checks make of an answer: `eq`, and `ilike` (contains, any case)."""
     return answer == capital, capital.lower() in answer.lower()
@@ -89,6 +104,20 @@ class SeededRun:
 def percent(part: int, whole: int) -> str:
     rounded = round(part * 1000 / whole) / 10
     return f"{rounded:g}%"
+
+
+def sign(difference: float) -> str:
+    return "+" if difference > 0 else "−" if difference < 0 else "±"
+
+
+def count_change(before: int, after: int) -> str:
+    return f"{sign(after - before)}{abs(after - before)}"
+
+
+def points_change(before: int, after: int, whole: int) -> str:
+    """The change of `before / whole` to `after / whole` in percentage points."""
+    points = round((after - before) * 1000 / whole) / 10
+    return f"{sign(points)}{abs(points):g} points"
 
 
 def create_eval(client: openai.OpenAI, name: str = "Capitals") -> str:
@@ -142,17 +171,20 @@ def run_to_completion(client: openai.OpenAI, eval_id: str, name: str, answers: l
     return SeededRun(id=run.id, name=name, report_url=run.report_url, answers=answers)
 
 
-def seed(server: RunningServer) -> tuple[str, str, SeededRun, SeededRun]:
+def seed(
+    server: RunningServer, names: tuple[str, ...] = ("baseline", "tuned")
+) -> tuple[str, str, list[SeededRun]]:
+    """A new project's key, its eval, and a completed run of it per name of `ANSWERS`, in order."""
     key = project_key(server)
     client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=key, max_retries=0)
     eval_id = create_eval(client)
-    baseline = run_to_completion(
-        client, eval_id, "baseline", [baseline_answer(i, capital) for i, (_, capital) in enumerate(CAPITALS)]
-    )
-    tuned = run_to_completion(
-        client, eval_id, "tuned", [tuned_answer(i, capital) for i, (_, capital) in enumerate(CAPITALS)]
-    )
-    return key, eval_id, baseline, tuned
+    runs = [
+        run_to_completion(
+            client, eval_id, name, [ANSWERS[name](i, capital) for i, (_, capital) in enumerate(CAPITALS)]
+        )
+        for name in names
+    ]
+    return key, eval_id, runs
 
 
 def report_path(run: SeededRun, eval_id: str) -> str:
@@ -184,7 +216,7 @@ def expect_stat(page: Page, name: str, value: str) -> None:
 
 
 def test_a_run_report_shows_totals_rates_and_every_item(dashboard: Dashboard, server: RunningServer):
-    key, eval_id, baseline, _ = seed(server)
+    key, eval_id, (baseline, _) = seed(server)
     page = dashboard.page
     dashboard.sign_in(key, report_path(baseline, eval_id))
 
@@ -243,8 +275,76 @@ def test_a_run_report_shows_totals_rates_and_every_item(dashboard: Dashboard, se
     assert passed_ids == {i for i, grade in enumerate(baseline.grades) if all(grade)}
 
 
+def item_id(cells: list[str]) -> int:
+    """The item's id from its first cell, which also says "differs" when the runs disagree."""
+    return int(re.match(r"\d+", cells[0])[0])
+
+
+def side_text(run: SeededRun, index: int) -> str:
+    grade = run.grades[index]
+    return f"{'pass' if all(grade) else 'fail'}{run.answers[index]}{grader_text(grade)}"
+
+
+def expect_totals(page: Page, caption: str, runs: list[SeededRun]) -> None:
+    """Each run's totals, then each later run's change from the first."""
+    total = len(CAPITALS)
+    rows = page.get_by_role("table", name=caption).locator("tbody tr")
+
+    def cells(values: list[int], show: Callable[[int], str], change: Callable[[int, int], str]) -> list[str]:
+        return [show(value) for value in values] + [change(values[0], value) for value in values[1:]]
+
+    passed = [run.passed for run in runs]
+    expect(rows.nth(0).locator("td")).to_have_text(cells(passed, str, count_change))
+    expect(rows.nth(1).locator("td")).to_have_text(cells([total - p for p in passed], str, count_change))
+    expect(rows.nth(2).locator("td")).to_have_text(cells([0] * len(runs), str, count_change))
+    expect(rows.nth(3).locator("td")).to_have_text(cells([total] * len(runs), str, count_change))
+    expect(rows.nth(4).locator("td")).to_have_text(
+        cells(passed, lambda p: percent(p, total), lambda a, b: points_change(a, b, total))
+    )
+
+
+def expect_criterion_rates(page: Page, caption: str, runs: list[SeededRun]) -> None:
+    """Each criterion's pass rate and count in each run, then each later run's change from the first."""
+    total = len(CAPITALS)
+    rates = page.get_by_role("table", name=caption).locator("tbody tr")
+    expect(rates).to_have_count(len(CRITERIA))
+    for index, name in enumerate(CRITERIA):
+        passed = [run.criterion_passed(index) for run in runs]
+        expect(rates.nth(index).locator("td")).to_have_text(
+            [name]
+            + [f"{percent(p, total)}{p} of {total}" for p in passed]
+            + [points_change(passed[0], p, total) for p in passed[1:]]
+        )
+
+
+def expect_items_side_by_side(
+    dashboard: Dashboard, caption: str, runs: list[SeededRun], screenshot: str
+) -> None:
+    """Every item once, over two pages, in item order, each run's verdict, answer and grades side by
+    side; then only those on which the runs' verdicts differ."""
+    page = dashboard.page
+    total = len(CAPITALS)
+    rows = page.get_by_role("table", name=caption).locator("tbody tr")
+    expect(rows).to_have_count(20)
+    assert fits_the_window(page)
+    dashboard.screenshot(screenshot)
+    shown = row_cells(rows)
+    page.get_by_role("button", name="Next").click()
+    expect(rows).to_have_count(total - 20)
+    shown += row_cells(rows)
+    assert [item_id(cells) for cells in shown] == list(range(total))
+    for index, (_, fields, *sides) in enumerate(shown):
+        assert CAPITALS[index][0] in fields
+        assert sides == [side_text(run, index) for run in runs], (index, sides)
+
+    differing = [i for i in range(total) if len({all(run.grades[i]) for run in runs}) > 1]
+    page.get_by_label("Show").select_option("differ")
+    expect(rows).to_have_count(len(differing))
+    assert [cells[0] for cells in row_cells(rows)] == [f"{i}differs" for i in differing]
+
+
 def test_two_runs_side_by_side(dashboard: Dashboard, server: RunningServer):
-    key, eval_id, baseline, tuned = seed(server)
+    key, eval_id, (baseline, tuned) = seed(server)
     page = dashboard.page
     dashboard.sign_in(key, report_path(baseline, eval_id))
 
@@ -259,63 +359,58 @@ def test_two_runs_side_by_side(dashboard: Dashboard, server: RunningServer):
     )
     expect(page.get_by_role("heading", name="Run A: baseline")).to_be_visible()
     expect(page.get_by_role("heading", name="Run B: tuned")).to_be_visible()
+    expect(runs.first.locator(".badge.compared")).to_have_text("compared")
 
-    total = len(CAPITALS)
-
-    def change(before: int, after: int) -> str:
-        difference = after - before
-        return f"{'+' if difference > 0 else '−' if difference < 0 else '±'}{abs(difference)}"
-
-    totals = page.get_by_role("table", name="Totals of both runs").locator("tbody tr")
-    expect(totals.nth(0).locator("td")).to_have_text(
-        [str(baseline.passed), str(tuned.passed), change(baseline.passed, tuned.passed)]
-    )
-    expect(totals.nth(1).locator("td")).to_have_text(
-        [
-            str(total - baseline.passed),
-            str(total - tuned.passed),
-            change(total - baseline.passed, total - tuned.passed),
-        ]
-    )
-    expect(totals.nth(3).locator("td")).to_have_text([str(total), str(total), "±0"])
-    expect(totals.nth(4).locator("td").nth(0)).to_have_text(percent(baseline.passed, total))
-    expect(totals.nth(4).locator("td").nth(1)).to_have_text(percent(tuned.passed, total))
-
-    rates = page.get_by_role("table", name="Pass rate per criterion in both runs").locator("tbody tr")
-    for index, name in enumerate(CRITERIA):
-        before, after = baseline.criterion_passed(index), tuned.criterion_passed(index)
-        cells = rates.nth(index).locator("td")
-        expect(cells.nth(0)).to_have_text(name)
-        expect(cells.nth(1)).to_have_text(f"{percent(before, total)}{before} of {total}")
-        expect(cells.nth(2)).to_have_text(f"{percent(after, total)}{after} of {total}")
-
-    # The items matched by their data source item, in its order, the two answers side by side.
-    rows = page.get_by_role("table", name="Items of both runs").locator("tbody tr")
-    expect(rows).to_have_count(20)
-    assert fits_the_window(page)
-    dashboard.screenshot("eval-compare")
-    shown = row_cells(rows)
-    page.get_by_role("button", name="Next").click()
-    expect(rows).to_have_count(total - 20)
-    shown += row_cells(rows)
-    assert [int(re.match(r"\d+", cells[0])[0]) for cells in shown] == list(range(total))
-    for index, (_, fields, first, second) in enumerate(shown):
-        country, _ = CAPITALS[index]
-        assert country in fields
-        for run, cell in ((baseline, first), (tuned, second)):
-            grade = run.grades[index]
-            verdict = "pass" if all(grade) else "fail"
-            assert cell == f"{verdict}{run.answers[index]}{grader_text(grade)}", (index, cell)
-
-    differing = [i for i in range(total) if all(baseline.grades[i]) != all(tuned.grades[i])]
-    page.get_by_label("Show").select_option("differ")
-    expect(rows).to_have_count(len(differing))
-    assert [int(re.match(r"\d+", cells[0])[0]) for cells in row_cells(rows)] == differing
+    expect_totals(page, "Totals of both runs", [baseline, tuned])
+    expect_criterion_rates(page, "Pass rate per criterion in both runs", [baseline, tuned])
+    expect_items_side_by_side(dashboard, "Items of both runs", [baseline, tuned], "eval-compare")
 
     # Back to one run: the control offers "no other run".
     page.get_by_label("Compare with").select_option("")
     expect(page).to_have_url(re.compile(rf"\?run_id={baseline.id}$"))
     expect(page.get_by_role("table", name="Output items")).to_be_visible()
+
+
+def test_three_runs_side_by_side(dashboard: Dashboard, server: RunningServer):
+    key, eval_id, runs = seed(server, ("baseline", "tuned", "replacement"))
+    baseline, tuned, replacement = runs
+    lettered = list(zip("ABC", runs, strict=True))
+    page = dashboard.page
+    # As the OpenAI comparison links to its eval: the first run compared with the others (one
+    # named twice here, which shows it once).
+    compared = f"compare={tuned.id}&compare={replacement.id}&compare={tuned.id}"
+    dashboard.sign_in(key, f"evals/{eval_id}?run_id={baseline.id}&{compared}")
+
+    cards = page.locator(".compare-headings .run-side")
+    expect(cards).to_have_count(3)
+    for index, (letter, run) in enumerate(lettered):
+        card = cards.nth(index)
+        expect(card.locator(".side-letter")).to_have_text(letter)
+        expect(card.get_by_role("heading", name=f"Run {letter}: {run.name}")).to_be_visible()
+        expect(card).to_contain_text(run.id)
+    listed = page.get_by_role("table", name="Runs", exact=True).locator("tbody tr")
+    expect(listed).to_have_count(3)
+    expect(listed.filter(has=page.locator(".badge.compared"))).to_have_count(2)
+    expect(listed.filter(has=page.locator('a[aria-current="true"]'))).to_contain_text(baseline.id)
+    expect(page.get_by_label("Compare with").locator("option:checked")).to_have_text("2 runs")
+
+    totals = page.get_by_role("table", name="Totals of all 3 runs")
+    expect(totals.locator("thead th")).to_have_text(
+        ["Result", *(f"{letter}: {run.name} {run.id}" for letter, run in lettered), "B − A", "C − A"]
+    )
+    expect_totals(page, "Totals of all 3 runs", runs)
+    expect_criterion_rates(page, "Pass rate per criterion in all 3 runs", runs)
+    items = page.get_by_role("table", name="Items of all 3 runs")
+    expect(items.locator("thead th")).to_have_text(
+        ["Item", "Fields", *(f"{letter}: {run.name}" for letter, run in lettered)]
+    )
+    expect_items_side_by_side(dashboard, "Items of all 3 runs", runs, "eval-compare-three")
+
+    # Choosing one run from the control compares with that one alone.
+    page.get_by_label("Compare with").select_option(replacement.id)
+    expect(page).to_have_url(re.compile(rf"\?run_id={baseline.id}&compare={replacement.id}$"))
+    expect(page.get_by_role("heading", name="Run B: replacement")).to_be_visible()
+    expect(cards).to_have_count(2)
 
 
 # Slow on purpose, so that the page meets the run before it ends: python graders run two at a time.
@@ -372,7 +467,7 @@ def test_a_running_run_is_followed_until_it_completes(dashboard: Dashboard, serv
 
 
 def test_evals_list_leads_to_the_newest_run(dashboard: Dashboard, server: RunningServer):
-    key, eval_id, _, tuned = seed(server)
+    key, eval_id, (_, tuned) = seed(server)
     page = dashboard.page
     dashboard.sign_in(key)
     dashboard.go("Evals")
@@ -389,7 +484,7 @@ def test_evals_list_leads_to_the_newest_run(dashboard: Dashboard, server: Runnin
 
 
 def test_another_projects_eval_is_not_found(dashboard: Dashboard, server: RunningServer):
-    _, eval_id, _, _ = seed(server)
+    _, eval_id, _ = seed(server)
     dashboard.expect_error(r"status of 404")
     dashboard.sign_in(project_key(server), f"evals/{eval_id}")
     expect(dashboard.page.get_by_role("heading", name="Eval not found")).to_be_visible()

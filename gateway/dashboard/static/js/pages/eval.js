@@ -1,5 +1,6 @@
-// One eval: its criteria, its runs, and the report of one run (`?run_id=`) or of two runs side by
-// side (`?run_id=A&compare=B`). `evals/{eval_id}?run_id={run_id}` is each run's `report_url`.
+// One eval: its criteria, its runs, and the report of one run (`?run_id=`) or of several runs side
+// by side (`?run_id=A&compare=B&compare=C…`). `evals/{eval_id}?run_id={run_id}` is each run's
+// `report_url`.
 // While a shown run (or any run of the list) is queued or in progress, the page reads it again.
 import { request } from "../api.js";
 import { h, replace } from "../dom.js";
@@ -37,8 +38,10 @@ export async function render(view, { params, query: search, signal, navigate, se
   setTitle(evaluation.name);
   const nameOf = criterionNamer(evaluation);
   const shownId = search.get("run_id") || runs[0]?.id;
-  const comparedId = search.get("compare") || null;
-  const comparing = Boolean(shownId && comparedId && comparedId !== shownId);
+  const comparedIds = shownId
+    ? [...new Set(search.getAll("compare"))].filter((runId) => runId && runId !== shownId)
+    : [];
+  const comparing = comparedIds.length > 0;
 
   const runsSlot = h("div", { class: "runs-slot" });
   const controlSlot = h("div", { class: "control-slot" });
@@ -79,20 +82,20 @@ export async function render(view, { params, query: search, signal, navigate, se
     reportSlot,
   );
 
-  const choose = (compareWith) => navigate(reportHref(evalId, shownId, compareWith));
+  const choose = (compareIds) => navigate(reportHref(evalId, shownId, compareIds));
   let shownRuns = "";
   let shownChoices = "";
   function showRuns(list) {
     const snapshot = JSON.stringify(list);
     if (snapshot !== shownRuns) {
       shownRuns = snapshot;
-      replace(runsSlot, runsTable(evalId, list, shownId, comparing ? comparedId : null));
+      replace(runsSlot, runsTable(evalId, list, shownId, comparedIds));
     }
     // The control is drawn again only when the choice of runs changes, not while one is picked.
     const choices = JSON.stringify(list.map((run) => [run.id, run.name]));
     if (shownId && choices !== shownChoices) {
       shownChoices = choices;
-      replace(controlSlot, compareControl(list, shownId, comparing ? comparedId : null, choose));
+      replace(controlSlot, compareControl(list, shownId, comparedIds, choose));
     }
   }
 
@@ -100,7 +103,7 @@ export async function render(view, { params, query: search, signal, navigate, se
   let listed = runs; // the first read uses the list just loaded
   async function poll() {
     clearTimeout(timer);
-    const wanted = comparing ? [shownId, comparedId] : shownId ? [shownId] : [];
+    const wanted = shownId ? [shownId, ...comparedIds] : [];
     let list, shown;
     try {
       [list, ...shown] = await Promise.all([

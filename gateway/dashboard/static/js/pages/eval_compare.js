@@ -1,5 +1,5 @@
-// Two runs of one eval side by side: totals, pass rate per criterion, and their items matched by
-// the data source item each one graded.
+// Two or more runs of one eval side by side, lettered A, B, C…: totals, pass rate per criterion, and
+// their items matched by the data source item each one graded. Each later run is compared with A.
 import { h, replace, table } from "../dom.js";
 import { integer, percent, pointsChange } from "../format.js";
 import { criterionResults, evalPath, listAll, passRate, runPassRate } from "../evals.js";
@@ -8,30 +8,61 @@ import { graderResults, itemFields, resultBadge, sampleOutput } from "./eval_sec
 import { rateCell, runError, runHeading } from "./eval_run.js";
 
 const PAGE_SIZE = 20;
+const COUNTS = [
+  ["Passed", "passed"],
+  ["Failed", "failed"],
+  ["Errored", "errored"],
+  ["Total", "total"],
+];
+const NOTHING_GRADED = { passed: 0, failed: 0 };
 
-function runColumnLabel(letter, run) {
+/** Each run with its letter: A for the first, B for the second… */
+function lettered(runs) {
+  return runs.map((run, index) => ({ run, letter: String.fromCharCode(65 + index) }));
+}
+
+function allRuns(count) {
+  return count === 2 ? "both runs" : `all ${count} runs`;
+}
+
+function changeLabel(side) {
+  return `${side.letter} − A`;
+}
+
+function countChange(before, after) {
+  const change = after - before;
+  return `${change > 0 ? "+" : change < 0 ? "−" : "±"}${integer(Math.abs(change))}`;
+}
+
+function runColumnLabel(side) {
   return h(
     "span",
     { class: "run-label" },
-    `${letter}: ${run.name}`,
-    h("span", { class: "muted" }, ` ${run.id}`),
+    `${side.letter}: ${side.run.name}`,
+    h("span", { class: "muted" }, ` ${side.run.id}`),
   );
 }
 
-function countsTable(first, second) {
-  const rows = [
-    ["Passed", (run) => run.result_counts.passed],
-    ["Failed", (run) => run.result_counts.failed],
-    ["Errored", (run) => run.result_counts.errored],
-    ["Total", (run) => run.result_counts.total],
-  ];
+/** A row of the totals: each run's value, then how each later run's differs from A's. */
+function totalsRow(label, values, show, change) {
+  return h(
+    "tr",
+    {},
+    h("th", { scope: "row" }, label),
+    values.map((value) => h("td", { class: "number" }, show(value))),
+    values.slice(1).map((value) => h("td", { class: "number nowrap" }, change(values[0], value))),
+  );
+}
+
+function countsTable(sides) {
+  const runs = sides.map((side) => side.run);
   return h(
     "div",
     { class: "table-scroll" },
     h(
       "table",
       { id: "compare-totals" },
-      h("caption", { class: "visually-hidden" }, "Totals of both runs"),
+      h("caption", { class: "visually-hidden" }, `Totals of ${allRuns(sides.length)}`),
       h(
         "thead",
         {},
@@ -39,76 +70,55 @@ function countsTable(first, second) {
           "tr",
           {},
           h("th", { scope: "col" }, "Result"),
-          h("th", { scope: "col", class: "number" }, runColumnLabel("A", first)),
-          h("th", { scope: "col", class: "number" }, runColumnLabel("B", second)),
-          h("th", { scope: "col", class: "number" }, "B − A"),
+          sides.map((side) => h("th", { scope: "col", class: "number" }, runColumnLabel(side))),
+          sides.slice(1).map((side) => h("th", { scope: "col", class: "number" }, changeLabel(side))),
         ),
       ),
       h(
         "tbody",
         {},
-        rows.map(([label, value]) => {
-          const change = value(second) - value(first);
-          return h(
-            "tr",
-            {},
-            h("th", { scope: "row" }, label),
-            h("td", { class: "number" }, integer(value(first))),
-            h("td", { class: "number" }, integer(value(second))),
-            h(
-              "td",
-              { class: "number" },
-              `${change > 0 ? "+" : change < 0 ? "−" : "±"}${integer(Math.abs(change))}`,
-            ),
-          );
-        }),
-        h(
-          "tr",
-          {},
-          h("th", { scope: "row" }, "Pass rate"),
-          h("td", { class: "number" }, percent(runPassRate(first))),
-          h("td", { class: "number" }, percent(runPassRate(second))),
-          h("td", { class: "number" }, pointsChange(runPassRate(first), runPassRate(second))),
+        COUNTS.map(([label, key]) =>
+          totalsRow(
+            label,
+            runs.map((run) => run.result_counts[key]),
+            integer,
+            countChange,
+          ),
         ),
+        totalsRow("Pass rate", runs.map(runPassRate), percent, pointsChange),
       ),
     ),
   );
 }
 
-function criteriaTable(evaluation, first, second) {
-  const secondResults = new Map(
-    criterionResults(evaluation, second).map((row) => [row.criterion, row.result]),
-  );
-  const rows = criterionResults(evaluation, first).map((row) => ({
+function criteriaTable(evaluation, sides) {
+  const perRun = sides.map((side) => criterionResults(evaluation, side.run));
+  const byCriterion = perRun.map((results) => new Map(results.map((row) => [row.criterion, row.result])));
+  const rows = perRun[0].map((row) => ({
     name: row.name,
-    first: row.result ?? { passed: 0, failed: 0 },
-    second: secondResults.get(row.criterion) ?? { passed: 0, failed: 0 },
+    results: byCriterion.map((results) => results.get(row.criterion) ?? NOTHING_GRADED),
   }));
   const rate = (result) => passRate(result.passed, result.failed);
   const counted = (result) => `${integer(result.passed)} of ${integer(result.passed + result.failed)}`;
   return table({
-    caption: "Pass rate per criterion in both runs",
+    caption: `Pass rate per criterion in ${allRuns(sides.length)}`,
     empty: "This eval has no testing criteria.",
     rows,
     columns: [
       { label: "Criterion", cell: (row) => row.name },
-      {
-        label: "A",
+      ...sides.map((side, index) => ({
+        label: side.letter,
         class: "number",
-        cell: (row) => [
-          rateCell(row.first.passed, row.first.failed),
-          h("div", { class: "muted" }, counted(row.first)),
-        ],
-      },
-      {
-        label: "B",
-        class: "number",
-        cell: (row) => [
-          rateCell(row.second.passed, row.second.failed),
-          h("div", { class: "muted" }, counted(row.second)),
-        ],
-      },
-      { label: "B − A", class: "number", cell: (row) => pointsChange(rate(row.first), rate(row.second)) },
+        cell: (row) => {
+          const result = row.results[index];
+          return [rateCell(result.passed, result.failed), h("div", { class: "muted" }, counted(result))];
+        },
+      })),
+      ...sides.slice(1).map((side, index) => ({
+        label: changeLabel(side),
+        class: "number nowrap",
+        cell: (row) => pointsChange(rate(row.results[0]), rate(row.results[index + 1])),
+      })),
     ],
   });
 }
@@ -124,17 +134,22 @@ function sideCell(item, nameOf) {
   );
 }
 
-/** Rows of matched items: one per data source item that either run graded, in item order. */
-function matchItems(firstItems, secondItems) {
+/** Rows of matched items: one per data source item that any run graded, in item order, with each
+ *  run's item (or null) in the runs' order. */
+function matchItems(itemsOfRuns) {
   const rows = new Map();
-  const row = (id) => rows.get(id) ?? rows.set(id, { id, first: null, second: null }).get(id);
-  for (const item of firstItems) row(item.datasource_item_id).first = item;
-  for (const item of secondItems) row(item.datasource_item_id).second = item;
+  itemsOfRuns.forEach((items, index) => {
+    for (const item of items) {
+      const id = item.datasource_item_id;
+      if (!rows.has(id)) rows.set(id, { id, items: itemsOfRuns.map(() => null) });
+      rows.get(id).items[index] = item;
+    }
+  });
   return [...rows.values()].sort((a, b) => a.id - b.id);
 }
 
 function differs(row) {
-  return row.first?.status !== row.second?.status;
+  return new Set(row.items.map((item) => item?.status)).size > 1;
 }
 
 function matchedItems(nameOf) {
@@ -147,7 +162,7 @@ function matchedItems(nameOf) {
   const previous = h("button", { type: "button", class: "button", disabled: true }, "← Previous");
   const next = h("button", { type: "button", class: "button", disabled: true }, "Next →");
   const pageLabel = h("span", { class: "muted", id: "items-page" });
-  const results = h("div", { class: "items", "aria-busy": "true" }, loading("Loading items of both runs"));
+  const results = h("div", { class: "items", "aria-busy": "true" }, loading("Loading items of the runs"));
   const element = h(
     "section",
     { class: "card", "aria-labelledby": "items-title" },
@@ -167,7 +182,7 @@ function matchedItems(nameOf) {
   );
   let rows = [];
   let index = 0;
-  let labels = { first: "A", second: "B" };
+  let sides = [];
 
   function draw() {
     const chosen = filter.value === "differ" ? rows.filter(differs) : rows;
@@ -182,8 +197,8 @@ function matchedItems(nameOf) {
     replace(
       results,
       table({
-        caption: "Items of both runs",
-        empty: filter.value === "differ" ? "Both runs agree on every item." : "No items yet.",
+        caption: `Items of ${allRuns(sides.length)}`,
+        empty: filter.value === "differ" ? "The runs agree on every item." : "No items yet.",
         rows: page,
         columns: [
           {
@@ -194,10 +209,13 @@ function matchedItems(nameOf) {
           {
             label: "Fields",
             class: "fields",
-            cell: (row) => itemFields((row.first ?? row.second).datasource_item),
+            cell: (row) => itemFields(row.items.find(Boolean).datasource_item),
           },
-          { label: labels.first, class: "text side-a", cell: (row) => sideCell(row.first, nameOf) },
-          { label: labels.second, class: "text side-b", cell: (row) => sideCell(row.second, nameOf) },
+          ...sides.map((side, index) => ({
+            label: `${side.letter}: ${side.run.name}`,
+            class: "text side-cell",
+            cell: (row) => sideCell(row.items[index], nameOf),
+          })),
         ],
       }),
     );
@@ -216,9 +234,11 @@ function matchedItems(nameOf) {
     draw();
   });
 
-  function show(firstItems, secondItems, first, second) {
-    rows = matchItems(firstItems, secondItems);
-    labels = { first: `A: ${first.name}`, second: `B: ${second.name}` };
+  function show(itemsOfRuns, shownSides) {
+    rows = matchItems(itemsOfRuns);
+    sides = shownSides;
+    // The runs share the width the item and its fields leave them.
+    results.style.setProperty("--sides", sides.length);
     draw();
     results.setAttribute("aria-busy", "false");
   }
@@ -228,7 +248,22 @@ function matchedItems(nameOf) {
   return { element, show, fail };
 }
 
-/** Both runs' report; `update(first, second)` redraws what changed and reads their items again. */
+function runCard(side) {
+  const key = `run-${side.letter.toLowerCase()}`;
+  return h(
+    "div",
+    { class: "card run-side", id: key },
+    h("p", { class: "side-letter", "aria-hidden": "true" }, side.letter),
+    h(
+      "div",
+      { class: "run-heading-body" },
+      runHeading(side.run, `${key}-title`, `Run ${side.letter}`),
+      runError(side.run),
+    ),
+  );
+}
+
+/** The runs' report; `update(...runs)` redraws what changed and reads their items again. */
 export function compareReport(evaluation, nameOf, signal) {
   const headings = h("div", { class: "compare-headings" }, loading("Loading runs"));
   const summary = h("div", { class: "compare-summary" });
@@ -236,7 +271,7 @@ export function compareReport(evaluation, nameOf, signal) {
   const element = h(
     "section",
     { class: "run-report compare", "aria-labelledby": "compare-title" },
-    h("h2", { id: "compare-title", class: "visually-hidden" }, "Two runs compared"),
+    h("h2", { id: "compare-title", class: "visually-hidden" }, "Runs compared"),
     headings,
     summary,
     items.element,
@@ -244,56 +279,49 @@ export function compareReport(evaluation, nameOf, signal) {
   let shown = "";
   let asked = 0;
 
-  async function loadItems(first, second) {
+  async function loadItems(sides) {
     const ticket = ++asked;
     try {
-      const read = (run) =>
-        listAll(evalPath(evaluation.id, "runs", run.id, "output_items"), { order: "asc" });
-      const [firstItems, secondItems] = await Promise.all([read(first), read(second)]);
+      const itemsOfRuns = await Promise.all(
+        sides.map((side) =>
+          listAll(evalPath(evaluation.id, "runs", side.run.id, "output_items"), { order: "asc" }),
+        ),
+      );
       if (signal.aborted || ticket !== asked) return;
-      items.show(firstItems, secondItems, first, second);
+      items.show(itemsOfRuns, sides);
     } catch (error) {
       if (!signal.aborted && ticket === asked) items.fail(error);
     }
   }
 
-  function update(first, second) {
-    const snapshot = JSON.stringify([first, second]);
+  function update(...runs) {
+    const snapshot = JSON.stringify(runs);
     if (snapshot === shown) return;
     shown = snapshot;
-    const side = (letter, run) =>
-      h(
-        "div",
-        { class: "card run-side", id: `run-${letter.toLowerCase()}` },
-        h("p", { class: "side-letter", "aria-hidden": "true" }, letter),
-        h(
-          "div",
-          { class: "run-heading-body" },
-          runHeading(run, `run-${letter.toLowerCase()}-title`, `Run ${letter}`),
-          runError(run),
-        ),
-      );
-    replace(headings, side("A", first), side("B", second));
+    const sides = lettered(runs);
+    replace(headings, sides.map(runCard));
+    // Beyond two runs the tables are too wide to share a row.
+    const columns = sides.length > 2 ? "eval-columns stacked" : "eval-columns";
     replace(
       summary,
       h(
         "div",
-        { class: "eval-columns" },
+        { class: columns },
         h(
           "section",
           { class: "card", "aria-labelledby": "compare-totals-title" },
           h("h3", { id: "compare-totals-title" }, "Totals"),
-          countsTable(first, second),
+          countsTable(sides),
         ),
         h(
           "section",
           { class: "card", "aria-labelledby": "compare-criteria-title" },
           h("h3", { id: "compare-criteria-title" }, "Pass rate per criterion"),
-          criteriaTable(evaluation, first, second),
+          criteriaTable(evaluation, sides),
         ),
       ),
     );
-    loadItems(first, second);
+    loadItems(sides);
   }
   return { element, update };
 }

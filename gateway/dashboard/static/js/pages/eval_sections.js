@@ -1,4 +1,4 @@
-// The parts of an eval's page that both its one-run report and its two-run comparison show.
+// The parts of an eval's page that both its one-run report and its comparison of runs show.
 import { h, table } from "../dom.js";
 import { dateTime, integer, percent, score } from "../format.js";
 import { criterionSummary, outputText, runPassRate } from "../evals.js";
@@ -20,10 +20,10 @@ export function criteriaTable(evaluation) {
   });
 }
 
-/** `evals/{id}?run_id=…[&compare=…]`, the page's own address for a choice of runs. */
-export function reportHref(evalId, runId, compareId) {
+/** `evals/{id}?run_id=…[&compare=…]…`, the page's own address for a choice of runs. */
+export function reportHref(evalId, runId, compareIds = []) {
   const search = new URLSearchParams({ run_id: runId });
-  if (compareId) search.set("compare", compareId);
+  for (const compareId of compareIds) search.append("compare", compareId);
   return `evals/${evalId}?${search}`;
 }
 
@@ -32,8 +32,8 @@ export function passedOfTotal(run) {
   return `${integer(passed)} / ${integer(total)}`;
 }
 
-/** The eval's runs to pick from: the shown run (and the one it is compared with) marked. */
-export function runsTable(evalId, runs, shownId, comparedId) {
+/** The eval's runs to pick from: the shown run (and those it is compared with) marked. */
+export function runsTable(evalId, runs, shownId, comparedIds) {
   return table({
     caption: "Runs",
     empty: "No runs yet. Start one with client.evals.runs.create(…).",
@@ -47,7 +47,7 @@ export function runsTable(evalId, runs, shownId, comparedId) {
             { href: reportHref(evalId, run.id), "aria-current": run.id === shownId ? "true" : false },
             run.name,
           ),
-          run.id === comparedId ? h("span", { class: "badge compared" }, "compared") : null,
+          comparedIds.includes(run.id) ? h("span", { class: "badge compared" }, "compared") : null,
           h("div", {}, code(run.id)),
         ],
       },
@@ -63,19 +63,26 @@ export function runsTable(evalId, runs, shownId, comparedId) {
   });
 }
 
-/** The "Compare with" control: every other run of the eval, or none. */
-export function compareControl(runs, shownId, comparedId, onChoose) {
+/** The "Compare with" control: every other run of the eval, or none; choosing one compares the
+ *  shown run with that run alone. `onChoose` gets the ids to compare with. */
+export function compareControl(runs, shownId, comparedIds, onChoose) {
+  const several = comparedIds.length > 1;
   const select = h(
     "select",
     { id: "compare-run", name: "compare" },
     h("option", { value: "" }, "No other run"),
+    several ? h("option", { value: "", selected: true, disabled: true }, `${comparedIds.length} runs`) : null,
     runs
       .filter((run) => run.id !== shownId)
       .map((run) =>
-        h("option", { value: run.id, selected: run.id === comparedId }, `${run.name} (${run.id})`),
+        h(
+          "option",
+          { value: run.id, selected: !several && comparedIds.includes(run.id) },
+          `${run.name} (${run.id})`,
+        ),
       ),
   );
-  select.addEventListener("change", () => onChoose(select.value));
+  select.addEventListener("change", () => onChoose(select.value ? [select.value] : []));
   return h(
     "div",
     { class: "toolbar compare-control" },
