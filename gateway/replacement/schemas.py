@@ -72,7 +72,7 @@ class CompareRequest(BaseModel):
     judge_model: Name | None = Field(
         default=None, description="the judge's model; default: the original's base model"
     )
-    pass_threshold: StrictFloat | None = Field(
+    pass_threshold: StrictFloat | StrictInt | None = Field(
         default=None, ge=0, le=1, description="the score that passes, for both presets (default 0.7)"
     )
     testing_criteria: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=20)] | None = Field(
