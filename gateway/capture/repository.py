@@ -1,6 +1,6 @@
 """SQL for captures, one row per (project, model)."""
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import Capture
@@ -9,6 +9,16 @@ from gateway.models import Capture
 async def get(session: AsyncSession, project_id: str, model: str) -> Capture | None:
     return await session.scalar(
         select(Capture).where(Capture.project_id == project_id, Capture.model == model)
+    )
+
+
+async def of_file(session: AsyncSession, project_id: str, file_id: str) -> Capture | None:
+    """The capture whose training or held-out file `file_id` is."""
+    return await session.scalar(
+        select(Capture).where(
+            Capture.project_id == project_id,
+            or_(Capture.training_file_id == file_id, Capture.held_out_file_id == file_id),
+        )
     )
 
 

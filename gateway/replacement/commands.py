@@ -87,7 +87,9 @@ def add_commands(openai_actions: Any) -> None:
         "hyperparameters and suffix, on an open base model",
     )
     replace_cmd.add_argument("--project", required=True, help="name or id")
-    replace_cmd.add_argument("original", help="ftjob-…, the ft:… model it made, or a captured model")
+    replace_cmd.add_argument(
+        "original", help="ftjob-…, the ft:… model it made, a captured model, or its capture's file"
+    )
     replace_cmd.add_argument("--model", required=True, help="the open base model to train")
     replace_cmd.add_argument("--training-file", help="default: the original's file, else the captured one")
     replace_cmd.add_argument("--suffix", help="default: the original's")

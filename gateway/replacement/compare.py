@@ -58,7 +58,8 @@ async def compare(
             param="base",
         )
     held_out = request.held_out_file or await _held_out_file(session, project_id, original)
-    criteria = request.testing_criteria or await _preset_criteria(runtime, caller, original, request)
+    notes: list[str] = []
+    criteria = request.testing_criteria or await _preset_criteria(runtime, caller, original, request, notes)
     stored_eval = await evals_service.create_eval(
         session,
         caller,
@@ -79,6 +80,7 @@ async def compare(
         original=original.model,
         held_out_file=held_out,
         runs=runs,
+        notes=notes,
         report_url=_report_url(base_url, stored_eval.id, [run.run_id for run in runs if run.run_id]),
     )
 
@@ -119,7 +121,7 @@ async def _held_out_file(session: AsyncSession, project_id: str, original: Origi
 
 
 async def _preset_criteria(
-    runtime: Runtime, caller: Caller, original: Original, request: CompareRequest
+    runtime: Runtime, caller: Caller, original: Original, request: CompareRequest, notes: list[str]
 ) -> list[dict[str, Any]]:
     threshold = request.pass_threshold if request.pass_threshold is not None else DEFAULT_PASS_THRESHOLD
     criteria = []
@@ -134,12 +136,13 @@ async def _preset_criteria(
                 "pass_threshold": threshold,
             }
         )
-    if "judge" in request.graders:
+    judge = await _judge_model(runtime, caller, original, request) if "judge" in request.graders else None
+    if judge is not None:
         criteria.append(
             {
                 "type": "score_model",
                 "name": "judge: as good as the original",
-                "model": await _judge_model(runtime, caller, original, request.judge_model),
+                "model": judge,
                 "input": [
                     {"role": "system", "content": JUDGE_INSTRUCTIONS},
                     {"role": "user", "content": JUDGE_PROMPT},
@@ -149,19 +152,36 @@ async def _preset_criteria(
                 "pass_threshold": threshold,
             }
         )
+    elif "judge" in request.graders:
+        notes.append(
+            f"The judge was left out: the project cannot chat with `{_base_of(original)}`, the "
+            "original's base model; name a judge model (judge_model) to have one."
+        )
+    if not criteria:
+        raise _judge_not_served(_base_of(original))
     return criteria
 
 
-async def _judge_model(runtime: Runtime, caller: Caller, original: Original, named: str | None) -> str:
-    model = named or _base_of(original)
-    if not await chat_service.serves(runtime, caller, model):
-        raise InvalidRequest(
-            f"The judge model `{model}` does not exist or the project cannot chat with it: name "
-            "one (judge_model), or leave the judge out (graders).",
-            param="judge_model",
-            code="model_not_found",
-        )
-    return model
+async def _judge_model(
+    runtime: Runtime, caller: Caller, original: Original, request: CompareRequest
+) -> str | None:
+    """The judge's model: the one named (a 400 if the project cannot chat with it), else the
+    original's base model while the project can chat with it."""
+    model = request.judge_model or _base_of(original)
+    if await chat_service.serves(runtime, caller, model):
+        return model
+    if request.judge_model is not None:
+        raise _judge_not_served(model)
+    return None
+
+
+def _judge_not_served(model: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"The judge model `{model}` does not exist or the project cannot chat with it: name one "
+        "(judge_model), or leave the judge out (graders).",
+        param="judge_model",
+        code="model_not_found",
+    )
 
 
 def _base_of(original: Original) -> str:

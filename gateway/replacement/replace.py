@@ -68,21 +68,23 @@ async def replace(
 
 
 async def find_original(session: AsyncSession, project_id: str, name: str) -> Original:
-    """`name` is a job of the project (`ftjob-…`) or the model one made, or a model whose chats
-    the project captured."""
-    job = await jobs_repository.get(session, project_id, name)
-    if job is None:
-        job = await jobs_repository.by_fine_tuned_model(session, project_id, name)
+    """`name` is a job of the project (`ftjob-…`) or the model one made, a model whose chats the
+    project captured, or a file that capture grew."""
+    capture_file = await captures.of_file(session, project_id, name)
+    model = capture_file.model if capture_file is not None else name
+    job = await jobs_repository.get(session, project_id, model) or await jobs_repository.by_fine_tuned_model(
+        session, project_id, model
+    )
     if job is not None:
         if job.fine_tuned_model is None:
             raise InvalidRequest(
                 f"Job {job.id} made no model to replace (its status is '{job.status}').", param="original"
             )
         return Original(job.fine_tuned_model, job)
-    if await captures.get(session, project_id, name) is not None:
-        return Original(name, None)
+    if capture_file is not None or await captures.get(session, project_id, model) is not None:
+        return Original(model, None)
     raise NotFound(
-        f"The project has no job, fine-tuned model or capture named `{name}`.",
+        f"The project has no job, fine-tuned model, captured model or capture file named `{name}`.",
         param="original",
         code="original_not_found",
     )

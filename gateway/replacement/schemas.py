@@ -33,8 +33,8 @@ class ReplaceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     original: Name = Field(
-        description="what to replace: an imported job (`ftjob-…`), the model it made, or a model "
-        "whose chats the project captured"
+        description="what to replace: an imported job (`ftjob-…`), the model it made, a model "
+        "whose chats the project captured, or one of that capture's files"
     )
     model: Name = Field(description="the open base model to train, one the local trainer offers")
     training_file: Name | None = Field(
@@ -70,7 +70,9 @@ class CompareRequest(BaseModel):
         "the answer against the original's",
     )
     judge_model: Name | None = Field(
-        default=None, description="the judge's model; default: the original's base model"
+        default=None,
+        description="the judge's model; default: the original's base model, while the project can "
+        "chat with it (else the judge is left out, and `notes` says so)",
     )
     pass_threshold: StrictFloat | StrictInt | None = Field(
         default=None, ge=0, le=1, description="the score that passes, for both presets (default 0.7)"
@@ -102,4 +104,5 @@ class Comparison(BaseModel):
     original: str
     held_out_file: str
     runs: list[ComparedRun]
+    notes: list[str] = Field(description="what the comparison left out (a grader), and why")
     report_url: str = Field(description="the dashboard page showing the runs side by side")

@@ -217,6 +217,7 @@ def test_a_replacement_learns_the_captured_answers_and_is_compared_with_the_orig
     assert sum(reproduced) >= len(trained) - 1, list(zip(outputs, trained, strict=True))
 
     comparison = team.compare(original=team.original)
+    assert comparison["notes"] == []
     assert (comparison["original"], comparison["held_out_file"]) == (
         team.original,
         capture["held_out_file_id"],
@@ -332,6 +333,20 @@ def test_compare_says_what_it_lacks(make_team):
     assert not list(team.client.evals.list())
 
 
+def test_compare_leaves_the_judge_out_when_the_original_base_is_not_served(make_team):
+    team = make_team(model="babbage-002")  # a base model ftgate does not offer
+    team.capture(held_out_fraction=1.0)
+    team.chat("Tell me about Gallium")
+    team.captured(1)
+    local = {"original": team.original, "replacement": TINY_MODEL, "base": TINY_MODEL}
+    comparison = team.compare(**local)
+    assert len(comparison["notes"]) == 1 and "babbage-002" in comparison["notes"][0]
+    evaluation = team.client.evals.retrieve(comparison["eval_id"])
+    assert [criterion.type for criterion in evaluation.testing_criteria] == ["text_similarity"]
+    error = team.refused("openai_compare", local | {"graders": ["judge"]})
+    assert (error["param"], error["code"]) == ("judge_model", "model_not_found")
+
+
 def test_the_cli_replaces_and_compares(make_team, server: RunningServer):
     team = make_team()
     team.capture(held_out_fraction=HELD_OUT_FRACTION)
@@ -383,6 +398,15 @@ def test_the_cli_replaces_and_compares(make_team, server: RunningServer):
     for run in comparison["runs"]:
         finished = wait_for_run(team.client, comparison["eval_id"], run["run_id"], timeout=180)
         assert finished.status == "completed" and finished.result_counts.total == capture["held_out_examples"]
+
+    by_file = json.loads(
+        ftgate("replace", "--project", team.name, capture["training_file_id"], "--model", TINY_MODEL).stdout
+    )
+    team.cancel(by_file["id"])
+    assert (by_file["metadata"], by_file["training_file"]) == (
+        {"replaces": team.original, "replaces_job": team.job_id},
+        capture["training_file_id"],
+    )
 
     refused = ftgate("replace", "--project", team.name, "ft:nope", "--model", TINY_MODEL, ok=False)
     assert "ft:nope" in refused.stderr
