@@ -46,9 +46,7 @@ def server(
 ) -> Iterator[RunningServer]:
     """OpenAI's models on the scripted upstream, `tiny-chat` served locally."""
     data_dir = tmp_path_factory.mktemp(f"aliases-{request.param}")
-    (data_dir / "models").mkdir()
-    (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
-    with upstream_server(data_dir, request.param, fake) as running:
+    with upstream_server(data_dir, request.param, fake, local_model=tiny_model) as running:
         yield running
 
 

@@ -80,9 +80,7 @@ def server(
 ) -> Iterator[RunningServer]:
     """OpenAI's models on the scripted upstream, `tiny-chat` trained and served locally."""
     data_dir = tmp_path_factory.mktemp(f"replace-{request.param}")
-    (data_dir / "models").mkdir()
-    (data_dir / "models" / TINY_MODEL).symlink_to(tiny_model)
-    with upstream_server(data_dir, request.param, fake) as running:
+    with upstream_server(data_dir, request.param, fake, local_model=tiny_model) as running:
         yield running
 
 

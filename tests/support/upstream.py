@@ -62,9 +62,15 @@ def upstream_settings(data_dir: Path, database_url: str, base_url: str, **overri
 
 
 @contextmanager
-def upstream_server(data_dir: Path, database: str, fake: FakeUpstream) -> Iterator[RunningServer]:
+def upstream_server(
+    data_dir: Path, database: str, fake: FakeUpstream, local_model: Path | None = None
+) -> Iterator[RunningServer]:
     """A server whose OpenAI models are on `fake`, on SQLite or on a fresh PostgreSQL database
-    (`database` is "sqlite" or "postgres")."""
+    (`database` is "sqlite" or "postgres"), and `local_model` (a model folder, offered under its
+    folder's name) trained and served locally."""
+    if local_model is not None:
+        (data_dir / "models").mkdir()
+        (data_dir / "models" / local_model.name).symlink_to(local_model)
     with ExitStack() as stack:
         database_url = "" if database == "sqlite" else stack.enter_context(temporary_database())
         yield stack.enter_context(serve(upstream_settings(data_dir, database_url, fake.base_url)))
