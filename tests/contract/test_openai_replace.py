@@ -59,7 +59,9 @@ ANSWERS = {f"Tell me about {name}": f"{name} has atomic number {z}." for name, z
 HELD_OUT_FRACTION = 0.25
 # Enough for the tiny model to learn every answer.
 TRAINING = {"n_epochs": 10, "learning_rate_multiplier": 1.0}
-GREEDY = {"temperature": 0, "max_tokens": 64}
+# Longer than any answer: the base model, which never learnt to stop, samples this many.
+ANSWER_TOKENS = 32
+GREEDY = {"temperature": 0, "max_tokens": ANSWER_TOKENS}
 # The imported job's hyperparameters, as the scripted upstream resolved "auto".
 ORIGINAL_HYPERPARAMETERS = {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 1.8}
 
@@ -112,7 +114,7 @@ class Team:
         return response.json()
 
     def compare(self, **body: Any) -> dict[str, Any]:
-        response = self.post("openai_compare", body)
+        response = self.post("openai_compare", {"max_completion_tokens": ANSWER_TOKENS} | body)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -387,6 +389,8 @@ def test_the_cli_replaces_and_compares(make_team, server: RunningServer):
             "fuzzy_match",
             "--server-url",
             "http://ftgate.example",
+            "--max-completion-tokens",
+            str(ANSWER_TOKENS),
         ).stdout
     )
     assert comparison["report_url"].startswith(
