@@ -41,6 +41,8 @@ class TogetherProvider:
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = spec.name
         self.http = UpstreamHttp(spec, transport)
+        # Each job's events as its last read from the newest found them, while pages remain.
+        self._listed: dict[str, list[UpstreamEvent]] = {}
 
     def unsupported(self, request: dict[str, Any]) -> Unsupported | None:
         return wire.unsupported(request)
@@ -88,10 +90,18 @@ class TogetherProvider:
         return await self._job((await self.http.request("GET", f"/fine-tunes/{job_id}")).json())
 
     async def events(self, job_id: str, after: str | None, limit: int) -> Page[UpstreamEvent]:
-        items = await self._events(job_id)
-        completed = any(item.get("type") == "job_complete" for item in items)
-        model = wire.output_name(await self._read_job(job_id)) if completed else None
-        return wire.page(wire.events(items, await self._metrics(job_id), model), after, limit)
+        """Together lists a job's events whole: a read from the newest (`after` None) fetches
+        them, and the pages after it are cut from that fetch."""
+        listed = self._listed.get(job_id) if after is not None else None
+        if listed is None:
+            items = await self._events(job_id)
+            completed = any(item.get("type") == "job_complete" for item in items)
+            model = wire.output_name(await self._read_job(job_id)) if completed else None
+            listed = self._listed[job_id] = wire.events(items, await self._metrics(job_id), model)
+        page = wire.page(listed, after, limit)
+        if not page.has_more:
+            self._listed.pop(job_id, None)
+        return page
 
     async def checkpoints(self, job_id: str, after: str | None, limit: int) -> Page[UpstreamCheckpoint]:
         listed = await self.http.request("GET", f"/fine-tunes/{job_id}/checkpoints")

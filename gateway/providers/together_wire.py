@@ -139,16 +139,23 @@ def events(
 ) -> list[UpstreamEvent]:
     """Together's events (oldest first) and metrics (None where `/metrics` did not answer) as
     OpenAI's, newest first. `model` is the output model, named before the job's completion."""
-    found: list[UpstreamEvent] = []
+    found: list[tuple[float, UpstreamEvent]] = []
     seen: Counter[str] = Counter()
     for item in items:
         key = _content_key(item)
         seen[key] += 1
-        found.extend(_event(item, f"{key}-{seen[key]}" if seen[key] > 1 else key, metrics is None, model))
+        event_id = f"{key}-{seen[key]}" if seen[key] > 1 else key
+        moment = _moment(item.get("created_at"))
+        found.extend((moment, event) for event in _event(item, event_id, metrics is None, model))
     total = max((int(item["total_steps"]) for item in items if item.get("total_steps")), default=None)
-    found.extend(_metrics_event(item, total) for item in metrics or [] if _step(item) is not None)
-    found.sort(key=lambda event: event.created_at)  # stable: Together's order within a second
-    return found[::-1]
+    for item in metrics or []:
+        if _step(item) is not None:
+            found.append(
+                (_moment(item.get("logged_at") or item.get("created_at")), _metrics_event(item, total))
+            )
+    # By the exact time (a job's list then only grows at its newest end), stable for equal times.
+    found.sort(key=lambda pair: pair[0])
+    return [event for _, event in reversed(found)]
 
 
 def checkpoints(
@@ -190,12 +197,16 @@ def page(items: list[Any], after: str | None, limit: int) -> Page[Any]:
 
 def unix(value: Any) -> int:
     """Unix seconds of an ISO 8601 time (UTC where it names no offset), or of a number."""
+    return int(_moment(value))
+
+
+def _moment(value: Any) -> float:
     if value is None or value == "":
-        return int(time.time())
+        return time.time()
     if isinstance(value, int | float):
-        return int(value)
+        return float(value)
     moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _event(

@@ -100,6 +100,7 @@ def test_a_job_runs_on_together_and_its_life_is_mirrored_in_openais_shapes(
 def test_the_together_job_carries_the_mapped_hyperparameters_and_files(
     client: openai.OpenAI, fake: FakeTogether, jobs_before: int
 ):
+    uploads_before = fake.requests_to("POST", r"^/v1/files/upload$")
     file_id = upload(client, "elle-limericks.jsonl")
     method = {
         "type": "supervised",
@@ -123,8 +124,7 @@ def test_the_together_job_carries_the_mapped_hyperparameters_and_files(
         "random_seed": 7,
     }
     assert fake.file_content(together["training_file"]) == client.files.content(file_id).read()
-    upload_request = [r for r in fake.requests if r["path"] == "/v1/files/upload"]
-    assert upload_request and all(r["status"] == 200 for r in upload_request)
+    assert fake.requests_to("POST", r"^/v1/files/upload$") - uploads_before == 1
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
 """Together's state: stored files, and fine-tuning jobs that walk Together's lifecycle in real
 time (pending → queued → running → compressing → uploading → completed; cancel_requested →
 cancelled; error), each step appending events, logging metrics and saving checkpoints as
-Together does. Times are ISO 8601 strings in Together's own (Pacific) offset."""
+Together does. Times are ISO 8601 strings in Together's own (Pacific) offset. Each training step
+appends a progress event (`step`, `total_steps`; its type, `training_progress`, is not one the
+SDK names: ftgate reads any other event with a step and total as progress)."""
 
 import math
 import secrets
@@ -19,7 +21,7 @@ DEFAULT_BATCH_SIZE = 1
 # phase -> (status it is in, its event type and text, the phase after it)
 PHASES = {
     "pending": ("pending", "job_pending", "Fine tune request created", "queued"),
-    "queued": ("queued", "job_queued", "Job queued", "running"),
+    "queued": ("queued", "job_pending", "Job queued, position 1 in the queue", "running"),
     "compressing": ("compressing", "model_compressing", "Compressing output model", "uploading"),
     "uploading": ("uploading", "model_uploading", "Uploading output model", "completed"),
 }
