@@ -110,9 +110,13 @@ class TogetherProvider:
         return wire.page(wire.checkpoints(listed.json().get("data") or [], model, losses), after, limit)
 
     async def act(self, job_id: str, action: Action) -> UpstreamJob:
+        """Cancel, once: a job whose cancel Together is carrying out (`cancel_requested`, shown as
+        running) or that has ended is not asked again."""
         if action not in self.actions:
             raise UpstreamError(f"Together cannot {action} a fine-tuning job.", status=400, retryable=False)
-        await self.http.request("POST", f"/fine-tunes/{job_id}/cancel")
+        status = (await self._read_job(job_id)).get("status", "")
+        if status != "cancel_requested" and wire.STATUSES.get(status) not in wire.TERMINAL:
+            await self.http.request("POST", f"/fine-tunes/{job_id}/cancel")
         return await self.get_job(job_id)
 
     async def fetch_file(self, file_id: str) -> UpstreamFile:

@@ -175,9 +175,34 @@ def test_cancel_reaches_together_and_pause_and_resume_are_refused(
         time.sleep(0.05)
     time.sleep(0.6)
     assert client.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
-    assert fake.requests_to("POST", rf"/{together['id']}/cancel$") >= 1
-    messages = [event.message for event in chronological_events(client, job.id)]
+    events = chronological_events(client, job.id)
+    messages = [event.message for event in events]
     assert messages.count("Fine tuning process stopping due to job cancellation") == 1
+    assert [e.message for e in events if e.level == "warn"] == [
+        "Fine tuning process stopping due to job cancellation"
+    ]
+    assert fake.requests_to("POST", rf"/{together['id']}/cancel$") == 1
+
+
+def test_a_job_together_restarts_stays_running_at_ftgate(
+    client: openai.OpenAI, fake: FakeTogether, jobs_before: int
+):
+    fake.script_next_job(restart_seconds=1.5, step_seconds=0.1)
+    job = create(client, n_epochs=1)
+    wait_for_status(client, job.id, {"running"})
+    [together] = made_since(fake, jobs_before)
+    deadline = time.monotonic() + 20
+    while fake.job(together["id"])["status"] != "queued":
+        assert time.monotonic() < deadline, fake.job(together["id"])["status"]
+        time.sleep(0.05)
+    seen = set()
+    while fake.job(together["id"])["status"] == "queued":
+        seen.add(client.fine_tuning.jobs.retrieve(job.id).status)
+        time.sleep(0.1)
+    assert seen == {"running"}
+    assert wait_for_status(client, job.id, FINISHED).status == "succeeded"
+    messages = [event.message for event in chronological_events(client, job.id)]
+    assert "Job restarted after a node failure" in messages
 
 
 def test_a_create_whose_answer_was_lost_is_found_not_sent_again(

@@ -34,10 +34,12 @@ def iso_now() -> str:
 
 @dataclass
 class Script:
-    """How the next jobs go: `error` fails them at step 2 with these words."""
+    """How the next jobs go: `error` fails them at step 2 with these words; `restart_seconds`
+    sends them back to the queue that long after step 2, as Together does when it restarts one."""
 
     step_seconds: float | None = None
     error: str | None = None
+    restart_seconds: float | None = None
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Job:
     total_steps: int
     steps_per_epoch: int
     error: str | None
+    restart_seconds: float | None
     events: list[dict[str, Any]] = field(default_factory=list)
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
@@ -155,6 +158,7 @@ class Together:
             total_steps=steps_per_epoch * n_epochs,
             steps_per_epoch=steps_per_epoch,
             error=script.error,
+            restart_seconds=script.restart_seconds,
         )
         self.jobs[job.id] = job
         self._enter(job, "pending", time.monotonic())
@@ -180,6 +184,11 @@ class Together:
     def _move(self, job: Job, now: float) -> None:
         if job.phase == "cancelling":
             self._finish(job, "cancelled", "job_stopped", "Job stopped by user")
+        elif job.phase == "restarting":
+            job.phase = "running"
+            job.data["status"] = "running"
+            self._emit(job, "job_start", f"Job started at {iso_now()}")
+            job.next_at = now + job.step_seconds
         elif job.phase == "running":
             self._step(job, now)
         elif job.phase in PHASES:
@@ -222,6 +231,10 @@ class Together:
         if step == total:
             self._emit(job, "training_complete", f"Training completed for {job.data['model']}")
             self._enter(job, "compressing", now)
+        elif job.restart_seconds is not None and step == 2:
+            job.phase, job.data["status"] = "restarting", "queued"
+            self._emit(job, "job_restarted", "Job restarted after a node failure")
+            job.next_at = now + job.restart_seconds
         else:
             job.next_at = now + job.step_seconds
 

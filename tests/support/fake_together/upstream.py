@@ -22,10 +22,16 @@ class FakeTogether(FakeUpstream):
     def together(self) -> Together:
         return self._upstream
 
-    def script_next_job(self, *, step_seconds: float | None = None, error: str | None = None) -> None:
-        """The next job created trains at `step_seconds` a step, and fails at step 2 with
-        `error` when given."""
-        self._call(self.together.scripts.append, Script(step_seconds, error))
+    def script_next_job(
+        self,
+        *,
+        step_seconds: float | None = None,
+        error: str | None = None,
+        restart_seconds: float | None = None,
+    ) -> None:
+        """The next job created trains at `step_seconds` a step, and, when given, fails at step 2
+        with `error` or goes back to the queue for `restart_seconds` after it."""
+        self._call(self.together.scripts.append, Script(step_seconds, error, restart_seconds))
 
     def job(self, upstream_id: str) -> dict[str, Any]:
         """The job object plus `request` (the create body as it came), `events`, `checkpoints`
