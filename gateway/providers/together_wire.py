@@ -108,7 +108,7 @@ def is_same_create(item: dict[str, Any], body: dict[str, Any], sent_after: int) 
         item.get("training_file") == body["training_file"]
         and (item.get("validation_file") or None) == body.get("validation_file")
         and item.get("model") == body["model"]
-        and item.get("n_epochs", body.get("n_epochs")) == body.get("n_epochs")
+        and ("n_epochs" not in body or item.get("n_epochs", body["n_epochs"]) == body["n_epochs"])
         and (item.get("training_method") or {}).get("method", body["training_method"]["method"])
         == body["training_method"]["method"]
         and unix(item.get("created_at")) >= sent_after

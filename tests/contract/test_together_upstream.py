@@ -184,6 +184,22 @@ def test_cancel_reaches_together_and_pause_and_resume_are_refused(
     assert fake.requests_to("POST", rf"/{together['id']}/cancel$") == 1
 
 
+def test_a_file_together_lost_is_uploaded_again_once_and_the_job_sent_once(
+    client: openai.OpenAI, fake: FakeTogether, jobs_before: int
+):
+    file_id = upload(client, "elle-limericks.jsonl")
+    first = client.fine_tuning.jobs.create(model=LLAMA, training_file=file_id, method=supervised(1))
+    assert wait_for_status(client, first.id, FINISHED).status == "succeeded"
+    fake.forget_files()
+    uploads_before = fake.files_uploaded
+    again = client.fine_tuning.jobs.create(model=LLAMA, training_file=file_id, method=supervised(1))
+    done = wait_for_status(client, again.id, FINISHED)
+    assert done.status == "succeeded", done.error
+    assert fake.files_uploaded - uploads_before == 1
+    made = made_since(fake, jobs_before)
+    assert len(made) == 2 and made[0]["training_file"] != made[1]["training_file"]
+
+
 def test_a_job_together_restarts_stays_running_at_ftgate(
     client: openai.OpenAI, fake: FakeTogether, jobs_before: int
 ):

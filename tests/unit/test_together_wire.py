@@ -187,3 +187,9 @@ def test_events_and_steps_of_one_second_interleave_by_their_exact_time():
         "Checkpoint created at step 1",
         "Step 1/2: training loss=1.00",
     ]
+
+
+def test_a_create_that_left_the_epochs_to_together_matches_whatever_it_chose():
+    body = wire.create_body(request({"type": "supervised"}))
+    listed = {"training_file": "file-1", "model": "meta-llama/Llama", "n_epochs": 1, "created_at": 1796400000}
+    assert wire.is_same_create(listed, body, 1796400000)
