@@ -18,6 +18,7 @@ Mapping rules:
 """
 
 import hashlib
+import math
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -102,17 +103,25 @@ def create_body(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_same_create(item: dict[str, Any], body: dict[str, Any], sent_after: int) -> bool:
-    """Whether Together's job `item` is what the create `body` made: the same files, model, epochs
-    and method, created no earlier than `sent_after`."""
+    """Whether Together's job `item` is what the create `body` made: the same files, model, method
+    and hyperparameters (those Together shows), its suffix in the output model's name, created
+    no earlier than `sent_after`."""
+    method = body["training_method"]["method"]
+    suffix = body.get("suffix")
     return (
         item.get("training_file") == body["training_file"]
         and (item.get("validation_file") or None) == body.get("validation_file")
         and item.get("model") == body["model"]
-        and ("n_epochs" not in body or item.get("n_epochs", body["n_epochs"]) == body["n_epochs"])
-        and (item.get("training_method") or {}).get("method", body["training_method"]["method"])
-        == body["training_method"]["method"]
+        and (item.get("training_method") or {}).get("method", method) == method
+        and all(_alike(item.get(key), body.get(key)) for key in ("n_epochs", "batch_size", "learning_rate"))
+        and (not suffix or suffix in (output_name(item) or suffix))
         and unix(item.get("created_at")) >= sent_after
     )
+
+
+def _alike(shown: Any, sent: Any) -> bool:
+    """Equal, where both are numbers (Together chose the value ftgate left to it, or hides it)."""
+    return not (_number(shown) and _number(sent)) or math.isclose(shown, sent)
 
 
 def job(item: dict[str, Any]) -> UpstreamJob:

@@ -154,14 +154,18 @@ def test_completion_names_the_model_before_it_says_the_job_is_done():
 
 
 def test_a_create_is_recognised_by_what_was_sent_and_when():
+    hyperparameters = {"n_epochs": 2, "learning_rate_multiplier": 2}
     body = wire.create_body(
-        request({"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}})
+        request({"type": "supervised", "supervised": {"hyperparameters": hyperparameters}}, suffix="elle")
     )
     listed = {
         "training_file": "file-1",
         "validation_file": "",
         "model": "meta-llama/Llama",
+        "model_output_name": "acct/Llama-elle-4ce39a",
         "n_epochs": 2,
+        "batch_size": 8,
+        "learning_rate": 2e-5,
         "training_method": {"method": "sft"},
         "created_at": "2026-12-04T08:00:00-08:00",
     }
@@ -169,6 +173,8 @@ def test_a_create_is_recognised_by_what_was_sent_and_when():
     assert not wire.is_same_create(listed, body, 1796400000 + 60)
     assert not wire.is_same_create(listed | {"n_epochs": 3}, body, 0)
     assert not wire.is_same_create(listed | {"training_file": "file-9"}, body, 0)
+    assert not wire.is_same_create(listed | {"learning_rate": 3e-5}, body, 0)
+    assert not wire.is_same_create(listed | {"model_output_name": "acct/Llama-other-4ce39a"}, body, 0)
 
 
 def test_events_and_steps_of_one_second_interleave_by_their_exact_time():

@@ -35,7 +35,7 @@ async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob 
         found = await provider.find_job(await _lookup(runtime, provider, job))
         if found is not None:
             log.info("job %s was already at %s as %s", job.id, provider.name, found.id)
-            return found if await _record(runtime, job, found) else None
+            return found if await _record(runtime, provider, job, found) else None
         if time.time() < job.upstream_submitted_at + _resend_after_seconds(runtime, provider.name):
             raise CreateInFlight(job.id)
     uploaded_again: set[str] = set()
@@ -55,7 +55,7 @@ async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob 
             uploaded_again.add(file_id)
             await _forget_upstream_copy(runtime, provider, job, file_id, missing.file_id)
             continue
-        return created if await _record(runtime, job, created) else None
+        return created if await _record(runtime, provider, job, created) else None
 
 
 async def _lookup(runtime: Runtime, provider: Provider, job: Job) -> JobLookup:
@@ -87,8 +87,19 @@ async def _forget_upstream_copy(
         await files_repository.forget_upstream_copy(session, file_id, provider.name, upstream_file_id)
 
 
-async def _record(runtime: Runtime, job: Job, upstream: UpstreamJob) -> bool:
+async def _record(runtime: Runtime, provider: Provider, job: Job, upstream: UpstreamJob) -> bool:
+    """Record the upstream job as this job's, unless another job holds it: an upstream without
+    metadata (Together) finds a lost create by what was sent, and a job alike to this one may
+    have taken it for its own. The jobs on one training file record one at a time; one that
+    comes second looks again shortly, and no longer finds the job the first took."""
     async with runtime.transaction() as session:
+        await files_repository.lock_upstream_copy(session, job.training_file, provider.name)
+        holder = await repository.by_upstream_id(session, provider.name, upstream.id)
+        if holder is not None and holder.id != job.id:
+            log.warning(
+                "job %s: %s %s is job %s's; looking again", job.id, provider.name, upstream.id, holder.id
+            )
+            raise CreateInFlight(job.id)
         return await repository.transition(
             session,
             job.id,
