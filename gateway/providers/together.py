@@ -3,10 +3,12 @@ behind the same Provider interface as OpenAI's; the shapes are mapped in `togeth
 
 Exactly one Together job per ftgate job: Together jobs carry no metadata, so a create whose
 answer was lost is found by what ftgate sent: the jobs Together lists (`GET /fine-tunes`, one
-page) whose training and validation files (ftgate's uploads), model, epochs and method are the
-create's, made no earlier than the send (less `CLOCK_SKEW_SECONDS`) and not already held by
-another ftgate job; the oldest of them is the job. Two jobs that match alike are the same
-training, so whichever a lost create takes, each ftgate job gets its own.
+page) whose training and validation files (ftgate's uploads), model, method, epochs, batch size,
+learning rate and suffix (in the output model's name) are the create's, made no earlier than the
+send (less `CLOCK_SKEW_SECONDS`) and not already held by another ftgate job; the oldest of them
+is the job. Jobs that match alike are the same training, so whichever a lost create takes, each
+ftgate job gets its own: the worker records them one at a time per training file, and a job
+whose find another job recorded first looks again (workers/upstream/submission.py).
 
 Together has no pause or resume: they are refused before they are taken (`actions`).
 """
