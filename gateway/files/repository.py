@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import StoredFile, UpstreamFile
@@ -36,6 +36,16 @@ async def expired(session: AsyncSession, now: int, limit: int) -> list[StoredFil
 async def upstream_copy(session: AsyncSession, file_id: str, upstream: str) -> UpstreamFile | None:
     return await session.scalar(
         select(UpstreamFile).where(UpstreamFile.file_id == file_id, UpstreamFile.upstream == upstream)
+    )
+
+
+async def lock_upstream_copy(session: AsyncSession, file_id: str, upstream: str) -> None:
+    """Hold the file's upstream copy until the transaction ends (a no-op write: a row lock on
+    PostgreSQL, the write lock on SQLite), so that the jobs sent with it record one at a time."""
+    await session.execute(
+        update(UpstreamFile)
+        .where(UpstreamFile.file_id == file_id, UpstreamFile.upstream == upstream)
+        .values(created_at=UpstreamFile.created_at)
     )
 
 

@@ -317,6 +317,14 @@ async def by_upstream_id(session: AsyncSession, provider: str, upstream_id: str)
     return await session.scalar(select(Job).where(Job.provider == provider, Job.upstream_id == upstream_id))
 
 
+async def upstream_ids_sent_since(session: AsyncSession, provider: str, since: int) -> set[str]:
+    """The upstream jobs that ftgate jobs sent to `provider` since `since` already hold."""
+    query = select(Job.upstream_id).where(
+        Job.provider == provider, Job.upstream_id.is_not(None), Job.upstream_submitted_at >= since
+    )
+    return {str(upstream_id) for upstream_id in (await session.scalars(query)).all()}
+
+
 async def set_next_poll(
     session: AsyncSession, job_id: str, next_poll_at_ms: int | None, failures: int, release: bool = False
 ) -> None:

@@ -58,18 +58,29 @@ async def retrieve(fine_tuning_job_id: str, session: SessionDep, caller: CallerD
 
 
 @router.post("/{fine_tuning_job_id}/cancel", responses=errors(404))
-async def cancel(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
-    return FineTuningJob.of(await service.apply_action(session, caller, fine_tuning_job_id, "cancel"))
+async def cancel(
+    fine_tuning_job_id: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
+) -> FineTuningJob:
+    return FineTuningJob.of(
+        await service.apply_action(session, caller, runtime, fine_tuning_job_id, "cancel")
+    )
 
 
 @router.post("/{fine_tuning_job_id}/pause", responses=errors(404))
-async def pause(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
-    return FineTuningJob.of(await service.apply_action(session, caller, fine_tuning_job_id, "pause"))
+async def pause(
+    fine_tuning_job_id: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
+) -> FineTuningJob:
+    job = await service.apply_action(session, caller, runtime, fine_tuning_job_id, "pause")
+    return FineTuningJob.of(job)
 
 
 @router.post("/{fine_tuning_job_id}/resume", responses=errors(404))
-async def resume(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
-    return FineTuningJob.of(await service.apply_action(session, caller, fine_tuning_job_id, "resume"))
+async def resume(
+    fine_tuning_job_id: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
+) -> FineTuningJob:
+    return FineTuningJob.of(
+        await service.apply_action(session, caller, runtime, fine_tuning_job_id, "resume")
+    )
 
 
 @router.get("/{fine_tuning_job_id}/events", responses=errors(404))

@@ -15,7 +15,7 @@ from gateway.files import purposes
 from gateway.files import repository as files_repository
 from gateway.files import service as files_service
 from gateway.files.reports import report_for_model
-from gateway.fine_tuning import events, lifecycle, repository
+from gateway.fine_tuning import events, lifecycle, repository, upstream_limits
 from gateway.fine_tuning.hyperparameters import default_epochs, method_hyperparameters, normalize_method
 from gateway.fine_tuning.local_counts import is_local
 from gateway.fine_tuning.params import JobCreateParams
@@ -109,6 +109,9 @@ async def create(session: AsyncSession, caller: Caller, runtime: Runtime, params
             param="method.type",
             code="model_not_available",
         )
+    upstream_limits.require_create_supported(
+        runtime, spec.provider, spec.upstream_model or model, method, params
+    )
     training = await _require_fine_tune_file(session, caller, params.training_file, "training_file")
     if params.validation_file is not None:
         await _require_fine_tune_file(session, caller, params.validation_file, "validation_file")
@@ -185,7 +188,9 @@ ACTION_EVENTS = {
 }
 
 
-async def apply_action(session: AsyncSession, caller: Caller, job_id: str, action: str) -> Job:
+async def apply_action(
+    session: AsyncSession, caller: Caller, runtime: Runtime, job_id: str, action: str
+) -> Job:
     """Cancel, pause or resume; a transition the state machine refuses is a 400.
 
     The status check and the change are one conditional UPDATE, so a worker moving the job on
@@ -199,6 +204,7 @@ async def apply_action(session: AsyncSession, caller: Caller, job_id: str, actio
             param="fine_tuning_job_id",
             code="imported_job",
         )
+    upstream_limits.require_action_supported(runtime, job, action)
     allowed_from, target = CLIENT_ACTIONS[action]
     now = int(time.time())
     values: dict[str, Any] = {"status": target, "updated_at": now}

@@ -64,6 +64,27 @@ class ChatReply:
     body: AsyncIterator[bytes]
 
 
+@dataclass(frozen=True)
+class JobLookup:
+    """A create that was sent but whose answer never came, to be found upstream: the metadata
+    marker it carried, the request as sent, when it was sent (Unix seconds), and the upstream
+    jobs that other ftgate jobs already hold (never the one this job is looking for)."""
+
+    metadata_key: str
+    job_id: str
+    request: dict[str, Any]
+    sent_at: int
+    taken: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """Something in a create request that an upstream cannot do, and the request field it is."""
+
+    message: str
+    param: str
+
+
 class UpstreamError(Exception):
     """An upstream request that did not succeed.
 
@@ -110,6 +131,13 @@ class UpstreamFileNotFound(UpstreamError):
 
 class Provider(Protocol):
     name: str
+    # The client actions the upstream carries out; the others are refused before they are taken.
+    actions: frozenset[Action]
+
+    def unsupported(self, request: dict[str, Any]) -> Unsupported | None:
+        """What of an OpenAI-shaped create request (`model`, `method`, `suffix`, `seed`,
+        `integrations`, `validation_file`…) this upstream cannot do, if anything."""
+        ...
 
     async def upload_file(self, filename: str, content: BinaryIO, purpose: str) -> str: ...
 
@@ -117,7 +145,7 @@ class Provider(Protocol):
         """Create the job; UpstreamFileNotFound when a file it names is not at the upstream."""
         ...
 
-    async def find_job(self, metadata_key: str, value: str) -> UpstreamJob | None: ...
+    async def find_job(self, lookup: JobLookup) -> UpstreamJob | None: ...
 
     async def get_job(self, job_id: str) -> UpstreamJob: ...
 

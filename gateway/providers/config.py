@@ -1,14 +1,18 @@
 """The upstreams an operator configures: where they are, with which key, and how patient to be."""
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, HttpUrl, SecretStr
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 class UpstreamSpec(BaseModel):
-    """One OpenAI-compatible upstream. Base models whose `provider` is `name` run there."""
+    """One upstream. Base models whose `provider` is `name` run there; `kind` says which API it
+    speaks (`openai`: OpenAI's own, at any base URL)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: Literal["openai", "azure", "together", "fireworks"] = "openai"
     base_url: HttpUrl = HttpUrl(OPENAI_BASE_URL)
     api_key: SecretStr
     webhook_secret: SecretStr | None = Field(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from gateway.providers import retry
-from gateway.providers.base import UpstreamError, UpstreamFileNotFound
+from gateway.providers.base import JobLookup, UpstreamError, UpstreamFileNotFound
 from gateway.providers.config import UpstreamSpec
 from gateway.providers.openai import OpenAIProvider
 
@@ -44,7 +44,7 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr("gateway.providers.openai.asyncio.sleep", sleep)
+    monkeypatch.setattr("gateway.providers.http.asyncio.sleep", sleep)
     return slept
 
 
@@ -127,7 +127,7 @@ async def test_find_job_matches_the_metadata_even_when_the_filter_is_ignored():
     other = {**JOB, "id": "ftjob-other", "metadata": {"ftgate_job_id": "ftjob-b"}}
     mine = {**JOB, "id": "ftjob-mine", "metadata": {"ftgate_job_id": "ftjob-a"}}
     script = Script(httpx.Response(200, json={"object": "list", "data": [other, mine], "has_more": False}))
-    found = await provider(script).find_job("ftgate_job_id", "ftjob-a")
+    found = await provider(script).find_job(JobLookup("ftgate_job_id", "ftjob-a", {}, 0, frozenset()))
     assert found is not None and found.id == "ftjob-mine"
     assert script.requests[0].url.params["metadata[ftgate_job_id]"] == "ftjob-a"
 

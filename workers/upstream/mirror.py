@@ -223,14 +223,16 @@ async def _record_status_change(
 
 
 def _target_status(job: Job, upstream: UpstreamJob) -> JobStatus | None:
-    """The status the upstream's implies for ftgate's job, unless the client's own word stands:
-    a terminal status never changes, and a pause or resume not yet carried out upstream holds
-    until the upstream ends the job."""
+    """The status the upstream's implies for ftgate's job, unless the client's own word stands or
+    it would move back: a terminal status never changes, a running job is not queued again, and
+    a pause or resume not yet carried out upstream holds until the upstream ends the job."""
     mapped = STATUS_FROM_UPSTREAM.get(upstream.status)
     if mapped is None or mapped == job.status or job.status in TERMINAL:
         return None
     if job.status == JobStatus.PAUSED and mapped not in TERMINAL:
         return None
+    if job.status == JobStatus.RUNNING and mapped == JobStatus.QUEUED:
+        return None  # never back: an upstream that restarts a job queues it again (Together)
     if job.status == JobStatus.QUEUED and job.upstream_status == "paused" and mapped == JobStatus.PAUSED:
         return None
     return mapped

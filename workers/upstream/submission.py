@@ -1,7 +1,8 @@
 """Sending a job upstream exactly once: its files uploaded once per upstream, the job created
 once. Before the create, the job records that it is being sent; a try that finds that mark
-looks the job up upstream (by the `ftgate_job_id` metadata it was sent with) before sending
-again. The upstream id is recorded in the same transaction as the job's new state.
+looks the job up upstream (by the `ftgate_job_id` metadata it was sent with, or, where the
+upstream keeps no metadata, by the request itself among the jobs no other ftgate job holds)
+before sending again. The upstream id is recorded in the same transaction as the job's new state.
 
 An upstream that lost a file ftgate uploaded (deleted, another account behind the key, restarted)
 refuses the create, which therefore took no effect: the cached upstream id is dropped, the file
@@ -17,22 +18,24 @@ from gateway.catalog import resolve_base_model
 from gateway.files import repository as files_repository
 from gateway.fine_tuning import repository
 from gateway.models import Job, UpstreamFile
-from gateway.providers.base import Provider, UpstreamFileNotFound, UpstreamJob
+from gateway.providers.base import JobLookup, Provider, UpstreamFileNotFound, UpstreamJob
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 MARKER_KEY = "ftgate_job_id"
 MAX_METADATA_KEYS = 16
+# Other jobs sent this long before a lost create may hold the upstream jobs it could be taken for.
+LOOKUP_WINDOW_SECONDS = 24 * 3600
 
 
 async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob | None:
     """The job as the upstream now has it, or None when it left `queued` meanwhile."""
     if job.upstream_submitted_at is not None:
-        found = await provider.find_job(MARKER_KEY, job.id)
+        found = await provider.find_job(await _lookup(runtime, provider, job))
         if found is not None:
             log.info("job %s was already at %s as %s", job.id, provider.name, found.id)
-            return found if await _record(runtime, job, found) else None
+            return found if await _record(runtime, provider, job, found) else None
         if time.time() < job.upstream_submitted_at + _resend_after_seconds(runtime, provider.name):
             raise CreateInFlight(job.id)
     uploaded_again: set[str] = set()
@@ -52,7 +55,16 @@ async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob 
             uploaded_again.add(file_id)
             await _forget_upstream_copy(runtime, provider, job, file_id, missing.file_id)
             continue
-        return created if await _record(runtime, job, created) else None
+        return created if await _record(runtime, provider, job, created) else None
+
+
+async def _lookup(runtime: Runtime, provider: Provider, job: Job) -> JobLookup:
+    assert job.upstream_submitted_at is not None
+    since = job.upstream_submitted_at - LOOKUP_WINDOW_SECONDS
+    async with runtime.sessions() as session:
+        taken = await repository.upstream_ids_sent_since(session, provider.name, since)
+    request = await _request(runtime, provider, job)
+    return JobLookup(MARKER_KEY, job.id, request, job.upstream_submitted_at, frozenset(taken))
 
 
 async def _forget_upstream_copy(
@@ -75,8 +87,19 @@ async def _forget_upstream_copy(
         await files_repository.forget_upstream_copy(session, file_id, provider.name, upstream_file_id)
 
 
-async def _record(runtime: Runtime, job: Job, upstream: UpstreamJob) -> bool:
+async def _record(runtime: Runtime, provider: Provider, job: Job, upstream: UpstreamJob) -> bool:
+    """Record the upstream job as this job's, unless another job holds it: an upstream without
+    metadata (Together) finds a lost create by what was sent, and a job alike to this one may
+    have taken it for its own. The jobs on one training file record one at a time; one that
+    comes second looks again shortly, and no longer finds the job the first took."""
     async with runtime.transaction() as session:
+        await files_repository.lock_upstream_copy(session, job.training_file, provider.name)
+        holder = await repository.by_upstream_id(session, provider.name, upstream.id)
+        if holder is not None and holder.id != job.id:
+            log.warning(
+                "job %s: %s %s is job %s's; looking again", job.id, provider.name, upstream.id, holder.id
+            )
+            raise CreateInFlight(job.id)
         return await repository.transition(
             session,
             job.id,

@@ -1,0 +1,94 @@
+"""Together's /v1 endpoints for fine-tuning: files, jobs, events, checkpoints, metrics, chat."""
+
+import re
+from collections.abc import Callable
+
+from tests.support.fake_upstream.api import Api as OpenAIApi
+from tests.support.fake_upstream.errors import ApiError
+from tests.support.fake_upstream.server import Request, Response
+
+from .lifecycle import ACCOUNT, Together
+
+JOB = r"/v1/fine-tunes/(?P<job_id>ft-[^/]+)"
+FILE_TYPES = frozenset({"jsonl", "csv", "parquet"})
+
+
+class TogetherApi:
+    def __init__(self, together: Together, api_key: str) -> None:
+        self.together = together
+        # OpenAI's chat answers and key check, which Together's chat shares.
+        self.openai = OpenAIApi(together, api_key)
+        routes: list[tuple[str, str, Callable[..., Response]]] = [
+            ("POST", "/v1/files/upload", self.upload),
+            ("GET", r"/v1/files/(?P<file_id>[^/]+)/content", self.file_content),
+            ("POST", "/v1/fine-tunes", self.create_job),
+            ("GET", "/v1/fine-tunes", self.list_jobs),
+            ("GET", JOB, self.get_job),
+            ("GET", JOB + "/events", self.events),
+            ("GET", JOB + "/checkpoints", self.checkpoints),
+            ("GET", JOB + "/metrics", self.metrics),
+            ("POST", JOB + "/cancel", self.cancel),
+            ("POST", "/v1/chat/completions", self.chat),
+        ]
+        self.routes = [(method, re.compile(path), endpoint) for method, path, endpoint in routes]
+
+    def handle(self, request: Request) -> Response:
+        try:
+            self.openai.authenticate(request)
+            for method, path, endpoint in self.routes:
+                if method == request.method and (match := path.fullmatch(request.path)):
+                    return endpoint(request, **match.groupdict())
+            raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
+        except ApiError as error:
+            return error.response()
+
+    def upload(self, request: Request) -> Response:
+        form = request.form()
+        for name in ("file", "purpose", "file_name"):
+            if name not in form:
+                raise ApiError(400, f"Missing required field: '{name}'.", param=name)
+        file_type = form["file_type"][1].decode() if "file_type" in form else "jsonl"
+        if file_type not in FILE_TYPES:
+            raise ApiError(400, f"Unsupported file_type: {file_type}", param="file_type")
+        info = self.together.upload(
+            form["file_name"][1].decode(), form["purpose"][1].decode(), file_type, form["file"][1]
+        )
+        return Response(200, info)
+
+    def file_content(self, request: Request, file_id: str) -> Response:
+        if file_id not in self.together.files:
+            raise ApiError(404, f"File {file_id} not found")
+        return Response(
+            200, content=self.together.files[file_id].content, content_type="application/octet-stream"
+        )
+
+    def create_job(self, request: Request) -> Response:
+        return Response(200, self.together.create_job(OpenAIApi.body(request)).data)
+
+    def list_jobs(self, request: Request) -> Response:
+        return Response(200, {"data": [job.data for job in self.together.jobs.values()]})
+
+    def get_job(self, request: Request, job_id: str) -> Response:
+        job = self.together.job(job_id)
+        return Response(200, job.data | {"events": job.events})
+
+    def events(self, request: Request, job_id: str) -> Response:
+        return Response(200, {"data": self.together.job(job_id).events})
+
+    def checkpoints(self, request: Request, job_id: str) -> Response:
+        return Response(200, {"data": self.together.job(job_id).checkpoints[::-1]})
+
+    def metrics(self, request: Request, job_id: str) -> Response:
+        return Response(200, {"data": self.together.job(job_id).metrics})
+
+    def cancel(self, request: Request, job_id: str) -> Response:
+        return Response(200, self.together.cancel(job_id).data)
+
+    def chat(self, request: Request) -> Response:
+        """Answers for base models and completed output models; other models of the account are
+        not there (yet)."""
+        model = OpenAIApi.body(request).get("model")
+        if isinstance(model, str) and model.startswith(f"{ACCOUNT}/") and model not in self.together.models:
+            raise ApiError(404, f"Unable to access model {model}.", param="model", code="model_not_available")
+        self.together.chats.append(str(model))
+        return self.openai.chat(request)

@@ -1,0 +1,64 @@
+"""FakeTogether: the scripted Together AI upstream on a real loopback port, its state open to the
+tests. It serves like FakeUpstream (same server, faults and request log), with Together's API."""
+
+import copy
+from typing import Any
+
+from tests.support.fake_upstream import FakeUpstream
+
+from .api import TogetherApi
+from .lifecycle import Script, Together
+
+
+class FakeTogether(FakeUpstream):
+    def __init__(
+        self, api_key: str = "together-test-key", *, step_seconds: float = 0.02, phase_seconds: float = 0.05
+    ) -> None:
+        super().__init__(api_key)
+        self._upstream = Together(step_seconds=step_seconds, phase_seconds=phase_seconds)
+        self._api = TogetherApi(self._upstream, api_key)
+
+    @property
+    def together(self) -> Together:
+        return self._upstream
+
+    def script_next_job(
+        self,
+        *,
+        step_seconds: float | None = None,
+        error: str | None = None,
+        restart_seconds: float | None = None,
+    ) -> None:
+        """The next job created trains at `step_seconds` a step, and, when given, fails at step 2
+        with `error` or goes back to the queue for `restart_seconds` after it."""
+        self._call(self.together.scripts.append, Script(step_seconds, error, restart_seconds))
+
+    def job(self, upstream_id: str) -> dict[str, Any]:
+        """The job object plus `request` (the create body as it came), `events`, `checkpoints`
+        and `metrics`. KeyError for an id never created."""
+        return self._call(lambda: copy.deepcopy(_state(self.together.jobs[upstream_id])))
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return self._call(lambda: copy.deepcopy([_state(job) for job in self.together.jobs.values()]))
+
+    @property
+    def chats(self) -> list[str]:
+        """The models that chats asked for, in order."""
+        return self._call(lambda: list(self.together.chats))
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "requests": self._requests,
+            "jobs_created": self.together.jobs_created,
+            "files_uploaded": self.together.files_uploaded,
+            "jobs": [_state(job) for job in self.together.jobs.values()],
+        }
+
+
+def _state(job: Any) -> dict[str, Any]:
+    return job.data | {
+        "request": job.request,
+        "events": job.events,
+        "checkpoints": job.checkpoints,
+        "metrics": job.metrics,
+    }
