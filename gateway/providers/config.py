@@ -1,20 +1,28 @@
 """The upstreams an operator configures: where they are, with which key, and how patient to be."""
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, Field, HttpUrl, SecretStr
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, model_validator
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 class UpstreamSpec(BaseModel):
     """One upstream. Base models whose `provider` is `name` run there; `kind` says which API it
-    speaks (`openai`: OpenAI's own, at any base URL)."""
+        speaks (`openai`: OpenAI's own, at any base URL). A `fireworks` upstream names the account its
+    datasets, jobs and models live in (`account_id`) and serves chat at `inference_base_url` (by
+    default the base URL's host at `/inference/v1`)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     kind: Literal["openai", "azure", "together", "fireworks"] = "openai"
     base_url: HttpUrl = HttpUrl(OPENAI_BASE_URL)
     api_key: SecretStr
+    account_id: str | None = Field(
+        default=None, description="the Fireworks account (`accounts/{account_id}/…`); fireworks only"
+    )
+    inference_base_url: HttpUrl | None = Field(
+        default=None, description="where a fireworks upstream serves chat; default: the host's /inference/v1"
+    )
     webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_… secret of the upstream's webhooks to /v1/upstream_webhooks/{name}"
     )
@@ -29,3 +37,28 @@ class UpstreamSpec(BaseModel):
         description="a create whose answer was lost is looked up this long (it may still be under way "
         "upstream) before it is sent again",
     )
+
+    @model_validator(mode="after")
+    def _fireworks_account(self) -> Self:
+        if self.kind == "fireworks" and not self.account_id:
+            raise ValueError(
+                f"upstream {self.name!r} is of kind 'fireworks' and needs the account_id of the "
+                "Fireworks account its jobs run in"
+            )
+        return self
+
+    @property
+    def chat_base_url(self) -> str:
+        """Where chat completions go: `inference_base_url`, else for Fireworks the base URL's host
+        at `/inference/v1`, else the base URL."""
+        if self.inference_base_url is not None:
+            return str(self.inference_base_url).rstrip("/")
+        base = str(self.base_url).rstrip("/")
+        if self.kind != "fireworks":
+            return base
+        return f"{self.base_url.scheme}://{self.base_url.host}{_port(self.base_url)}/inference/v1"
+
+
+def _port(url: HttpUrl) -> str:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return "" if url.port in (None, default) else f":{url.port}"

@@ -1,6 +1,7 @@
 """One upstream's HTTP client: its base URL and key, and the retries every provider shares (429,
 5xx and, where resending is safe, timeouts and dropped connections), failures raised as
-UpstreamError in OpenAI's error envelope (which Together answers with too)."""
+UpstreamError in OpenAI's error envelope (which Together answers with too) or google.rpc.Status's
+(Fireworks: `{"error": {"code": 404, "message", "status": "NOT_FOUND"}}`, or the same unwrapped)."""
 
 import asyncio
 import json
@@ -40,8 +41,9 @@ class UpstreamHttp:
             transport=transport or AiohttpTransport(),
         )
 
-    async def chat(self, body: dict[str, Any]) -> ChatReply:
-        response = await self.request("POST", "/chat/completions", stream=True, json=body)
+    async def chat(self, body: dict[str, Any], url: str = "/chat/completions") -> ChatReply:
+        """`url`: relative to the base URL, or absolute where the upstream serves chat elsewhere."""
+        response = await self.request("POST", url, stream=True, json=body)
         return ChatReply(
             status_code=response.status_code,
             content_type=response.headers.get("content-type", "application/json"),
@@ -110,11 +112,16 @@ async def _body(response: httpx.Response) -> AsyncIterator[bytes]:
 
 def _error(upstream: str, response: httpx.Response) -> UpstreamError:
     try:
-        envelope = response.json().get("error") or {}
+        answered = response.json()
+        envelope = answered.get("error") or (answered if "message" in answered else {})
     except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
         envelope = {}
     if not isinstance(envelope, dict):
         envelope = {"message": str(envelope)}
+    # google.rpc.Status: `code` is the HTTP (or gRPC) number, `status` its name (NOT_FOUND…).
+    code = envelope.get("code")
+    if not isinstance(code, str):
+        code = envelope.get("status") if isinstance(envelope.get("status"), str) else None
     message = envelope.get("message") or response.text[:500] or response.reason_phrase
     status = response.status_code
     retryable = retry.should_retry(response) or status in retry.WAIT_FOR_OPERATOR_STATUSES
@@ -123,7 +130,7 @@ def _error(upstream: str, response: httpx.Response) -> UpstreamError:
     return UpstreamError(
         str(message),
         status=status,
-        code=envelope.get("code"),
+        code=code,
         param=envelope.get("param"),
         retryable=retryable,
         retry_after=retry.retry_after(response),

@@ -5,12 +5,13 @@ import logging
 from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec
 from gateway.providers.base import Provider
 from gateway.providers.config import UpstreamSpec
+from gateway.providers.fireworks import FireworksProvider
 from gateway.providers.openai import OpenAIProvider
 from gateway.providers.together import TogetherProvider
 
 log = logging.getLogger(__name__)
 
-ADAPTERS = {"openai": OpenAIProvider, "together": TogetherProvider}
+ADAPTERS = {"openai": OpenAIProvider, "together": TogetherProvider, "fireworks": FireworksProvider}
 
 
 class UnsupportedUpstreamKind(ValueError):
