@@ -22,8 +22,9 @@ Mapping rules:
 - Times are RFC 3339 (fractional seconds, `Z` or an offset); int64 values may come as strings.
 - Events: one `metrics` event per line of the metrics file (`step`, `epoch`, loss), id
   `fw-step-{step}`; one message per finished epoch, id `fw-epoch-{n}`; a note when Fireworks
-  stopped the training early or expired it. Each is derived from the job (and its metrics) as they
-  are read, with a stable id and time, so a read again adds nothing.
+  stopped the training early (a failure's words are ftgate's own error event). Each is derived
+  from the job (and its metrics) as they are read, with a stable id and time, so a read again
+  adds nothing.
 """
 
 import hashlib
@@ -64,10 +65,7 @@ TERMINAL = frozenset({"cancelled", "failed", "succeeded"})
 DATASET_READY = "READY"
 FAILED = "The job failed at Fireworks."
 EXPIRED = "The job expired at Fireworks before it finished."
-NOTES = {
-    "EARLY_STOPPED": ("info", "Fireworks stopped the training early"),
-    "EXPIRED": ("error", EXPIRED),
-}
+NOTES = {"EARLY_STOPPED": ("info", "Fireworks stopped the training early")}
 
 
 def resource_id(text: str) -> str:

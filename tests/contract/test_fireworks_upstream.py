@@ -4,6 +4,7 @@ to OpenAI's shapes (every response checked against OpenAI's spec on the wire), w
 cannot do refused before anything is sent, and one Fireworks job per ftgate job through lost
 answers."""
 
+import io
 import logging
 import secrets
 import time
@@ -13,6 +14,8 @@ import openai
 import pytest
 
 from gateway.providers import fireworks_wire
+from gateway.providers.config import UpstreamSpec
+from gateway.providers.fireworks import FireworksProvider
 from tests.support.fake_fireworks import FakeFireworks
 from tests.support.fireworks import ACCOUNT, FIREWORKS_KEY, FIREWORKS_LLAMA, LLAMA, fireworks_server
 from tests.support.jobs import upload, wait_for_status
@@ -270,6 +273,18 @@ def test_an_early_stopped_job_succeeded(client: openai.OpenAI, fake: FakeFirewor
     assert "Fireworks stopped the training early" in messages
 
 
+def test_a_job_fireworks_pauses_is_paused_and_can_be_cancelled(
+    client: openai.OpenAI, fake: FakeFireworks, jobs_before: int
+):
+    fake.script_next_job(pause=True)
+    job = create(client, n_epochs=3)
+    assert wait_for_status(client, job.id, FINISHED | {"paused"}).status == "paused"
+    [fireworks] = made_since(fake, jobs_before)
+    assert fireworks["state"] == "JOB_STATE_PAUSED"
+    assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+    wait_for_upstream(fake, fireworks["id"], {"CANCELLED"})
+
+
 def test_validating_after_creating_does_not_move_the_job_back(
     client: openai.OpenAI, fake: FakeFireworks, jobs_before: int
 ):
@@ -321,3 +336,51 @@ def test_the_fireworks_key_never_shows(
     assert not any(FIREWORKS_KEY in body for body in bodies)
     signed = [r for r in fake.requests if r["path"].startswith("/signed/")]
     assert signed, "the metrics file was read"
+
+
+async def test_a_create_sent_again_reads_the_job_it_made_and_a_dataset_is_not_uploaded_twice(
+    fake: FakeFireworks,
+):
+    """Straight to the adapter: a second create for one ftgate job is answered ALREADY_EXISTS and
+    reads the job; an upload of a content Fireworks has READY reads the dataset."""
+    spec = UpstreamSpec.model_validate(
+        {
+            "name": "fw",
+            "kind": "fireworks",
+            "base_url": fake.base_url,
+            "api_key": FIREWORKS_KEY,
+            "account_id": ACCOUNT,
+        }
+    )
+    provider = FireworksProvider(spec)
+    try:
+        content = b'{"messages": [{"role": "user", "content": "%s"}]}\n' % secrets.token_hex(4).encode()
+        uploads = fake.files_uploaded
+        dataset = await provider.upload_file("a.jsonl", io.BytesIO(content), "fine-tune")
+        assert await provider.upload_file("b.jsonl", io.BytesIO(content), "fine-tune") == dataset
+        assert fake.files_uploaded - uploads == 1
+        request = {
+            "model": FIREWORKS_LLAMA,
+            "training_file": dataset,
+            "method": supervised(1),
+            "metadata": {"ftgate_job_id": f"ftjob-Twice{secrets.token_hex(4)}"},
+        }
+        before = fake.jobs_created
+        first = await provider.submit(request)
+        again = await provider.submit(request)
+        assert again.id == first.id and fake.jobs_created - before == 1
+        assert fake.requests_to("POST", CREATES) >= 2
+        listed = await provider.http.request(
+            "GET", f"/accounts/{ACCOUNT}/supervisedFineTuningJobs", params={"pageSize": 1}
+        )
+        token = listed.json()["nextPageToken"]
+        assert len(listed.json()["supervisedFineTuningJobs"]) == 1 and token
+        second = await provider.http.request(
+            "GET", f"/accounts/{ACCOUNT}/supervisedFineTuningJobs", params={"pageSize": 1, "pageToken": token}
+        )
+        assert (
+            second.json()["supervisedFineTuningJobs"][0]["name"]
+            != listed.json()["supervisedFineTuningJobs"][0]["name"]
+        )
+    finally:
+        await provider.close()
