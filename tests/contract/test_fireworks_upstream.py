@@ -261,6 +261,24 @@ def test_a_fireworks_failure_fails_the_job_with_its_words(client: openai.OpenAI,
     assert [event.message for event in errors] == [done.error.message]
 
 
+def test_a_dataset_fireworks_refuses_fails_the_job_with_its_words(
+    client: openai.OpenAI, fake: FakeFireworks, jobs_before: int
+):
+    words = "Dataset validation failed: line 3 has an assistant turn with no content"
+    fake.refuse_next_dataset(words)
+    content = (
+        f'{{"messages": [{{"role": "user", "content": "refused {secrets.token_hex(4)}"}}, '
+        '{"role": "assistant", "content": "x"}]}\n'.encode()
+        * 10
+    )
+    file_id = client.files.create(file=("refused.jsonl", content), purpose="fine-tune").id
+    job = client.fine_tuning.jobs.create(model=LLAMA, training_file=file_id, method=supervised(1))
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "failed"
+    assert words in done.error.message
+    assert made_since(fake, jobs_before) == []
+
+
 def test_an_early_stopped_job_succeeded(client: openai.OpenAI, fake: FakeFireworks, jobs_before: int):
     fake.script_next_job(early_stop=True)
     job = create(client, n_epochs=3)

@@ -2,9 +2,11 @@
 
 import re
 
+import httpx
 import pytest
 
 from gateway.providers import fireworks_wire as wire
+from gateway.providers.http import _error
 
 ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 JOB = "accounts/acme/supervisedFineTuningJobs/ftjob-x"
@@ -171,3 +173,26 @@ def test_without_metrics_finished_epochs_come_from_the_progress():
     assert [event.message for event in wire.events(item, [])] == ["Epoch 2 completed", "Epoch 1 completed"]
     stopped = wire.events(item | {"state": "JOB_STATE_EARLY_STOPPED"}, [])
     assert stopped[0].message == "Fireworks stopped the training early"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "error": {
+                "code": 404,
+                "message": "Dataset accounts/acme/datasets/d not found",
+                "status": "NOT_FOUND",
+            }
+        },
+        {"code": 5, "message": "Dataset accounts/acme/datasets/d not found", "details": []},
+    ],
+)
+def test_google_rpc_status_errors_are_read_in_fireworks_words(body: dict):
+    error = _error("fw", httpx.Response(404, json=body))
+    assert error.message == "Dataset accounts/acme/datasets/d not found"
+    assert error.status == 404 and error.not_found and not error.retryable
+    assert error.code == ("NOT_FOUND" if "error" in body else None)
+    assert _error(
+        "fw", httpx.Response(409, json={"error": {"code": 409, "message": "x", "status": "ALREADY_EXISTS"}})
+    ).code == ("ALREADY_EXISTS")

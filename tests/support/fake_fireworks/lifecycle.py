@@ -87,6 +87,8 @@ class Fireworks:
         self.files_uploaded = 0
         self.datasets_created = 0
         self.validations = 0
+        # Words the next validateUpload is refused with.
+        self.dataset_refusals: list[str] = []
 
     @property
     def jobs_created(self) -> int:
@@ -136,6 +138,8 @@ class Fireworks:
         self.validations += 1
         if not found.content:
             raise RpcError(400, f"Dataset {found.data['name']} has no uploaded file")
+        if self.dataset_refusals:
+            raise RpcError(400, self.dataset_refusals.pop(0))
         for number, line in enumerate(found.content.splitlines(), 1):
             if not line.strip():
                 continue

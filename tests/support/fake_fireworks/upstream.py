@@ -33,6 +33,10 @@ class FakeFireworks(FakeUpstream):
         """How the next job created goes (see `lifecycle.Script`)."""
         self._call(self.fireworks.scripts.append, Script(**script))
 
+    def refuse_next_dataset(self, words: str) -> None:
+        """The next `validateUpload` is refused (400 INVALID_ARGUMENT) with `words`."""
+        self._call(self.fireworks.dataset_refusals.append, words)
+
     def job(self, job_id: str) -> dict[str, Any]:
         """The job object plus `request` (the create body as it came) and `metrics`. KeyError for
         an id never created."""
