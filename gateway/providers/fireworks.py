@@ -19,9 +19,11 @@ upstream's inference URL under that name.
 """
 
 import asyncio
+import hashlib
 import logging
 from typing import Any, BinaryIO
 
+import anyio
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -71,12 +73,12 @@ class FireworksProvider:
         return wire.unsupported(request)
 
     async def upload_file(self, filename: str, content: BinaryIO, purpose: str) -> str:
-        data = content.read()
-        dataset_id = wire.dataset_id(data)
+        digest, examples = await anyio.to_thread.run_sync(_digest, content)
+        dataset_id = wire.dataset_id_of_hash(digest)
         path = f"{self.prefix}/datasets/{dataset_id}"
         dataset = {
             "displayName": filename[:63],
-            "exampleCount": str(wire.example_count(data)),
+            "exampleCount": str(examples),
             "userUploaded": {},
             "format": "CHAT",
         }
@@ -90,7 +92,7 @@ class FireworksProvider:
             if wire.state((await self.http.request("GET", path)).json()) == wire.DATASET_READY:
                 return path.lstrip("/")
         await self.http.request(
-            "POST", f"{path}:upload", files={"file": (filename, data, "application/jsonl")}
+            "POST", f"{path}:upload", rewind=content, files={"file": (filename, content, "application/jsonl")}
         )
         await self.http.request("POST", f"{path}:validateUpload", json={})
         return await self._ready(path)
@@ -210,6 +212,20 @@ class FireworksProvider:
             )
             return []
         return wire.metrics_lines(response.text)
+
+
+def _digest(content: BinaryIO) -> tuple[str, int]:
+    """The content's SHA-256 and its count of non-empty lines, read in chunks."""
+    digest = hashlib.sha256()
+    lines = 0
+    partial = b""
+    content.seek(0)
+    while chunk := content.read(1 << 20):
+        digest.update(chunk)
+        *whole, partial = (partial + chunk).split(b"\n")
+        lines += sum(1 for line in whole if line.strip())
+    content.seek(0)
+    return digest.hexdigest(), lines + (1 if partial.strip() else 0)
 
 
 def _already_exists(error: UpstreamError) -> bool:

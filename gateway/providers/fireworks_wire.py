@@ -79,7 +79,11 @@ def resource_id(text: str) -> str:
 
 def dataset_id(content: bytes) -> str:
     """A dataset's id from its content: the same file uploaded again names the same dataset."""
-    return f"ftgate-{hashlib.sha256(content).hexdigest()[:40]}"
+    return dataset_id_of_hash(hashlib.sha256(content).hexdigest())
+
+
+def dataset_id_of_hash(sha256: str) -> str:
+    return f"ftgate-{sha256[:40]}"
 
 
 def job_id(ftgate_job_id: str) -> str:
