@@ -9,7 +9,7 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 class UpstreamSpec(BaseModel):
     """One upstream. Base models whose `provider` is `name` run there; `kind` says which API it
-        speaks (`openai`: OpenAI's own, at any base URL). A `fireworks` upstream names the account its
+    speaks (`openai`: OpenAI's own, at any base URL). A `fireworks` upstream names the account its
     datasets, jobs and models live in (`account_id`) and serves chat at `inference_base_url` (by
     default the base URL's host at `/inference/v1`)."""
 
@@ -24,7 +24,7 @@ class UpstreamSpec(BaseModel):
         default=None, description="where a fireworks upstream serves chat; default: the host's /inference/v1"
     )
     webhook_secret: SecretStr | None = Field(
-        default=None, description="whsec_… secret of the upstream's webhooks to /v1/upstream_webhooks/{name}"
+        default=None, description="whsec_… secret of the upstream's webhooks to /webhooks/upstreams/{name}"
     )
     timeout_seconds: float = Field(default=30.0, gt=0)
     attempts: int = Field(default=3, ge=1, description="tries per request on 429, 5xx and timeouts")

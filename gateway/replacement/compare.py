@@ -18,7 +18,7 @@ from gateway.fine_tuning import repository as jobs_repository
 from gateway.models import Job
 from gateway.projects import Caller, operator_caller
 from gateway.replacement.replace import REPLACES, Original, find_original
-from gateway.replacement.schemas import ComparedRun, CompareRequest, Comparison, RunRole
+from gateway.replacement.schemas import MAX_NAME, ComparedRun, CompareRequest, Comparison, RunRole
 from gateway.runtime import Runtime
 
 DEFAULT_PASS_THRESHOLD = 0.7
@@ -64,7 +64,7 @@ async def compare(
         session,
         caller,
         CreateEvalParams(
-            name=request.name or f"{original.model}: original, base and replacement",
+            name=request.name or f"{original.model}: original, base and replacement"[:MAX_NAME],
             metadata={"original": original.model[:512], "replacement": replacement[:512]},
             data_source_config={"type": "custom", "item_schema": ITEM_SCHEMA, "include_sample_schema": True},
             testing_criteria=criteria,
