@@ -274,9 +274,13 @@ def test_a_replacement_learns_the_captured_answers_and_is_compared_with_the_orig
 
 
 def test_the_original_training_file_is_used_when_ftgate_holds_it(make_team):
-    team = make_team(with_training_files=True, validation=True, metadata={"team": "support"})
+    team = make_team(
+        with_training_files=True, validation=True, metadata={"team": "support"}, steps_per_epoch=10
+    )
     imported = team.client.fine_tuning.jobs.retrieve(team.job_id)
     job = team.replace(original=team.original, model=TINY_MODEL, suffix="support-v2")
+    started = wait_for_status(team.client, job["id"], {"running", "succeeded", "failed"}, timeout=120)
+    assert started.status == "running", started.error  # the original's files are valid training data
     team.cancel(job["id"])
     assert (job["training_file"], job["validation_file"]) == (
         imported.training_file,
