@@ -17,10 +17,10 @@ from gateway.providers import fireworks_wire
 from gateway.providers.config import UpstreamSpec
 from gateway.providers.fireworks import FireworksProvider
 from tests.support.fake_fireworks import FakeFireworks
-from tests.support.fireworks import ACCOUNT, FIREWORKS_KEY, FIREWORKS_LLAMA, LLAMA, fireworks_server
+from tests.support.fireworks import ACCOUNT, FIREWORKS_KEY, FIREWORKS_LLAMA, fireworks_server
 from tests.support.jobs import upload, wait_for_status
 from tests.support.server import RunningServer
-from tests.support.upstream import chronological_events, supervised
+from tests.support.upstream import LLAMA, chronological_events, supervised
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 CREATES = rf"^/v1/accounts/{ACCOUNT}/supervisedFineTuningJobs$"

@@ -13,8 +13,8 @@ import pytest
 from tests.support.fake_together import FakeTogether
 from tests.support.jobs import upload, wait_for_status
 from tests.support.server import RunningServer
-from tests.support.together import LLAMA, TOGETHER_KEY, TOGETHER_LLAMA, together_server
-from tests.support.upstream import chronological_events, supervised
+from tests.support.together import TOGETHER_KEY, TOGETHER_LLAMA, together_server
+from tests.support.upstream import LLAMA, chronological_events, supervised
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 CREATES = r"^/v1/fine-tunes$"

@@ -9,7 +9,7 @@ from pathlib import Path
 import openai
 from openai.types.fine_tuning import FineTuningJob
 
-from gateway.catalog import DEFAULT_BASE_MODELS
+from gateway.catalog import DEFAULT_BASE_MODELS, BaseModelSpec
 from gateway.providers.config import UpstreamSpec
 from gateway.settings import Settings
 from tests.support.admin import ADMIN_KEY
@@ -120,3 +120,39 @@ def mirrored_texts(fake: FakeUpstream, upstream_id: str) -> list[str]:
         for event in fake.events(upstream_id)
         if not event["message"].startswith(OWN_TEXTS) and event["message"] not in ACTION_TEXTS
     ]
+
+
+# How patient the test servers are with a scripted upstream of another kind.
+PATIENCE = {
+    "timeout_seconds": 1.0,
+    "attempts": 3,
+    "max_retry_after_seconds": 5.0,
+    "resend_after_seconds": 2.0,
+}
+LLAMA = "llama-3.1-8b-instruct"
+
+
+@contextmanager
+def llama_server(
+    data_dir: Path, database: str, upstream: dict[str, object], upstream_model: str
+) -> Iterator[RunningServer]:
+    """A server whose one base model, LLAMA, runs on `upstream` (an FTGATE_UPSTREAMS entry, given
+    the test patience) as `upstream_model`, on SQLite or on a fresh PostgreSQL database."""
+    llama = BaseModelSpec(
+        id=LLAMA,
+        created=1721692800,
+        provider=upstream["name"],
+        upstream_model=upstream_model,
+        token_limit=8192,
+    )
+    with ExitStack() as stack:
+        values: dict[str, object] = {
+            "data_dir": data_dir,
+            "database_url": "" if database == "sqlite" else stack.enter_context(temporary_database()),
+            "admin_key": ADMIN_KEY,
+            "reconcile_interval_seconds": 1.0,
+            "upstreams": [upstream | PATIENCE],
+            "base_models": [llama],
+            **FAST_POLLING,
+        }
+        yield stack.enter_context(serve(Settings.model_validate(values)))
