@@ -5,13 +5,30 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, HttpUrl, SecretStr, model_validator
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+AZURE_MANAGEMENT_URL = "https://management.azure.com"
+
+
+class AzureDeployment(BaseModel):
+    """Where and how an `azure` upstream's fine-tuned models are deployed (Azure Resource Manager,
+    with an Entra token), so that they can answer chats."""
+
+    management_url: HttpUrl = HttpUrl(AZURE_MANAGEMENT_URL)
+    subscription_id: str = Field(min_length=1)
+    resource_group: str = Field(min_length=1)
+    account_name: str = Field(min_length=1, description="the Azure OpenAI resource")
+    token: SecretStr = Field(description="an Entra ID bearer token for management.azure.com")
+    sku: str = Field(default="standard", description="standard, globalstandard or developer")
+    capacity: int = Field(default=1, ge=1)
+    api_version: str = "2024-10-21"
 
 
 class UpstreamSpec(BaseModel):
     """One upstream. Base models whose `provider` is `name` run there; `kind` says which API it
     speaks (`openai`: OpenAI's own, at any base URL). A `fireworks` upstream names the account its
     datasets, jobs and models live in (`account_id`) and serves chat at `inference_base_url` (by
-    default the base URL's host at `/inference/v1`)."""
+    default the base URL's host at `/inference/v1`). An `azure` upstream (its v1 API,
+    `https://RES.openai.azure.com/openai/v1`) says where its models are deployed
+    (`azure_deployment`)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     kind: Literal["openai", "azure", "together", "fireworks"] = "openai"
@@ -22,6 +39,9 @@ class UpstreamSpec(BaseModel):
     )
     inference_base_url: HttpUrl | None = Field(
         default=None, description="where a fireworks upstream serves chat; default: the host's /inference/v1"
+    )
+    azure_deployment: AzureDeployment | None = Field(
+        default=None, description="where fine-tuned models are deployed; azure only"
     )
     webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_… secret of the upstream's webhooks to /webhooks/upstreams/{name}"
@@ -39,11 +59,16 @@ class UpstreamSpec(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _fireworks_account(self) -> Self:
+    def _kind_settings(self) -> Self:
         if self.kind == "fireworks" and not self.account_id:
             raise ValueError(
                 f"upstream {self.name!r} is of kind 'fireworks' and needs the account_id of the "
                 "Fireworks account its jobs run in"
+            )
+        if self.kind == "azure" and self.azure_deployment is None:
+            raise ValueError(
+                f"upstream {self.name!r} is of kind 'azure' and needs azure_deployment: where its "
+                "fine-tuned models are deployed before they answer chats"
             )
         return self
 

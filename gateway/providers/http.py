@@ -28,15 +28,24 @@ NOT_FOUND_WORDING = re.compile(
 
 
 class UpstreamHttp:
-    def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    """`base_url` and `auth` (the headers that carry the key) default to the upstream's base URL
+    and its API key as a Bearer token."""
+
+    def __init__(
+        self,
+        spec: UpstreamSpec,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        base_url: str | None = None,
+        auth: dict[str, str] | None = None,
+    ) -> None:
         self.name = spec.name
         self.spec = spec
+        if auth is None:
+            auth = {"authorization": f"Bearer {spec.api_key.get_secret_value()}"}
         self.client = httpx.AsyncClient(
-            base_url=str(spec.base_url),
-            headers={
-                "authorization": f"Bearer {spec.api_key.get_secret_value()}",
-                "user-agent": USER_AGENT,
-            },
+            base_url=base_url or str(spec.base_url),
+            headers=auth | {"user-agent": USER_AGENT},
             timeout=httpx.Timeout(spec.timeout_seconds, connect=min(spec.timeout_seconds, 5.0)),
             transport=transport or AiohttpTransport(),
         )

@@ -28,7 +28,12 @@ class OpenAIProvider:
 
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = spec.name
-        self.http = UpstreamHttp(spec, transport)
+        self.http = UpstreamHttp(spec, transport, auth=self.auth(spec))
+
+    @staticmethod
+    def auth(spec: UpstreamSpec) -> dict[str, str] | None:
+        """The headers that carry the upstream's key (None: a Bearer token)."""
+        return None
 
     def unsupported(self, request: dict[str, Any]) -> Unsupported | None:
         return None
@@ -54,7 +59,7 @@ class OpenAIProvider:
             if missing is None:
                 raise
             raise missing from error
-        return _job(response.json())
+        return to_upstream_job(response.json())
 
     async def find_job(self, lookup: JobLookup) -> UpstreamJob | None:
         """The job submitted with the lookup's metadata marker, among the newest jobs (an
@@ -64,12 +69,12 @@ class OpenAIProvider:
         response = await self.http.request("GET", "/fine_tuning/jobs", params=params)
         for item in response.json().get("data", []):
             if (item.get("metadata") or {}).get(metadata_key) == value:
-                return _job(item)
+                return to_upstream_job(item)
         return None
 
     async def get_job(self, job_id: str) -> UpstreamJob:
         response = await self.http.request("GET", f"/fine_tuning/jobs/{job_id}")
-        return _job(response.json())
+        return to_upstream_job(response.json())
 
     async def events(self, job_id: str, after: str | None, limit: int) -> Page[UpstreamEvent]:
         body = await self._list(f"/fine_tuning/jobs/{job_id}/events", after, limit)
@@ -81,7 +86,7 @@ class OpenAIProvider:
 
     async def act(self, job_id: str, action: Action) -> UpstreamJob:
         response = await self.http.request("POST", f"/fine_tuning/jobs/{job_id}/{action}")
-        return _job(response.json())
+        return to_upstream_job(response.json())
 
     async def fetch_file(self, file_id: str) -> UpstreamFile:
         described = await self.http.request("GET", f"/files/{file_id}")
@@ -109,7 +114,7 @@ class OpenAIProvider:
         return dict(response.json())
 
 
-def _job(item: dict[str, Any]) -> UpstreamJob:
+def to_upstream_job(item: dict[str, Any]) -> UpstreamJob:
     return UpstreamJob(
         id=str(item["id"]),
         status=str(item["status"]),

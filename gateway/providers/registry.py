@@ -3,6 +3,7 @@
 import logging
 
 from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec
+from gateway.providers.azure import AzureProvider
 from gateway.providers.base import Provider
 from gateway.providers.config import UpstreamSpec
 from gateway.providers.fireworks import FireworksProvider
@@ -11,26 +12,16 @@ from gateway.providers.together import TogetherProvider
 
 log = logging.getLogger(__name__)
 
-ADAPTERS = {"openai": OpenAIProvider, "together": TogetherProvider, "fireworks": FireworksProvider}
-
-
-class UnsupportedUpstreamKind(ValueError):
-    """An upstream of a kind ftgate has no adapter for yet: refused at start-up, never taken for
-    another kind."""
+ADAPTERS = {
+    "openai": OpenAIProvider,
+    "azure": AzureProvider,
+    "together": TogetherProvider,
+    "fireworks": FireworksProvider,
+}
 
 
 def build_providers(upstreams: list[UpstreamSpec], catalog: list[BaseModelSpec]) -> dict[str, Provider]:
-    providers: dict[str, Provider] = {spec.name: _adapter(spec) for spec in upstreams}
+    providers: dict[str, Provider] = {spec.name: ADAPTERS[spec.kind](spec) for spec in upstreams}
     for name in sorted({spec.provider for spec in catalog} - {LOCAL_PROVIDER} - providers.keys()):
         log.info("no upstream named %r is configured: its models are not offered", name)
     return providers
-
-
-def _adapter(spec: UpstreamSpec) -> Provider:
-    adapter = ADAPTERS.get(spec.kind)
-    if adapter is None:
-        raise UnsupportedUpstreamKind(
-            f"upstream {spec.name!r} is of kind {spec.kind!r}, which this ftgate cannot run yet "
-            f"(supported: {', '.join(sorted(ADAPTERS))})"
-        )
-    return adapter(spec)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.support.fake_fireworks import FakeFireworks
 from tests.support.server import RunningServer
-from tests.support.upstream import llama_server
+from tests.support.upstream import one_model_server
 
 FIREWORKS = "fw"
 FIREWORKS_KEY = "fw_" + secrets.token_hex(20)
@@ -27,4 +27,4 @@ def fireworks_server(
         "api_key": FIREWORKS_KEY,
         "account_id": ACCOUNT,
     }
-    return llama_server(data_dir, database, upstream, FIREWORKS_LLAMA)
+    return one_model_server(data_dir, database, upstream, FIREWORKS_LLAMA)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.support.fake_together import FakeTogether
 from tests.support.server import RunningServer
-from tests.support.upstream import llama_server
+from tests.support.upstream import one_model_server
 
 TOGETHER = "tg"
 TOGETHER_KEY = "tgp_v1_" + secrets.token_hex(20)
@@ -25,4 +25,4 @@ def together_server(
         "base_url": fake.base_url,
         "api_key": TOGETHER_KEY,
     }
-    return llama_server(data_dir, database, upstream, TOGETHER_LLAMA)
+    return one_model_server(data_dir, database, upstream, TOGETHER_LLAMA)

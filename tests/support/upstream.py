@@ -133,13 +133,13 @@ LLAMA = "llama-3.1-8b-instruct"
 
 
 @contextmanager
-def llama_server(
-    data_dir: Path, database: str, upstream: dict[str, object], upstream_model: str
+def one_model_server(
+    data_dir: Path, database: str, upstream: dict[str, object], upstream_model: str, model: str = LLAMA
 ) -> Iterator[RunningServer]:
-    """A server whose one base model, LLAMA, runs on `upstream` (an FTGATE_UPSTREAMS entry, given
+    """A server whose one base model, `model`, runs on `upstream` (an FTGATE_UPSTREAMS entry, given
     the test patience) as `upstream_model`, on SQLite or on a fresh PostgreSQL database."""
-    llama = BaseModelSpec(
-        id=LLAMA,
+    base = BaseModelSpec(
+        id=model,
         created=1721692800,
         provider=upstream["name"],
         upstream_model=upstream_model,
@@ -152,7 +152,7 @@ def llama_server(
             "admin_key": ADMIN_KEY,
             "reconcile_interval_seconds": 1.0,
             "upstreams": [upstream | PATIENCE],
-            "base_models": [llama],
+            "base_models": [base],
             **FAST_POLLING,
         }
         yield stack.enter_context(serve(Settings.model_validate(values)))

@@ -1,12 +1,16 @@
-"""Each configured upstream gets the adapter of its `kind`; kinds without one stop the start."""
+"""Each configured upstream gets the adapter of its `kind`, with the settings that kind needs."""
 
 import pytest
 
+from gateway.providers.azure import AzureProvider
+from gateway.providers.azure_deployments import deployment_name
 from gateway.providers.config import UpstreamSpec
 from gateway.providers.fireworks import FireworksProvider
 from gateway.providers.openai import OpenAIProvider
-from gateway.providers.registry import UnsupportedUpstreamKind, build_providers
+from gateway.providers.registry import build_providers
 from gateway.providers.together import TogetherProvider
+
+ARM = {"subscription_id": "sub", "resource_group": "rg", "account_name": "res", "token": "secret-token"}
 
 
 def spec(name: str, **extra: object) -> UpstreamSpec:
@@ -19,6 +23,7 @@ async def test_each_upstream_gets_the_adapter_of_its_kind():
             spec("plain"),
             spec("tg", kind="together", base_url="https://api.together.xyz/v1"),
             spec("fw", kind="fireworks", base_url="https://api.fireworks.ai/v1", account_id="acme"),
+            spec("az", kind="azure", base_url="https://res.openai.azure.com/openai/v1", azure_deployment=ARM),
         ],
         [],
     )
@@ -27,6 +32,10 @@ async def test_each_upstream_gets_the_adapter_of_its_kind():
     assert providers["tg"].actions == frozenset({"cancel"})
     assert isinstance(providers["fw"], FireworksProvider)
     assert providers["fw"].actions == frozenset({"cancel"})
+    assert isinstance(providers["az"], AzureProvider)
+    assert providers["az"].actions == frozenset({"cancel", "pause", "resume"})
+    assert providers["az"].http.client.headers["api-key"] == "k"
+    assert "authorization" not in providers["az"].http.client.headers
     for provider in providers.values():
         await provider.close()
 
@@ -52,10 +61,24 @@ async def test_fireworks_chat_goes_to_the_inference_url():
     await provider.close()
 
 
-@pytest.mark.parametrize("kind", ["azure"])
-def test_kinds_without_an_adapter_are_refused_naming_the_upstream(kind: str):
-    with pytest.raises(UnsupportedUpstreamKind, match=f"upstream 'corp' is of kind '{kind}'"):
-        build_providers([spec("corp", kind=kind)], [])
+def test_an_azure_upstream_needs_where_its_models_are_deployed():
+    with pytest.raises(ValueError, match="azure_deployment"):
+        spec("az", kind="azure", base_url="https://res.openai.azure.com/openai/v1")
+    az = spec("az", kind="azure", azure_deployment=ARM)
+    assert az.azure_deployment is not None
+    assert str(az.azure_deployment.management_url) == "https://management.azure.com/"
+    assert (az.azure_deployment.sku, az.azure_deployment.capacity) == ("standard", 1)
+    assert "secret-token" not in repr(az) and "secret-token" not in az.model_dump_json()
+
+
+def test_a_models_deployment_is_named_after_it_within_azures_rules():
+    model = "gpt-4o-mini-2024-07-18.ft-0123456789abcdef0123456789abcdef"
+    assert deployment_name(model) == model
+    checkpoint = deployment_name(f"{model}:ckpt-step-10")
+    assert len(checkpoint) <= 64 and ":" not in checkpoint
+    assert checkpoint != deployment_name(f"{model}:ckpt-step-20")
+    assert deployment_name("x" * 100) == deployment_name("x" * 100)
+    assert len(deployment_name("x" * 100)) == 64
 
 
 def test_an_unknown_kind_is_a_configuration_error():

@@ -21,7 +21,11 @@ TICK_SECONDS = 0.02
 class FakeUpstream:
     """An OpenAI-compatible fine-tuning upstream on 127.0.0.1. Use it as a context manager (it serves
     from a background thread) or run `python -m tests.support.fake_upstream`. All state lives in the
-    server's event loop; the methods below read and change it there."""
+    server's event loop; the methods below read and change it there. Another dialect of the API
+    subclasses it with its own `upstream_class` and `api_class`."""
+
+    upstream_class: type[Upstream] = Upstream
+    api_class: type[Api] = Api
 
     def __init__(
         self,
@@ -38,14 +42,14 @@ class FakeUpstream:
         self.port = port
         self._webhook = (webhook_url, webhook_secret) if webhook_url and webhook_secret else None
         self._webhooks: WebhookSender | None = None
-        self._upstream = Upstream(
+        self._upstream = self.upstream_class(
             step_seconds=step_seconds,
             validate_seconds=validate_seconds,
             queue_seconds=queue_seconds,
             org_slug=org_slug,
             on_finish=self._announce,
         )
-        self._api = Api(self._upstream, api_key)
+        self._api = self.api_class(self._upstream, api_key)
         self._faults = Faults()
         self._requests: list[dict[str, Any]] = []
         self._control = {
