@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import ids
+from gateway.fine_tuning.job_error import JobError
 from gateway.models import JobEvent
 
 
@@ -32,10 +33,10 @@ def add(
     return event
 
 
-def add_error(session: AsyncSession, job_id: str, error: dict[str, Any]) -> JobEvent:
+def add_error(session: AsyncSession, job_id: str, error: JobError) -> JobEvent:
     """The error-level event OpenAI writes with a job's `error`."""
-    data = {"error_code": error["code"], "error_param": error["param"]}
-    return add(session, job_id, error["message"], level="error", data=data)
+    data = {"error_code": error.code, "error_param": error.param}
+    return add(session, job_id, error.message, level="error", data=data)
 
 
 def created(job_id: str) -> str:

@@ -2,17 +2,15 @@
 job to `queued` with its "auto" hyperparameters resolved, or to `failed` with OpenAI's error."""
 
 import time
-from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import db
 from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
 from gateway.files import repository as files_repository
 from gateway.files.reports import report_for_model
-from gateway.fine_tuning import events, lifecycle, repository
+from gateway.fine_tuning import lifecycle, repository
 from gateway.fine_tuning.hyperparameters import resolve_auto
+from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.local_counts import is_local
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, StoredFile
@@ -30,16 +28,6 @@ FORMAT_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class JobFailure:
-    code: str
-    message: str
-    param: str
-
-    def as_error(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message, "param": self.param}
-
-
 async def validate_job_files(runtime: Runtime, job_id: str) -> None:
     async with runtime.sessions() as session:
         job = await repository.get_any(session, job_id)
@@ -55,37 +43,15 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
     spec = resolve_base_model(runtime.catalog, job.base_model)
     outcome = await _check(runtime, job, spec, training, validation)
     async with runtime.transaction() as session:
-        if isinstance(outcome, JobFailure):
-            await _leave_validation(
-                session,
-                job.id,
-                {"status": JobStatus.FAILED, "error": outcome.as_error()},
-                outcome.message,
-                level="error",
-                data={"error_code": outcome.code, "error_param": outcome.param},
-            )
-        else:
-            changes: dict[str, Any] = {"status": JobStatus.QUEUED, "method": outcome}
-            if job.provider == LOCAL_PROVIDER:
-                changes["training_sent_at"] = int(time.time())
-            else:
-                changes["next_poll_at_ms"] = int(time.time() * 1000)
-            if await _leave_validation(session, job.id, changes, events.FILES_VALIDATED):
-                db.enqueue(
-                    session, TRAIN_JOB if job.provider == LOCAL_PROVIDER else SYNC_UPSTREAM_JOB, job.id
-                )
-
-
-async def _leave_validation(
-    session: AsyncSession, job_id: str, changes: dict[str, Any], message: str, **event: Any
-) -> bool:
-    """Record the outcome, unless the job already left validating_files (a cancel may have won)."""
-    if not await lifecycle.move(
-        session, job_id, [JobStatus.VALIDATING_FILES], updated_at=int(time.time()), **changes
-    ):
-        return False
-    events.add(session, job_id, message, **event)
-    return True
+        if isinstance(outcome, JobError):
+            await lifecycle.reject_files(session, job.id, outcome)
+            return
+        local = job.provider == LOCAL_PROVIDER
+        look_or_train = (
+            {"training_sent_at": int(time.time())} if local else {"next_poll_at_ms": int(time.time() * 1000)}
+        )
+        if await lifecycle.queue_validated(session, job.id, outcome, **look_or_train):
+            db.enqueue(session, TRAIN_JOB if local else SYNC_UPSTREAM_JOB, job.id)
 
 
 async def _check(
@@ -94,26 +60,26 @@ async def _check(
     spec: BaseModelSpec | None,
     training: StoredFile | None,
     validation: StoredFile | None,
-) -> JobFailure | dict[str, Any]:
+) -> JobError | dict[str, Any]:
     if spec is None:
-        return JobFailure(
+        return JobError(
             "model_not_available", f"Model {job.base_model} is no longer available for fine-tuning.", "model"
         )
-    failure, report = await _check_file(runtime, job, spec, training, job.training_file, "training")
-    if failure is not None:
-        return failure
+    error, report = await _check_file(runtime, job, spec, training, job.training_file, "training")
+    if error is not None:
+        return error
     assert report is not None
     if report.n_examples < MIN_EXAMPLES:
-        return JobFailure(
+        return JobError(
             "invalid_n_examples",
             f"Training file has {report.n_examples} example(s), "
             f"but must have at least {MIN_EXAMPLES} examples",
             "training_file",
         )
     if job.validation_file is not None:
-        failure, _ = await _check_file(runtime, job, spec, validation, job.validation_file, "validation")
-        if failure is not None:
-            return failure
+        error, _ = await _check_file(runtime, job, spec, validation, job.validation_file, "validation")
+        if error is not None:
+            return error
     return resolve_auto(job.method, report.n_examples, spec.learning_rate_multiplier)
 
 
@@ -124,17 +90,17 @@ async def _check_file(
     stored: StoredFile | None,
     file_id: str,
     kind: str,
-) -> tuple[JobFailure | None, ValidationReport | None]:
+) -> tuple[JobError | None, ValidationReport | None]:
     code, param = f"invalid_{kind}_file", f"{kind}_file"
     prefix = INVALID_FILE_PREFIX.format(kind=kind)
     if stored is None or stored.validation is None:
-        return JobFailure(
+        return JobError(
             code, f"The job failed because the {kind} file {file_id} no longer exists.", param
         ), None
     try:
         report = await report_for_model(stored, spec, runtime.blobs, runtime.validators)
     except FileNotFoundError:
-        return JobFailure(
+        return JobError(
             code, f"The job failed because the {kind} file {file_id} has no content.", param
         ), None
     if report.issues:
@@ -144,11 +110,11 @@ async def _check_file(
             if report.n_invalid > 1
             else ""
         )
-        return JobFailure(code, f"{prefix}{first.message}{more}", param), None
+        return JobError(code, f"{prefix}{first.message}{more}", param), None
     expected = METHOD_FORMATS[job.method["type"]]
     if report.format is not None and report.format != expected:
         found = FORMAT_NAMES.get(report.format or "", "an unknown")
-        return JobFailure(
+        return JobError(
             code,
             f"{prefix}Input file {file_id} is in the {found} format, but the specified fine-tuning job "
             f"is using '{job.method['type']}' as the training method, which requires the "
@@ -161,9 +127,9 @@ async def _check_file(
         try:
             local = await runtime.local_tokens.count(runtime.blobs, stored, spec, job.method["type"], kind)
         except FileNotFoundError:
-            return JobFailure(
+            return JobError(
                 code, f"The job failed because the {kind} file {file_id} has no content.", param
             ), None
         if local.error is not None:
-            return JobFailure(code, UNTRAINABLE_FILE_PREFIX.format(kind=kind) + local.error, param), None
+            return JobError(code, UNTRAINABLE_FILE_PREFIX.format(kind=kind) + local.error, param), None
     return None, report

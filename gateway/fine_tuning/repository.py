@@ -7,13 +7,13 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.catalog import LOCAL_PROVIDER
-from gateway.fine_tuning.status import TERMINAL
+from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job, JobCheckpoint, JobEvent
 
 # Statuses in which an upstream job may still need ftgate to send it or look at it.
-UPSTREAM_WORK_STATUSES = ("queued", "running", "paused")
+UPSTREAM_WORK_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED)
 # Statuses, ftgate's and the upstream's, in which an upstream job needs only to be looked at.
-LOOK_STATUSES = ("queued", "running")
+LOOK_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 UPSTREAM_LOOK_STATUSES = ("validating_files", "queued", "running")
 
 
@@ -47,8 +47,8 @@ async def transition(
     session: AsyncSession, job_id: str, from_statuses: Collection[str], **values: Any
 ) -> bool:
     """Update the job only if its status is still one of `from_statuses`; True when it was.
-    A change of status goes through `lifecycle.move`, which also audits, bills and notifies."""
-    assert "status" not in values, "change a job's status with lifecycle.move"
+    A change of status goes through `lifecycle`, which also audits, bills and notifies."""
+    assert "status" not in values, "change a job's status through lifecycle"
     return await update_if_status(session, job_id, from_statuses, **values)
 
 
@@ -154,7 +154,7 @@ async def take_jobs_to_train(session: AsyncSession, now: int, resend_seconds: fl
     one last held them, nor in the last `resend_seconds`; marked sent now."""
     query = select(Job.id).where(
         Job.provider == LOCAL_PROVIDER,
-        Job.status.in_(["queued", "running"]),
+        Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
         _lease_free(now),
         or_(
             Job.training_sent_at.is_(None),

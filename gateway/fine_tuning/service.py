@@ -207,7 +207,7 @@ async def apply_action(
     upstream_limits.require_action_supported(runtime, job, action)
     allowed_from, target = CLIENT_ACTIONS[action]
     now = int(time.time())
-    values: dict[str, Any] = {"status": target, "updated_at": now}
+    values: dict[str, Any] = {"updated_at": now}
     if target == JobStatus.CANCELLED:
         values |= {"finished_at": now, "estimated_finish": None}
     upstream = job.provider != LOCAL_PROVIDER
@@ -215,7 +215,7 @@ async def apply_action(
         values["next_poll_at_ms"] = now * 1000  # carry it to the upstream now
     elif target == JobStatus.QUEUED:
         values["training_sent_at"] = now
-    if not await lifecycle.move(session, job.id, allowed_from, actor=caller.actor, **values):
+    if not await lifecycle.move(session, job.id, allowed_from, target, actor=caller.actor, **values):
         await session.refresh(job)
         raise InvalidRequest(
             f"Cannot {action} a job with status '{job.status}'.",

@@ -7,6 +7,7 @@ from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.files.service import NO_CONTENT
 from gateway.fine_tuning.checkpoints import checkpoint_metrics
 from gateway.fine_tuning.hyperparameters import COMMON_KEYS
+from gateway.fine_tuning.job_error import JobError
 from gateway.models import JobCheckpoint, JobEvent, StoredFile
 
 
@@ -54,11 +55,7 @@ def _error(item: dict[str, Any]) -> dict[str, Any] | None:
     error = item.get("error") or {}
     if not error.get("code") and not error.get("message"):
         return None
-    return {
-        "code": str(error.get("code") or "upstream_error"),
-        "message": str(error.get("message") or "The job failed at its upstream."),
-        "param": error.get("param"),
-    }
+    return JobError.from_upstream(error).as_wire()
 
 
 def _top_level(method: dict[str, Any]) -> dict[str, Any]:

@@ -254,7 +254,7 @@ async def _lose_workers(settings, job_id: str, losses: int) -> list[bool]:
     runtime = build_runtime(settings, lambda *_: None)
     try:
         async with runtime.transaction() as session:
-            await lifecycle.move(session, job_id, ["queued"], status="running")
+            await lifecycle.start(session, job_id)
         return [await progress.start(runtime, job_id, resumed_step=step) for step in range(losses)]
     finally:
         await runtime.close()

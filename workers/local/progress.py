@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import artifacts, db
-from gateway.fine_tuning import events, failure, lifecycle, repository
+from gateway.fine_tuning import events, lifecycle, repository
 from gateway.fine_tuning.checkpoints import checkpoint_row
+from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, Project
 from gateway.runtime import Runtime
@@ -67,37 +68,33 @@ async def start(runtime: Runtime, job_id: str, resumed_step: int | None) -> bool
     """Move the job to running. False when it is no longer queued or running (say, cancelled), or
     when its workers died too often on it: a job that kills its worker (out of memory, say) fails
     rather than being retried forever."""
-    now = int(time.time())
     async with runtime.transaction() as session:
         job = await repository.get_any(session, job_id)
         if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             return False
         crashed = job.status == JobStatus.RUNNING
-        if job.status == JobStatus.QUEUED and not await lifecycle.move(
-            session, job_id, [JobStatus.QUEUED], status=JobStatus.RUNNING, updated_at=now
-        ):
+        if job.status == JobStatus.QUEUED and not await lifecycle.start(session, job_id):
             return False
         if not crashed:
             if resumed_step is None:
                 events.add(session, job_id, events.STARTED)
             return True
         if await repository.count_events(session, job_id, RESUMED_PREFIX) >= MAX_WORKER_LOSSES:
-            error = {
-                "code": "training_failed",
-                "message": f"Training stopped: its worker died {MAX_WORKER_LOSSES + 1} times while "
+            error = JobError(
+                "training_failed",
+                f"Training stopped: its worker died {MAX_WORKER_LOSSES + 1} times while "
                 "running this job (out of memory?).",
-                "param": None,
-            }
-            await failure.fail(session, job_id, TRAINING, error)
+            )
+            await lifecycle.fail(session, job_id, TRAINING, error)
             return False
         where = f"step {resumed_step}" if resumed_step else "the beginning"
         events.add(session, job_id, f"{RESUMED_PREFIX}{where} after its worker stopped")
     return True
 
 
-async def fail(runtime: Runtime, job_id: str, error: dict[str, Any]) -> None:
+async def fail(runtime: Runtime, job_id: str, error: JobError) -> None:
     async with runtime.transaction() as session:
-        await failure.fail(session, job_id, TRAINING, error)
+        await lifecycle.fail(session, job_id, TRAINING, error)
 
 
 @dataclass
@@ -176,17 +173,9 @@ async def succeed(recorder: Recorder, model_name: str, trained_tokens: int) -> b
     checkpoints announced, the final checkpoint named after the model, the results file.
     False when the job stopped running meanwhile (a cancel won)."""
     runtime, job = recorder.runtime, recorder.job
-    now = int(time.time())
     async with runtime.transaction() as session:
-        changes = {"fine_tuned_model": model_name, "finished_at": now, "trained_tokens": trained_tokens}
-        if not await lifecycle.move(
-            session,
-            job.id,
-            [JobStatus.RUNNING],
-            status=JobStatus.SUCCEEDED,
-            updated_at=now,
-            estimated_finish=None,
-            **changes,
+        if not await lifecycle.succeed(
+            session, job.id, [JobStatus.RUNNING], fine_tuned_model=model_name, trained_tokens=trained_tokens
         ):
             return False
         all_metrics = await repository.metrics_data(session, job.id)

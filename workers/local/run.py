@@ -14,6 +14,7 @@ import anyio
 from gateway import artifacts, ids
 from gateway.catalog import LOCAL_PROVIDER, resolve_base_model
 from gateway.fine_tuning import repository
+from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.runtime import Runtime
 from training.trainer import LocalTrainer, StepMetrics, TrainingDataError
@@ -72,10 +73,8 @@ async def _train(runtime: Runtime, job_id: str) -> None:
         await progress.fail(
             runtime,
             job_id,
-            _error(
-                "model_not_available",
-                f"Model {job.model} is no longer available for fine-tuning.",
-                "model",
+            JobError(
+                "model_not_available", f"Model {job.model} is no longer available for fine-tuning.", "model"
             ),
         )
         return
@@ -90,24 +89,24 @@ async def _train(runtime: Runtime, job_id: str) -> None:
         trainer = await anyio.to_thread.run_sync(LocalTrainer, config, training, validation)
     except MissingTrainingFile as missing:
         await progress.fail(
-            runtime, job_id, _error(f"invalid_{missing.kind}_file", str(missing), f"{missing.kind}_file")
+            runtime, job_id, JobError(f"invalid_{missing.kind}_file", str(missing), f"{missing.kind}_file")
         )
         return
     except TrainingDataError as bad:
         message = f"The job failed due to an invalid training file. {bad}"
-        await progress.fail(runtime, job_id, _error("invalid_training_file", message, "training_file"))
+        await progress.fail(runtime, job_id, JobError("invalid_training_file", message, "training_file"))
         return
     except Exception as error:
         log.exception("could not start training %s", job_id)
         await progress.fail(
-            runtime, job_id, _error("training_failed", f"Training could not start: {error}", None)
+            runtime, job_id, JobError("training_failed", f"Training could not start: {error}")
         )
         return
     try:
         await _run(runtime, job, trainer, slug, known_keys)
     except Exception as error:
         log.exception("training %s failed", job_id)
-        await progress.fail(runtime, job_id, _error("training_failed", f"Training failed: {error}", None))
+        await progress.fail(runtime, job_id, JobError("training_failed", f"Training failed: {error}"))
     finally:
         await anyio.to_thread.run_sync(trainer.close)
 
@@ -183,7 +182,3 @@ def _unrecorded_step(state: Path) -> StepMetrics | None:
 
 def _checkpoint_name(job, slug: str, step: int) -> str:
     return f"{ids.fine_tuned_model_name(job.base_model, slug, job.suffix)}:ckpt-step-{step}"
-
-
-def _error(code: str, message: str, param: str | None) -> dict[str, str | None]:
-    return {"code": code, "message": message, "param": param}

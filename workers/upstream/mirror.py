@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.fine_tuning import events, lifecycle, repository, result_files
 from gateway.fine_tuning.checkpoints import checkpoint_row
+from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job, JobCheckpoint
 from gateway.providers.base import Provider, UpstreamCheckpoint, UpstreamEvent, UpstreamFile, UpstreamJob
@@ -212,13 +213,34 @@ async def _record_status_change(
 ) -> None:
     """The job's move to the status the upstream's implies, with its outcome (on success the
     model, trained tokens and result files) and the events of the change."""
-    values: dict[str, Any] = {"status": target, "updated_at": int(time.time())} | _outcome(target, upstream)
     if target == JobStatus.SUCCEEDED:
-        values["result_files"] = [
-            result_files.store(session, runtime.blobs, job.project_id, item.filename, item.content)
-            for item in results
-        ]
-    await lifecycle.move(session, job.id, [job.status], **values)
+        await lifecycle.succeed(
+            session,
+            job.id,
+            [job.status],
+            fine_tuned_model=upstream.fine_tuned_model,
+            trained_tokens=upstream.trained_tokens,
+            finished_at=upstream.finished_at,
+            result_files=[
+                result_files.store(session, runtime.blobs, job.project_id, item.filename, item.content)
+                for item in results
+            ],
+        )
+    elif target == JobStatus.FAILED:
+        # The upstream's own error event, if it wrote one, was mirrored with this look or before.
+        told = any(event.level == "error" for event in seen_events)
+        await lifecycle.fail(
+            session,
+            job.id,
+            [job.status],
+            JobError.from_upstream(upstream.error),
+            finished_at=upstream.finished_at,
+            error_event=not told,
+        )
+    elif target == JobStatus.CANCELLED:
+        await lifecycle.cancel(session, job.id, [job.status], finished_at=upstream.finished_at)
+    else:
+        await lifecycle.follow_upstream(session, job.id, [job.status], target)
     _announce(session, job, target, upstream, seen_events)
 
 
@@ -236,26 +258,6 @@ def _target_status(job: Job, upstream: UpstreamJob) -> JobStatus | None:
     if job.status == JobStatus.QUEUED and job.upstream_status == "paused" and mapped == JobStatus.PAUSED:
         return None
     return mapped
-
-
-def _outcome(target: JobStatus, upstream: UpstreamJob) -> dict[str, Any]:
-    if target not in TERMINAL:
-        return {}
-    values: dict[str, Any] = {
-        "finished_at": upstream.finished_at or int(time.time()),
-        "estimated_finish": None,
-        "updated_at": int(time.time()),
-    }
-    if target == JobStatus.SUCCEEDED:
-        values |= {"fine_tuned_model": upstream.fine_tuned_model, "trained_tokens": upstream.trained_tokens}
-    if target == JobStatus.FAILED:
-        error = upstream.error or {}
-        values["error"] = {
-            "code": str(error.get("code") or "upstream_error"),
-            "message": str(error.get("message") or "The job failed at its upstream."),
-            "param": error.get("param"),
-        }
-    return values
 
 
 def _add_events(session: AsyncSession, job: Job, found: list[UpstreamEvent], stored: set[str]) -> None:
@@ -298,8 +300,8 @@ def _announce(
     session: AsyncSession, job: Job, target: JobStatus, upstream: UpstreamJob, seen: list[UpstreamEvent]
 ) -> None:
     """Events for a status change the upstream made without telling (or that ftgate keeps to
-    itself, like pause and resume). `seen` are the upstream's events of this look, stored now or
-    at an earlier one: a job's end is read with all its events."""
+    itself, like pause and resume; a failure's is `lifecycle.fail`'s). `seen` are the upstream's
+    events of this look, stored now or at an earlier one: a job's end is read with all its events."""
     messages = {event.message for event in seen}
     if target == JobStatus.PAUSED:
         events.add(session, job.id, events.PAUSED)
@@ -307,8 +309,6 @@ def _announce(
         events.add(session, job.id, events.RESUMED)
     elif target == JobStatus.CANCELLED:
         events.add(session, job.id, events.CANCELLED, level="warn")
-    elif target == JobStatus.FAILED and not any(event.level == "error" for event in seen):
-        events.add_error(session, job.id, _outcome(target, upstream)["error"])
     elif target == JobStatus.SUCCEEDED:
         if not any(message.startswith(events.MODEL_CREATED_PREFIX) for message in messages):
             events.add(session, job.id, f"{events.MODEL_CREATED_PREFIX}{upstream.fine_tuned_model}")

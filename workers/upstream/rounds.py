@@ -13,7 +13,7 @@ from gateway.providers.base import UpstreamError
 from gateway.runtime import Runtime
 from gateway.task_names import MIRROR_UPSTREAM_JOBS
 from workers.lease import HeldJobs, hold_jobs
-from workers.upstream import mirror, setbacks
+from workers.upstream import mirror, upstream_errors
 from workers.upstream.mirror import Observation
 
 log = logging.getLogger(__name__)
@@ -87,5 +87,5 @@ async def _record(runtime: Runtime, held: HeldJobs, looks: list[tuple[Job, Look]
             await repository.release_all(session, [job.id for job, _ in unseen])
         for job, look in unseen:
             if isinstance(look, UpstreamError):
-                await setbacks.record(session, runtime.settings, job, look)
+                await upstream_errors.record(session, runtime.settings, job, look)
     held.held.difference_update(job.id for job, _ in looks)

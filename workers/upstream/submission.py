@@ -17,6 +17,7 @@ import anyio
 from gateway.catalog import resolve_base_model
 from gateway.files import repository as files_repository
 from gateway.fine_tuning import repository
+from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, UpstreamFile
 from gateway.providers.base import JobLookup, Provider, UpstreamFileNotFound, UpstreamJob
 from gateway.runtime import Runtime
@@ -43,7 +44,7 @@ async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob 
         request = await _request(runtime, provider, job)
         async with runtime.transaction() as session:
             if not await repository.transition(
-                session, job.id, ["queued"], upstream_submitted_at=int(time.time())
+                session, job.id, [JobStatus.QUEUED], upstream_submitted_at=int(time.time())
             ):
                 return None
         try:
@@ -82,7 +83,7 @@ async def _forget_upstream_copy(
     )
     async with runtime.transaction() as session:
         await repository.transition(
-            session, job.id, ["queued"], upstream_submitted_at=job.upstream_submitted_at
+            session, job.id, [JobStatus.QUEUED], upstream_submitted_at=job.upstream_submitted_at
         )
         await files_repository.forget_upstream_copy(session, file_id, provider.name, upstream_file_id)
 
@@ -103,7 +104,7 @@ async def _record(runtime: Runtime, provider: Provider, job: Job, upstream: Upst
         return await repository.transition(
             session,
             job.id,
-            ["queued", "paused", "cancelled"],
+            [JobStatus.QUEUED, JobStatus.PAUSED, JobStatus.CANCELLED],
             upstream_id=upstream.id,
             upstream_status=upstream.status,
             updated_at=int(time.time()),

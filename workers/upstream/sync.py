@@ -2,19 +2,17 @@
 cancel, pause or resume to the upstream, mirror what happened there, and say when to look
 again (soon while it runs, rarely while it waits, later and later while the upstream fails)."""
 
-import time
-from typing import Any
-
 from sqlalchemy.exc import IntegrityError
 
 from gateway.catalog import LOCAL_PROVIDER
 from gateway.fine_tuning import events, lifecycle, repository
+from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
 from gateway.providers.base import Action, Provider, UpstreamError, UpstreamJob
 from gateway.runtime import Runtime
 from workers.lease import HeldJob, hold_job
-from workers.upstream import mirror, polling, setbacks, submission
+from workers.upstream import mirror, polling, submission, upstream_errors
 
 
 async def sync_job(runtime: Runtime, job_id: str) -> None:
@@ -34,7 +32,7 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
                 return
         except UpstreamError as error:
             async with runtime.transaction() as session:
-                await setbacks.record(session, runtime.settings, held.job, error)
+                await upstream_errors.record(session, runtime.settings, held.job, error)
             return
         except (submission.UploadInProgress, submission.CreateInFlight, IntegrityError):
             # Another job is sending the same file (or just started to), or this job's lost
@@ -44,9 +42,9 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
             return
         except submission.MissingFile as missing:
             kind = "training" if missing.file_id == job.training_file else "validation"
-            error = {"code": f"invalid_{kind}_file", "message": str(missing), "param": f"{kind}_file"}
+            error = JobError(f"invalid_{kind}_file", str(missing), f"{kind}_file")
             async with runtime.transaction() as session:
-                await setbacks.fail(session, job, error)
+                await upstream_errors.fail(session, job, error)
             return
         job = await _reread(runtime, job_id)
         await _schedule(runtime, held, polling.next_look_ms(runtime.settings, job), 0)
@@ -112,17 +110,17 @@ async def _forward(runtime: Runtime, provider: Provider, job: Job, action: Actio
 
 
 async def _refused(runtime: Runtime, job: Job, action: Action, upstream: UpstreamJob, reason: str) -> None:
+    restored = mirror.STATUS_FROM_UPSTREAM.get(upstream.status)
     async with runtime.transaction() as session:
-        values: dict[str, Any] = {"upstream_status": upstream.status}
-        restored = mirror.STATUS_FROM_UPSTREAM.get(upstream.status)
         if action != "cancel" and restored is not None and restored not in TERMINAL:
-            values |= {"status": restored, "updated_at": int(time.time())}
-        moved = (
-            lifecycle.move(session, job.id, [job.status], **values)
-            if "status" in values
-            else repository.transition(session, job.id, [job.status], **values)
-        )
-        if await moved:
+            moved = await lifecycle.follow_upstream(
+                session, job.id, [job.status], restored, upstream_status=upstream.status
+            )
+        else:
+            moved = await repository.transition(
+                session, job.id, [job.status], upstream_status=upstream.status
+            )
+        if moved:
             events.add(session, job.id, f"The upstream did not {action} the job: {reason}", level="warn")
 
 

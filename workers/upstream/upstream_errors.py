@@ -2,11 +2,11 @@
 a row, or, when the upstream's answer is final, the job fails with its words."""
 
 import logging
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.fine_tuning import failure, repository
+from gateway.fine_tuning import lifecycle, repository
+from gateway.fine_tuning.job_error import UPSTREAM_CODE, JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
 from gateway.providers.base import UpstreamError
@@ -14,6 +14,8 @@ from gateway.settings import Settings
 from workers.upstream import polling
 
 log = logging.getLogger(__name__)
+
+WORKING = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED)
 
 
 async def record(session: AsyncSession, settings: Settings, job: Job, error: UpstreamError) -> None:
@@ -32,22 +34,18 @@ async def record(session: AsyncSession, settings: Settings, job: Job, error: Ups
         if job.status in TERMINAL:
             await repository.set_next_poll(session, job.id, None, 0)
             return
-        error_body = {
-            "code": "upstream_job_not_found",
-            "message": f"The job no longer exists at its upstream {job.provider} ({job.upstream_id}).",
-            "param": None,
-        }
+        job_error = JobError(
+            "upstream_job_not_found",
+            f"The job no longer exists at its upstream {job.provider} ({job.upstream_id}).",
+        )
     else:
-        error_body = {
-            "code": error.code or "upstream_error",
-            "message": f"The upstream refused the job: {error.message}",
-            "param": error.param,
-        }
-    await fail(session, job, error_body)
+        job_error = JobError(
+            error.code or UPSTREAM_CODE, f"The upstream refused the job: {error.message}", error.param
+        )
+    await fail(session, job, job_error)
 
 
-async def fail(session: AsyncSession, job: Job, error: dict[str, Any]) -> None:
+async def fail(session: AsyncSession, job: Job, error: JobError) -> None:
     """Fail the job, unless the client's cancel came first, and look at it no more."""
-    working = [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED]
-    if not await failure.fail(session, job.id, working, error, next_poll_at_ms=None):
+    if not await lifecycle.fail(session, job.id, WORKING, error, next_poll_at_ms=None):
         await repository.transition(session, job.id, [job.status], next_poll_at_ms=None)
