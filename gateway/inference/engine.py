@@ -3,7 +3,7 @@
 The event loop never waits on torch: loading, prompt rendering and generation run in threads,
 and generated text comes back through a queue as it is produced. One generation at a time runs
 on a base model (its adapters are switched in place), each under that model's lock. torch,
-transformers and peft are imported by `gateway.chat.local_model`, which is imported only when
+transformers and peft are imported by `gateway.inference.local_model`, which is imported only when
 the first chat request arrives.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from gateway.chat.local_model import LocalModel
+    from gateway.inference.local_model import LocalModel
 
 
 @dataclass(frozen=True)
@@ -166,6 +166,6 @@ class ChatEngine:
 
 
 def _load(base: Path, device: str, max_loaded_adapters: int) -> "LocalModel":
-    from gateway.chat.local_model import LocalModel
+    from gateway.inference.local_model import LocalModel
 
     return LocalModel(base, device, max_loaded_adapters)
