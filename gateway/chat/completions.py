@@ -21,7 +21,8 @@ from gateway.chat.schemas import (
     MessageToolCall,
 )
 from gateway.chat.service import Generation
-from gateway.inference.engine import ChatEngine, Finished, TextDelta
+from gateway.inference.engine import ChatEngine
+from gateway.inference.generation import Finished, TextDelta
 
 
 async def complete(engine: ChatEngine, generation: Generation) -> ChatCompletion:

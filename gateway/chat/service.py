@@ -16,7 +16,7 @@ from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
 from gateway.chat.params import ChatCompletionParams, MediaPart, Message
 from gateway.errors import InvalidRequest, NotFound, ServerError
 from gateway.fine_tuning import repository as jobs_repository
-from gateway.inference.engine import PromptError, PromptTooLong, Sampling, Target
+from gateway.inference.generation import PromptError, PromptTooLong, Sampling, Target
 from gateway.models import Job
 from gateway.projects import Caller
 from gateway.providers.base import Provider

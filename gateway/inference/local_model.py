@@ -24,7 +24,7 @@ from transformers import (
 )
 
 from gateway.inference.adapters import AdapterSlots
-from gateway.inference.engine import Emit, Finished, PromptError, PromptTooLong, Sampling, TextDelta
+from gateway.inference.generation import Emit, Finished, PromptError, PromptTooLong, Sampling, TextDelta
 from gateway.inference.text_stream import Detokenizer, StopMatcher
 
 

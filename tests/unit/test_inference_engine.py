@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.inference.engine import ChatEngine, Finished, Sampling, Target, TextDelta
+from gateway.inference.engine import ChatEngine
+from gateway.inference.generation import Finished, Sampling, Target, TextDelta
 from tests.support.tuned_models import make_adapter
 
 MESSAGES = [{"role": "user", "content": "Write a limerick about Elle."}]
