@@ -15,21 +15,6 @@ if TYPE_CHECKING:
 # should not pay for the web and database stacks they never use.
 
 
-def _migrate(settings: "Settings") -> None:
-    """Exits with one line, not a traceback, when the database cannot be reached."""
-    from sqlalchemy.exc import DBAPIError
-
-    from gateway import migrations
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        migrations.upgrade(settings.database_url)
-    except (DBAPIError, OSError) as error:
-        reason = str(error.orig if isinstance(error, DBAPIError) else error).strip().splitlines()[-1]
-        where = settings.database_url.split("@")[-1]
-        raise SystemExit(f"ftgate: cannot use the database {where}: {reason}") from None
-
-
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -46,22 +31,15 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def migrate(_: argparse.Namespace) -> None:
-    from gateway.settings import get_settings
+    from gateway.commands import migrated_settings
 
-    settings = get_settings()
-    _migrate(settings)
+    settings = migrated_settings()
     print(f"database is at the newest schema: {settings.database_url.split('@')[-1]}")
 
 
-def migrated_settings() -> "Settings":
-    from gateway.settings import get_settings
-
-    settings = get_settings()
-    _migrate(settings)
-    return settings
-
-
 def create_key(args: argparse.Namespace) -> None:
+    from gateway.commands import migrated_settings
+
     print(asyncio.run(create_project_key(migrated_settings(), args.project, args.name)))
 
 

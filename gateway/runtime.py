@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway import db
 from gateway.catalog import BaseModelSpec, build_catalog, offered
-from gateway.chat.engine import ChatEngine
 from gateway.files.upload_slots import UploadSlots
 from gateway.files.validator_pool import ValidatorPool
 from gateway.fine_tuning.local_counts import LocalTokenCounter
+from gateway.inference.engine import ChatEngine
 from gateway.providers.base import Provider
 from gateway.providers.registry import build_providers
 from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter

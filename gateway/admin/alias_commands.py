@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.admin.commands import CLI_ACTOR, as_json, project_id_of, run_with_runtime
 from gateway.aliases import service
 from gateway.aliases.schemas import AdminModelAlias, AdminModelAliasDeleted, UnixSeconds
+from gateway.commands import CLI_ACTOR, as_json, project_id_of, run_with_runtime
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime

@@ -2,72 +2,16 @@
 through the same service functions as the admin API (the audit log's actor is `cli`)."""
 
 import argparse
-import asyncio
 import datetime as dt
-import json
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.admin import service
+from gateway.admin import alias_commands, service
 from gateway.admin.schemas import AdminApiKey, AdminAuditEntry, AdminProject
 from gateway.budgets import usage
 from gateway.budgets.limits import Limits
-from gateway.errors import GatewayError
-from gateway.models import Project
-
-if TYPE_CHECKING:
-    from gateway.runtime import Runtime
-
-CLI_ACTOR = "cli"
-Command = Callable[[AsyncSession, argparse.Namespace], Awaitable[Any]]
-RuntimeCommand = Callable[["Runtime", AsyncSession, argparse.Namespace], Awaitable[Any]]
-
-
-def run_command(command: Command) -> Callable[[argparse.Namespace], None]:
-    """A command that needs only its transaction (see `run_with_runtime`)."""
-    return run_with_runtime(lambda _, session, args: command(session, args))
-
-
-def run_with_runtime(command: RuntimeCommand) -> Callable[[argparse.Namespace], None]:
-    """A command's handler: `command` in one transaction on the migrated database, its answer
-    printed; a refusal is printed as `ftgate: ...` with exit status 1."""
-
-    def handler(args: argparse.Namespace) -> None:
-        from gateway.cli import migrated_settings
-        from gateway.runtime import build_runtime
-
-        settings = migrated_settings()
-
-        async def main() -> Any:
-            runtime = build_runtime(settings, lambda *_: None)
-            try:
-                async with runtime.transaction() as session:
-                    return await command(runtime, session, args)
-            finally:
-                await runtime.close()
-
-        try:
-            print(asyncio.run(main()))
-        except GatewayError as error:
-            raise SystemExit(f"ftgate: {error.message}") from None
-
-    return handler
-
-
-async def project_id_of(session: AsyncSession, name_or_id: str) -> str:
-    found = await session.scalar(
-        select(Project.id).where(or_(Project.id == name_or_id, Project.name == name_or_id))
-    )
-    if found is None:
-        raise SystemExit(f"ftgate: no project named {name_or_id!r}")
-    return found
-
-
-def as_json(value: Any) -> str:
-    return json.dumps(value.model_dump() if hasattr(value, "model_dump") else value, indent=2)
+from gateway.commands import CLI_ACTOR, as_json, project_id_of, run_command
 
 
 def _limits(args: argparse.Namespace) -> Limits:
@@ -154,8 +98,6 @@ def _add_limit_options(command: argparse.ArgumentParser) -> None:
 
 def add_commands(commands: Any, keys: Any) -> None:
     """Add the operator's commands to the `ftgate` parser (`keys` is the `keys` sub-parser set)."""
-    from gateway.admin import alias_commands
-
     alias_commands.add_commands(commands)
     projects = commands.add_parser("projects", help="manage projects").add_subparsers(
         required=True, metavar="ACTION"

@@ -9,7 +9,7 @@ from gateway.admission import AdminRoute
 from gateway.deps import SessionDep
 from gateway.openapi import errors
 from gateway.pagination import ListPage
-from gateway.webhooks import delivery_log, endpoints
+from gateway.webhooks import delivery_log, service
 from gateway.webhooks.schemas import AdminWebhookDelivery, AdminWebhookEndpoint, EndpointCreate
 
 router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
@@ -21,19 +21,19 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 async def create_endpoint(
     project_id: str, body: EndpointCreate, session: SessionDep, actor: AdminDep
 ) -> AdminWebhookEndpoint:
-    endpoint = await endpoints.create(session, actor, project_id, body.url, body.event_types)
+    endpoint = await service.create(session, actor, project_id, body.url, body.event_types)
     return AdminWebhookEndpoint.of(endpoint, with_secret=True)
 
 
 @router.get("/projects/{project_id}/webhooks", responses=errors(404))
 async def list_endpoints(project_id: str, session: SessionDep, _: AdminDep) -> ListPage[AdminWebhookEndpoint]:
-    found = await endpoints.list_for_project(session, project_id)
+    found = await service.list_for_project(session, project_id)
     return ListPage(data=[AdminWebhookEndpoint.of(endpoint) for endpoint in found], has_more=False)
 
 
 @router.delete("/webhooks/{endpoint_id}", responses=errors(404))
 async def disable_endpoint(endpoint_id: str, session: SessionDep, actor: AdminDep) -> AdminWebhookEndpoint:
-    return AdminWebhookEndpoint.of(await endpoints.disable(session, actor, endpoint_id))
+    return AdminWebhookEndpoint.of(await service.disable(session, actor, endpoint_id))
 
 
 @router.get("/webhooks/{endpoint_id}/deliveries", responses=errors(404))

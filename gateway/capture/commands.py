@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.admin.commands import CLI_ACTOR, as_json, project_id_of, run_command
 from gateway.capture import service
 from gateway.capture.schemas import AdminCapture, CaptureChanges
+from gateway.commands import CLI_ACTOR, as_json, project_id_of, run_command
 
 
 def _changes(args: argparse.Namespace) -> CaptureChanges:

@@ -1,1 +1,3 @@
-"""/v1/chat/completions served by ftgate itself: local base models and their LoRA adapters."""
+"""/v1/chat/completions: parameters, model resolution, forwarding to upstreams, streaming and billing.
+
+Local generation itself is `gateway.inference`."""

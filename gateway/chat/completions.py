@@ -7,7 +7,6 @@ from contextlib import aclosing
 
 from gateway import ids
 from gateway.chat import tool_calls
-from gateway.chat.engine import ChatEngine, Finished, TextDelta
 from gateway.chat.schemas import (
     CalledFunction,
     ChatCompletion,
@@ -22,6 +21,8 @@ from gateway.chat.schemas import (
     MessageToolCall,
 )
 from gateway.chat.service import Generation
+from gateway.inference.engine import ChatEngine
+from gateway.inference.generation import Finished, TextDelta
 
 
 async def complete(engine: ChatEngine, generation: Generation) -> ChatCompletion:

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway import artifacts, ids
 from gateway.aliases import repository as aliases_repository
 from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
-from gateway.chat.engine import PromptError, PromptTooLong, Sampling, Target
 from gateway.chat.params import ChatCompletionParams, MediaPart, Message
 from gateway.errors import InvalidRequest, NotFound, ServerError
 from gateway.fine_tuning import repository as jobs_repository
+from gateway.inference.generation import PromptError, PromptTooLong, Sampling, Target
 from gateway.models import Job
 from gateway.projects import Caller
 from gateway.providers.base import Provider

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gateway.commands import CLI_ACTOR, migrated_settings
 from gateway.errors import GatewayError
 from gateway.openai_import import service
 from gateway.openai_import.client import OpenAIHistory
@@ -14,8 +15,6 @@ from gateway.openai_import.source import DEFAULT_UPSTREAM, import_spec
 from gateway.providers.base import UpstreamError
 from gateway.providers.config import UpstreamSpec
 from gateway.settings import Settings
-
-CLI_ACTOR = "cli"
 
 
 async def run_import(
@@ -44,8 +43,6 @@ async def run_import(
 
 
 def handle(args: argparse.Namespace) -> None:
-    from gateway.cli import migrated_settings
-
     settings = migrated_settings()
     training_files = Path(args.training_files) if args.training_files else None
     if training_files is not None and not training_files.is_dir():

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.admin.commands import CLI_ACTOR, as_json, project_id_of, run_with_runtime
+from gateway.commands import CLI_ACTOR, as_json, project_id_of, run_with_runtime
 from gateway.fine_tuning.schemas import FineTuningJob
 from gateway.replacement.compare import compare
 from gateway.replacement.replace import replace

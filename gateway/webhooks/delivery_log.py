@@ -6,13 +6,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import WebhookAttempt, WebhookDelivery
 from gateway.pagination import fetch_page, resolve_after
-from gateway.webhooks import endpoints, repository
+from gateway.webhooks import repository, service
 
 
 async def page(
     session: AsyncSession, endpoint_id: str, *, after: str | None, limit: int
 ) -> tuple[list[tuple[WebhookDelivery, list[WebhookAttempt]]], bool]:
-    await endpoints.get(session, endpoint_id)
+    await service.get(session, endpoint_id)
     after_seq = await resolve_after(session, after, partial(repository.delivery_seq_query, endpoint_id))
     deliveries, has_more = await fetch_page(
         session,

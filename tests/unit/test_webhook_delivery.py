@@ -17,7 +17,7 @@ from gateway import migrations, projects
 from gateway.models import WebhookAttempt, WebhookDelivery
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
-from gateway.webhooks import delivery, endpoints, outbox, repository
+from gateway.webhooks import delivery, outbox, repository, service
 from tests.support.postgres import temporary_database
 from tests.support.spec import assert_matches_schema
 from tests.support.webhook_receiver import WebhookReceiver
@@ -81,7 +81,7 @@ async def new_project(runtime: Runtime) -> str:
 
 async def new_endpoint(runtime: Runtime, project_id: str, url: str, event_types: list[str] | None = None):
     async with runtime.transaction() as session:
-        return await endpoints.create(session, "admin", project_id, url, event_types)
+        return await service.create(session, "admin", project_id, url, event_types)
 
 
 async def finish_job(runtime: Runtime, project_id: str, status: str) -> str:
@@ -191,7 +191,7 @@ async def test_each_subscribed_endpoint_gets_the_event_under_its_own_webhook_id(
         only_succeeded = await new_endpoint(runtime, project_id, url, ["fine_tuning.job.succeeded"])
         disabled = await new_endpoint(runtime, project_id, url)
         async with runtime.transaction() as session:
-            await endpoints.disable(session, "admin", disabled.id)
+            await service.disable(session, "admin", disabled.id)
         other_project = await new_endpoint(runtime, await new_project(runtime), url)
         for status in ("running", "paused", "cancelled"):
             await finish_job(runtime, project_id, status)
@@ -240,7 +240,7 @@ async def test_disabling_an_endpoint_gives_up_its_pending_deliveries(settings: S
             await delivery.deliver(runtime, pending.id)
             assert [d.status for d in await deliveries_of(runtime, endpoint.id)] == ["pending"]
             async with runtime.transaction() as session:
-                await endpoints.disable(session, "admin", endpoint.id)
+                await service.disable(session, "admin", endpoint.id)
             await delivery.deliver(runtime, pending.id)
             async with runtime.transaction() as session:
                 assert pending.id not in await repository.take_due(
@@ -252,6 +252,6 @@ async def test_disabling_an_endpoint_gives_up_its_pending_deliveries(settings: S
 
 
 def test_a_new_secret_is_whsec_and_24_random_bytes():
-    secret = endpoints.new_secret()
+    secret = service.new_secret()
     assert secret.startswith("whsec_") and len(base64.b64decode(secret.removeprefix("whsec_"))) == 24
-    assert secret != endpoints.new_secret()
+    assert secret != service.new_secret()

@@ -3,76 +3,21 @@
 The event loop never waits on torch: loading, prompt rendering and generation run in threads,
 and generated text comes back through a queue as it is produced. One generation at a time runs
 on a base model (its adapters are switched in place), each under that model's lock. torch,
-transformers and peft are imported by `gateway.chat.local_model`, which is imported only when
+transformers and peft are imported by `gateway.inference.local_model`, which is imported only when
 the first chat request arrives.
 """
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+from gateway.inference.generation import Event, Sampling, Target
 
 if TYPE_CHECKING:
-    from gateway.chat.local_model import LocalModel
-
-
-@dataclass(frozen=True)
-class Target:
-    """What to run: a base model folder, plus a LoRA adapter folder for fine-tuned models."""
-
-    base: Path
-    adapter: Path | None = None
-
-
-GREEDY_BELOW = 1e-5
-
-
-@dataclass(frozen=True)
-class Sampling:
-    max_new_tokens: int
-    temperature: float = 1.0
-    top_p: float = 1.0
-    n: int = 1
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
-    # Seconds a generation may run; then its open choices finish with "length".
-    time_limit: float | None = None
-
-    @property
-    def greedy(self) -> bool:
-        """Temperatures this small are greedy decoding in all but name (and would overflow)."""
-        return self.temperature < GREEDY_BELOW or self.top_p == 0
-
-
-@dataclass(frozen=True)
-class TextDelta:
-    index: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Finished:
-    index: int
-    reason: Literal["stop", "length"]
-    completion_tokens: int
-
-
-Event = TextDelta | Finished
-Emit = Callable[[Event], None]
-
-
-class PromptError(ValueError):
-    """The model's chat template refused the messages (or the model has none)."""
-
-
-class PromptTooLong(ValueError):
-    """The messages cannot fit the context, known from their size before tokenizing them."""
-
-    def __init__(self, at_least: int) -> None:
-        super().__init__(f"at least {at_least} tokens")
-        self.at_least = at_least
+    from gateway.inference.local_model import LocalModel
 
 
 _END = object()
@@ -166,6 +111,6 @@ class ChatEngine:
 
 
 def _load(base: Path, device: str, max_loaded_adapters: int) -> "LocalModel":
-    from gateway.chat.local_model import LocalModel
+    from gateway.inference.local_model import LocalModel
 
     return LocalModel(base, device, max_loaded_adapters)

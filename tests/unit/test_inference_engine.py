@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.chat.engine import ChatEngine, Finished, Sampling, Target, TextDelta
+from gateway.inference.engine import ChatEngine
+from gateway.inference.generation import Finished, Sampling, Target, TextDelta
 from tests.support.tuned_models import make_adapter
 
 MESSAGES = [{"role": "user", "content": "Write a limerick about Elle."}]
@@ -72,7 +73,7 @@ def test_the_gateway_starts_without_torch(tmp_path):
         from pathlib import Path
         from gateway.main import build_app
         from gateway.settings import Settings
-        import gateway.chat.router, gateway.chat.service, gateway.chat.engine
+        import gateway.chat.router, gateway.chat.service, gateway.inference.engine
         build_app(Settings(data_dir=Path({str(tmp_path)!r})))
         heavy = sorted(name for name in ("torch", "transformers", "peft") if name in sys.modules)
         assert not heavy, heavy

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateway.chat.text_stream import Detokenizer, StopMatcher
+from gateway.inference.text_stream import Detokenizer, StopMatcher
 
 # A toy byte-level vocabulary: each id is one byte, so "é" takes two tokens.
 TEXT = "Sé 🙂!"

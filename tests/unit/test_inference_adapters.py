@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.chat.adapters import AdapterSlots, adapter_name
+from gateway.inference.adapters import AdapterSlots, adapter_name
 
 
 class Recorder:

@@ -1,6 +1,6 @@
 """One base model in memory with its tokenizer and LoRA adapters: render prompts, generate.
 
-Everything here runs in worker threads and imports torch; `gateway.chat.engine` imports this
+Everything here runs in worker threads and imports torch; `gateway.inference.engine` imports this
 module only when the first chat request arrives.
 """
 
@@ -23,9 +23,9 @@ from transformers import (
     StoppingCriteriaList,
 )
 
-from gateway.chat.adapters import AdapterSlots
-from gateway.chat.engine import Emit, Finished, PromptError, PromptTooLong, Sampling, TextDelta
-from gateway.chat.text_stream import Detokenizer, StopMatcher
+from gateway.inference.adapters import AdapterSlots
+from gateway.inference.generation import Emit, Finished, PromptError, PromptTooLong, Sampling, TextDelta
+from gateway.inference.text_stream import Detokenizer, StopMatcher
 
 
 def resolve_device(setting: str) -> str:

@@ -1,0 +1,1 @@
+"""Local inference: base models and their LoRA adapters loaded in memory, generation in threads."""
