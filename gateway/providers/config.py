@@ -5,6 +5,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, HttpUrl, SecretStr, model_validator
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+# The kinds whose upstreams estimate a job's price (`upstream_estimates`).
+ESTIMATING_KINDS = ("together", "fireworks")
 
 
 class UpstreamSpec(BaseModel):
@@ -22,6 +24,12 @@ class UpstreamSpec(BaseModel):
     )
     inference_base_url: HttpUrl | None = Field(
         default=None, description="where a fireworks upstream serves chat; default: the host's /inference/v1"
+    )
+    upstream_estimates: bool = Field(
+        default=False,
+        description="budgets reserve the larger of ftgate's quote and the upstream's own estimate: "
+        "Together's estimate-price, asked before a job is sent (a job a budget cannot hold then fails), "
+        "and Fireworks' estimatedCost, read on the job once it exists; together and fireworks only",
     )
     webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_… secret of the upstream's webhooks to /webhooks/upstreams/{name}"
@@ -44,6 +52,15 @@ class UpstreamSpec(BaseModel):
             raise ValueError(
                 f"upstream {self.name!r} is of kind 'fireworks' and needs the account_id of the "
                 "Fireworks account its jobs run in"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _estimates_of_kind(self) -> Self:
+        if self.upstream_estimates and self.kind not in ESTIMATING_KINDS:
+            raise ValueError(
+                f"upstream {self.name!r} is of kind {self.kind!r}, whose API gives no price estimate: "
+                f"upstream_estimates is for {' and '.join(ESTIMATING_KINDS)} upstreams"
             )
         return self
 

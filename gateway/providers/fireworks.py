@@ -16,6 +16,10 @@ file (`fireworks_wire.events`), fetched from the signed URL without ftgate's key
 no pause or resume: they are refused before they are taken (`actions`). A succeeded job's
 `fine_tuned_model` is its output model (`accounts/{a}/models/{id}`); chat with it goes to the
 upstream's inference URL under that name.
+
+Fireworks has no price estimate to ask before a job is sent: where the operator wants the
+upstream's figure (`upstream_estimates`), the `estimatedCost` its jobs carry comes with each read
+of the job (the mirror raises the job's reservation to it).
 """
 
 import asyncio
@@ -59,6 +63,7 @@ class FireworksProvider:
         self.name = spec.name
         self.account = spec.account_id
         self.http = UpstreamHttp(spec, transport)
+        self.estimates = spec.upstream_estimates
         self.chat_url = f"{spec.chat_base_url}/chat/completions"
         # Signed URLs (metrics files) are fetched without ftgate's key.
         self.signed = httpx.AsyncClient(
@@ -114,6 +119,9 @@ class FireworksProvider:
                 raise UpstreamError(f"{self.name}: dataset {path} is not ready yet ({state})", retryable=True)
             await asyncio.sleep(DATASET_POLL_SECONDS)
 
+    async def estimate_cost(self, request: dict[str, Any]) -> int | None:
+        return None  # Fireworks' estimate comes on the job, once it exists
+
     async def submit(self, request: dict[str, Any]) -> UpstreamJob:
         refused = wire.unsupported(request)
         if refused is not None:
@@ -139,7 +147,7 @@ class FireworksProvider:
             if missing is None:
                 raise
             raise missing from error
-        return wire.job(response.json())
+        return wire.job(response.json(), self.estimates)
 
     async def find_job(self, lookup: JobLookup) -> UpstreamJob | None:
         job_id = wire.job_id(lookup.job_id)
@@ -153,7 +161,7 @@ class FireworksProvider:
             raise
 
     async def get_job(self, job_id: str) -> UpstreamJob:
-        return wire.job(await self._read_job(job_id))
+        return wire.job(await self._read_job(job_id), self.estimates)
 
     async def events(self, job_id: str, after: str | None, limit: int) -> Page[UpstreamEvent]:
         item = await self._read_job(job_id)

@@ -19,6 +19,9 @@ Mapping rules:
   RUNNING, WRITING_RESULTS, EVALUATION, CANCELLING → running; COMPLETED, EARLY_STOPPED →
   succeeded; FAILED, EXPIRED → failed with `status.message`; CANCELLED, DELETING,
   DELETING_CLEANING_UP, DELETED, ARCHIVED → cancelled; PAUSED → paused.
+- `estimatedCost{currencyCode, units, nanos}` (a google.type.Money; units an int64, perhaps a
+  string) is the job's estimated cost in exact micro-USD, carried on the job where the operator
+  wants the upstream's figure; another currency than USD is not taken.
 - Times are RFC 3339 (fractional seconds, `Z` or an offset); int64 values may come as strings.
 - Events: one `metrics` event per line of the metrics file (`step`, `epoch`, loss), id
   `fw-step-{step}`; one message per finished epoch, id `fw-epoch-{n}`; a note when Fireworks
@@ -34,9 +37,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.budgets import pricing
 from gateway.providers.base import Page, Unsupported, UpstreamEvent, UpstreamJob
 
 ID_LIMIT = 63
+NANOS_PER_UNIT = 1_000_000_000
+NANOS_PER_MICRO = 1000
 BASE_LEARNING_RATE = 1e-4
 PREFIX = "JOB_STATE_"
 STATES = {
@@ -149,7 +155,8 @@ def status(item: dict[str, Any]) -> str:
     return STATES.get(found, found.lower() or "queued")
 
 
-def job(item: dict[str, Any]) -> UpstreamJob:
+def job(item: dict[str, Any], estimates: bool = False) -> UpstreamJob:
+    """The job record; with `estimates`, Fireworks' estimated cost on it."""
     mapped = status(item)
     ended = unix(item.get("completedTime") or item.get("updateTime")) if mapped in TERMINAL else None
     return UpstreamJob(
@@ -160,7 +167,18 @@ def job(item: dict[str, Any]) -> UpstreamJob:
         finished_at=ended,
         estimated_finish=None,
         error=_error(item) if mapped == "failed" else None,
+        estimated_cost_micros=cost_micros(item.get("estimatedCost")) if estimates else None,
     )
+
+
+def cost_micros(money: Any) -> int | None:
+    """A google.type.Money in USD as micro-USD (nanos rounded half up), or None."""
+    if not isinstance(money, dict) or (money.get("currencyCode") or "USD") != "USD":
+        return None
+    units, nanos = integer(money.get("units", 0)), integer(money.get("nanos", 0))
+    if units is None or nanos is None or units < 0 or not 0 <= nanos < NANOS_PER_UNIT:
+        return None
+    return units * pricing.MICROS_PER_USD + (nanos + NANOS_PER_MICRO // 2) // NANOS_PER_MICRO
 
 
 def output_model(item: dict[str, Any]) -> str | None:

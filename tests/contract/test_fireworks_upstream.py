@@ -16,11 +16,14 @@ import pytest
 from gateway.providers import fireworks_wire
 from gateway.providers.config import UpstreamSpec
 from gateway.providers.fireworks import FireworksProvider
+from tests.conftest import sdk_client
+from tests.support.admin import Admin
 from tests.support.fake_fireworks import FakeFireworks
 from tests.support.fireworks import ACCOUNT, FIREWORKS_KEY, FIREWORKS_LLAMA, fireworks_server
 from tests.support.jobs import upload, wait_for_status
 from tests.support.server import RunningServer
 from tests.support.upstream import LLAMA, chronological_events, supervised
+from tests.support.wire import WireChecker
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 CREATES = rf"^/v1/accounts/{ACCOUNT}/supervisedFineTuningJobs$"
@@ -402,3 +405,22 @@ async def test_a_create_sent_again_reads_the_job_it_made_and_a_dataset_is_not_up
         )
     finally:
         await provider.close()
+
+
+def test_without_upstream_estimates_a_jobs_estimated_cost_reserves_nothing_more(
+    server: RunningServer, fake: FakeFireworks, wire: WireChecker
+):
+    admin = Admin(server.base_url)
+    project = admin.create_project(f"no-estimates-{secrets.token_hex(4)}")
+    client = sdk_client(server, admin.create_key(project["id"])["value"], wire)
+    fake.script_next_job(step_seconds=0.3)
+    job = create(client, n_epochs=2)
+    wait_for_status(client, job.id, {"running"})
+    [upstream] = [item for item in fake.jobs() if item["displayName"] == job.id]
+    assert int(upstream["estimatedCost"]["units"]) * 10**9 + upstream["estimatedCost"]["nanos"] > 0
+    time.sleep(1.0)  # several looks at the running job
+    (row,) = admin.usage(project_id=project["id"], group_by="project")["data"]
+    assert row["reserved_usd"] == 0.0  # ftgate's quote of its $0 model, not Fireworks' figure
+    assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+    client.close()
+    admin.close()

@@ -196,3 +196,30 @@ def test_google_rpc_status_errors_are_read_in_fireworks_words(body: dict):
     assert _error(
         "fw", httpx.Response(409, json={"error": {"code": 409, "message": "x", "status": "ALREADY_EXISTS"}})
     ).code == ("ALREADY_EXISTS")
+
+
+@pytest.mark.parametrize(
+    ("money", "micros"),
+    [
+        ({"currencyCode": "USD", "units": "12", "nanos": 345678000}, 12_345_678),
+        ({"currencyCode": "USD", "units": 3, "nanos": 999_999_500}, 4_000_000),
+        ({"units": "9223372036854", "nanos": 0}, 9_223_372_036_854_000_000),
+        ({"currencyCode": "USD", "nanos": 420_000_000}, 420_000),
+        ({"currencyCode": "EUR", "units": "5"}, None),
+        ({"currencyCode": "USD", "units": "lots"}, None),
+        ({"currencyCode": "USD", "units": "-1"}, None),
+        (None, None),
+    ],
+)
+def test_estimated_cost_is_exact_micro_dollars_of_usd_money(money: object, micros: int | None):
+    assert wire.cost_micros(money) == micros
+
+
+def test_a_job_carries_its_estimated_cost_only_where_the_operator_wants_it():
+    item = {
+        "name": JOB,
+        "state": "JOB_STATE_RUNNING",
+        "estimatedCost": {"currencyCode": "USD", "units": "2", "nanos": 500000000},
+    }
+    assert wire.job(item, estimates=True).estimated_cost_micros == 2_500_000
+    assert wire.job(item).estimated_cost_micros is None

@@ -1,7 +1,8 @@
 """Fireworks' state: datasets (created, uploaded, validated, then READY), and supervised
 fine-tuning jobs that walk Fireworks' states in real time (JOB_STATE_CREATING → VALIDATING →
 RUNNING → WRITING_RESULTS → COMPLETED; CANCELLING → CANCELLED; FAILED; EARLY_STOPPED; PAUSED),
-each training step adding a line to the job's metrics file and moving its `jobProgress`.
+each training step adding a line to the job's metrics file and moving its `jobProgress`; each job
+carries an `estimatedCost` (a quarter of its dataset's bytes as tokens, each epoch, at a price).
 Fireworks keeps no events. Times are RFC 3339 with nanoseconds; int64 values are strings."""
 
 import json
@@ -20,9 +21,17 @@ ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 PACIFIC = timezone(timedelta(hours=-8))
 DEFAULT_EPOCHS = 1
 DEFAULT_BATCH_SIZE = 4
+# USD per 1M tokens (a quarter of a dataset's bytes, each epoch) that a job's estimatedCost says.
+PRICE_PER_1M = 6.0
 # phase -> (the phase after it)
 PHASES = {"CREATING": "VALIDATING", "VALIDATING": "RUNNING", "WRITING_RESULTS": "COMPLETED"}
 CANCELLABLE = frozenset({"CREATING", "VALIDATING", "RUNNING", "WRITING_RESULTS", "PENDING", "PAUSED"})
+
+
+def money(usd: float) -> dict[str, Any]:
+    """A google.type.Money in USD, as Fireworks sends it: units an int64 string, nanos a number."""
+    nanos = round(usd * 1_000_000_000)
+    return {"currencyCode": "USD", "units": str(nanos // 1_000_000_000), "nanos": nanos % 1_000_000_000}
 
 
 def rfc3339(offset: timezone = UTC) -> str:
@@ -85,6 +94,7 @@ class Fireworks:
         self.scripts: list[Script] = []
         self.chats: list[str] = []
         self.files_uploaded = 0
+        self.price_per_1m = PRICE_PER_1M
         self.datasets_created = 0
         self.validations = 0
         # Words the next validateUpload is refused with.
@@ -205,7 +215,7 @@ class Fireworks:
             "batchSizeSamples": batch,
             "loraRank": 8,
             "jobProgress": {"percent": 0, "epoch": 0, "inputTokens": "0", "outputTokens": "0"},
-            "estimatedCost": {"currencyCode": "USD", "units": "0", "nanos": 420000000},
+            "estimatedCost": money(len(training.content) // 4 * epochs * self.price_per_1m / 1_000_000),
             "metricsFileSignedUrl": "",
         }
         job = Job(
