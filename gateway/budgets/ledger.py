@@ -116,6 +116,7 @@ async def reserve_upstream_estimate(
     if charge is None or estimate_micros <= charge.reserved_micros:
         return
     now = int(time.time())
+    quote = pricing.cost_micros(charge.reserved_tokens, charge.price_micros_per_1m)
     await repository.lock_project(session, charge.project_id)
     project_limits, key_limits = await repository.stored_limits(session, charge.project_id, charge.key_id)
     for scope, key_id, scope_limits in _scopes_of(
@@ -130,7 +131,7 @@ async def reserve_upstream_estimate(
         if others + estimate_micros > budget:
             raise _refuse(
                 f"The upstream {upstream} estimates this job at {pricing.usd_text(estimate_micros)}, "
-                f"more than ftgate's quote of {pricing.usd_text(charge.reserved_micros)}, and "
+                f"more than ftgate's quote of {pricing.usd_text(quote)}, and "
                 f"{pricing.usd_text(max(budget - others, 0))} of this {scope}'s "
                 f"{PERIOD_ADJECTIVES[scope_limits.period]} budget of {pricing.usd_text(budget)} is left."
             )

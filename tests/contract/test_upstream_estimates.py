@@ -208,3 +208,19 @@ def test_a_fireworks_job_reserves_the_larger_of_its_estimated_cost_and_the_quote
         time.sleep(0.1)
     assert client.fine_tuning.jobs.cancel(job_id).status == "cancelled"
     assert reserved_micros(fireworks, project_id) == 0
+
+
+def test_a_file_together_lost_before_the_estimate_is_uploaded_again_once(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    together_fake.script_estimates(price_per_1m=CHEAPER)
+    client, _ = connect(together)
+    file_id = upload(client, ELLE)
+    first = wait_for_status(client, create(client, file_id), FINISHED)
+    assert first.status == "succeeded", first.error
+    together_fake.forget_files()
+    uploads_before, asked_before = together_fake.files_uploaded, len(together_fake.estimates)
+    done = wait_for_status(client, create(client, file_id), FINISHED)
+    assert done.status == "succeeded", done.error
+    assert together_fake.files_uploaded - uploads_before == 1
+    assert len(together_fake.estimates) - asked_before == 1  # the refused ask gave no estimate
