@@ -1,5 +1,8 @@
 """The rules of budgets and limits: what a new job reserves, what a finished one costs, and
-what a project or key may still do. Each check looks at the key's limits and its project's."""
+what a project or key may still do. Each check looks at the key's limits and its project's.
+
+A job reserves ftgate's quote at creation; where the operator wants its upstream's figure too,
+it holds the larger of that quote and the upstream's estimate."""
 
 import time
 from collections.abc import Iterator
@@ -8,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.budgets import pricing, repository
 from gateway.budgets.limits import Limits
+from gateway.budgets.limits import parse as parse_limits
 from gateway.catalog import BaseModelSpec
 from gateway.errors import InsufficientQuota, InvalidRequest
 from gateway.models import ChatUsage, JobCharge
@@ -19,8 +23,14 @@ PERIOD_ADJECTIVES = {"day": "daily", "month": "monthly"}
 
 def _scopes(caller: Caller) -> Iterator[tuple[str, str | None, Limits]]:
     """(name, key id to filter on or None for the whole project, limits)."""
-    yield "project", None, caller.project_limits
-    yield "API key", caller.key_id, caller.key_limits
+    return _scopes_of(caller.project_limits, caller.key_id, caller.key_limits)
+
+
+def _scopes_of(
+    project_limits: Limits, key_id: str | None, key_limits: Limits
+) -> Iterator[tuple[str, str | None, Limits]]:
+    yield "project", None, project_limits
+    yield "API key", key_id, key_limits
 
 
 def _refuse(reason: str) -> InsufficientQuota:
@@ -94,6 +104,47 @@ def _check_job_budget(
             f"This job would train {trained_tokens:,} tokens and {left_tokens:,} of this {scope}'s "
             f"{period} {limits.trained_tokens:,} are left."
         )
+
+
+async def reserve_upstream_estimate(
+    session: AsyncSession, job_id: str, upstream: str, estimate_micros: int
+) -> None:
+    """Before the job is sent: raise its reservation to the upstream's estimate where that is
+    the larger, or refuse it (InsufficientQuota, as a create is refused) when a budget cannot
+    hold the difference. Takes its turn on the project's lock, as a reservation does."""
+    charge = await repository.open_charge(session, job_id)
+    if charge is None or estimate_micros <= charge.reserved_micros:
+        return
+    now = int(time.time())
+    quote = pricing.cost_micros(charge.reserved_tokens, charge.price_micros_per_1m)
+    await repository.lock_project(session, charge.project_id)
+    project_limits, key_limits = await repository.stored_limits(session, charge.project_id, charge.key_id)
+    for scope, key_id, scope_limits in _scopes_of(
+        parse_limits(project_limits), charge.key_id, parse_limits(key_limits)
+    ):
+        if scope_limits.spend_usd is None:
+            continue
+        since = scope_limits.period_start(now)
+        used = await repository.used_since(session, charge.project_id, key_id, since)
+        others = used.micros - (charge.reserved_micros if charge.created_at >= since else 0)
+        budget = pricing.usd_to_micros(scope_limits.spend_usd)
+        if others + estimate_micros > budget:
+            raise _refuse(
+                f"The upstream {upstream} estimates this job at {pricing.usd_text(estimate_micros)}, "
+                f"more than ftgate's quote of {pricing.usd_text(quote)}, and "
+                f"{pricing.usd_text(max(budget - others, 0))} of this {scope}'s "
+                f"{PERIOD_ADJECTIVES[scope_limits.period]} budget of {pricing.usd_text(budget)} is left."
+            )
+    charge.reserved_micros = estimate_micros
+
+
+async def hold_upstream_estimate(session: AsyncSession, job_id: str, estimate_micros: int) -> None:
+    """Raise a job's reservation to the upstream's estimate read on its job (Fireworks) where that
+    is the larger. The job already runs upstream, so no budget refuses it here: what it holds
+    counts against the jobs after it."""
+    charge = await repository.open_charge(session, job_id)
+    if charge is not None and estimate_micros > charge.reserved_micros:
+        charge.reserved_micros = estimate_micros
 
 
 async def settle_job(session: AsyncSession, job_id: str, trained_tokens: int | None) -> None:

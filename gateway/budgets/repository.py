@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import ChatUsage, JobCharge, Project, StoredFile
+from gateway.models import ApiKey, ChatUsage, JobCharge, Project, StoredFile
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,12 @@ async def open_charge(session: AsyncSession, job_id: str) -> JobCharge | None:
     return await session.scalar(
         select(JobCharge).where(JobCharge.job_id == job_id, JobCharge.settled_at.is_(None))
     )
+
+
+async def stored_limits(
+    session: AsyncSession, project_id: str, key_id: str | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The limits stored on the project and on the key (None for no key), as `limits.parse` reads them."""
+    project = await session.scalar(select(Project.limits).where(Project.id == project_id))
+    key = None if key_id is None else await session.scalar(select(ApiKey.limits).where(ApiKey.id == key_id))
+    return project, key

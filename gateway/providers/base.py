@@ -19,6 +19,9 @@ class UpstreamJob:
     estimated_finish: int | None = None
     error: dict[str, Any] | None = None
     result_files: list[str] = field(default_factory=list)
+    # The upstream's own estimate of the job's cost in micro-USD, where the operator asked for
+    # it (`upstream_estimates`) and the upstream shows it on its jobs (Fireworks).
+    estimated_cost_micros: int | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,13 @@ class Provider(Protocol):
         ...
 
     async def upload_file(self, filename: str, content: BinaryIO, purpose: str) -> str: ...
+
+    async def estimate_cost(self, request: dict[str, Any]) -> int | None:
+        """The upstream's estimate of what the create `request` will cost, in micro-USD, asked
+        before it is sent; None where the operator did not ask for the upstream's figure
+        (`upstream_estimates`) or the upstream has none. UpstreamError (a 400 naming why) when
+        the upstream says the job may not run; UpstreamFileNotFound as for `submit`."""
+        ...
 
     async def submit(self, request: dict[str, Any]) -> UpstreamJob:
         """Create the job; UpstreamFileNotFound when a file it names is not at the upstream."""

@@ -22,6 +22,10 @@ class AzureDeployment(BaseModel):
     api_version: str = "2024-10-21"
 
 
+# The kinds whose upstreams estimate a job's price (`upstream_estimates`).
+ESTIMATING_KINDS = ("together", "fireworks")
+
+
 class UpstreamSpec(BaseModel):
     """One upstream. Base models whose `provider` is `name` run there; `kind` says which API it
     speaks (`openai`: OpenAI's own, at any base URL). A `fireworks` upstream names the account its
@@ -42,6 +46,12 @@ class UpstreamSpec(BaseModel):
     )
     azure_deployment: AzureDeployment | None = Field(
         default=None, description="where fine-tuned models are deployed; azure only"
+    )
+    upstream_estimates: bool = Field(
+        default=False,
+        description="budgets reserve the larger of ftgate's quote and the upstream's own estimate: "
+        "Together's estimate-price, asked before a job is sent (a job a budget cannot hold then fails), "
+        "and Fireworks' estimatedCost, read on the job once it exists; together and fireworks only",
     )
     webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_… secret of the upstream's webhooks to /webhooks/upstreams/{name}"
@@ -69,6 +79,15 @@ class UpstreamSpec(BaseModel):
             raise ValueError(
                 f"upstream {self.name!r} is of kind 'azure' and needs azure_deployment: where its "
                 "fine-tuned models are deployed before they answer chats"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _estimates_of_kind(self) -> Self:
+        if self.upstream_estimates and self.kind not in ESTIMATING_KINDS:
+            raise ValueError(
+                f"upstream {self.name!r} is of kind {self.kind!r}, whose API gives no price estimate: "
+                f"upstream_estimates is for {' and '.join(ESTIMATING_KINDS)} upstreams"
             )
         return self
 

@@ -7,6 +7,9 @@ Files become datasets: created (`POST …/datasets`, id from the content's hash)
 file's id at Fireworks. A dataset that already exists (a retried upload) is read, and uploaded
 only if it is not READY yet.
 
+Supervised jobs are `supervisedFineTuningJobs`, DPO jobs `dpoJobs` (ftgate's id of one is
+`dpoJobs/{id}`): each is created, read and cancelled under its own collection.
+
 Exactly one Fireworks job per ftgate job: ftgate chooses the job's id (from its own job id), so
 a create whose answer was lost is found by reading that id (404: not made), and a create
 answered ALREADY_EXISTS reads the job it made before.
@@ -16,6 +19,10 @@ file (`fireworks_wire.events`), fetched from the signed URL without ftgate's key
 no pause or resume: they are refused before they are taken (`actions`). A succeeded job's
 `fine_tuned_model` is its output model (`accounts/{a}/models/{id}`); chat with it goes to the
 upstream's inference URL under that name.
+
+Fireworks has no price estimate to ask before a job is sent: where the operator wants the
+upstream's figure (`upstream_estimates`), the `estimatedCost` its jobs carry comes with each read
+of the job (the mirror raises the job's reservation to it).
 """
 
 import asyncio
@@ -59,6 +66,7 @@ class FireworksProvider:
         self.name = spec.name
         self.account = spec.account_id
         self.http = UpstreamHttp(spec, transport)
+        self.estimates = spec.upstream_estimates
         self.chat_url = f"{spec.chat_base_url}/chat/completions"
         # Signed URLs (metrics files) are fetched without ftgate's key.
         self.signed = httpx.AsyncClient(
@@ -114,35 +122,35 @@ class FireworksProvider:
                 raise UpstreamError(f"{self.name}: dataset {path} is not ready yet ({state})", retryable=True)
             await asyncio.sleep(DATASET_POLL_SECONDS)
 
+    async def estimate_cost(self, request: dict[str, Any]) -> int | None:
+        return None  # Fireworks' estimate comes on the job, once it exists
+
     async def submit(self, request: dict[str, Any]) -> UpstreamJob:
         refused = wire.unsupported(request)
         if refused is not None:
             raise UpstreamError(refused.message, status=400, param=refused.param, retryable=False)
         marker = (request.get("metadata") or {}).get("ftgate_job_id")
         job_id = wire.job_id(str(marker)) if marker else None
+        jobs = wire.collection(request)
         body = wire.create_body(request, self.account, job_id or "ftgate")
-        params = {"supervisedFineTuningJobId": job_id} if job_id else {}
+        params = {wire.ID_PARAMS[jobs]: job_id} if job_id else {}
         if job_id is None:
-            body.pop("outputModel")  # Fireworks names it after the job it chooses
+            (body.get("trainingConfig") or body).pop("outputModel")  # named after the job Fireworks chooses
         try:
             response = await self.http.request(
-                "POST",
-                f"{self.prefix}/supervisedFineTuningJobs",
-                safe_to_resend=False,
-                params=params,
-                json=body,
+                "POST", f"{self.prefix}/{jobs}", safe_to_resend=False, params=params, json=body
             )
         except UpstreamError as error:
             if job_id is not None and _already_exists(error):
-                return await self.get_job(job_id)
+                return await self.get_job(wire.upstream_job_id(jobs, job_id))
             missing = missing_file(error, request)
             if missing is None:
                 raise
             raise missing from error
-        return wire.job(response.json())
+        return wire.job(response.json(), self.estimates)
 
     async def find_job(self, lookup: JobLookup) -> UpstreamJob | None:
-        job_id = wire.job_id(lookup.job_id)
+        job_id = wire.upstream_job_id(wire.collection(lookup.request), wire.job_id(lookup.job_id))
         if job_id in lookup.taken:
             return None
         try:
@@ -153,7 +161,7 @@ class FireworksProvider:
             raise
 
     async def get_job(self, job_id: str) -> UpstreamJob:
-        return wire.job(await self._read_job(job_id))
+        return wire.job(await self._read_job(job_id), self.estimates)
 
     async def events(self, job_id: str, after: str | None, limit: int) -> Page[UpstreamEvent]:
         item = await self._read_job(job_id)
@@ -168,9 +176,7 @@ class FireworksProvider:
             raise UpstreamError(f"Fireworks cannot {action} a fine-tuning job.", status=400, retryable=False)
         item = await self._read_job(job_id)
         if wire.state(item) != "CANCELLING" and wire.status(item) not in wire.TERMINAL:
-            await self.http.request(
-                "POST", f"{self.prefix}/supervisedFineTuningJobs/{job_id}:cancel", json={}
-            )
+            await self.http.request("POST", f"{self.prefix}/{wire.job_path(job_id)}:cancel", json={})
         return await self.get_job(job_id)
 
     async def fetch_file(self, file_id: str) -> UpstreamFile:
@@ -184,7 +190,7 @@ class FireworksProvider:
         await self.signed.aclose()
 
     async def _read_job(self, job_id: str) -> dict[str, Any]:
-        response = await self.http.request("GET", f"{self.prefix}/supervisedFineTuningJobs/{job_id}")
+        response = await self.http.request("GET", f"{self.prefix}/{wire.job_path(job_id)}")
         return dict(response.json())
 
     async def _metrics(self, item: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
 """Fireworks AI's fine-tuning shapes and OpenAI's, both ways: resource ids derived from ftgate's,
-the supervised fine-tuning job body from an OpenAI-shaped request (and what of one Fireworks
+the supervised fine-tuning or DPO job body from an OpenAI-shaped request (and what of one Fireworks
 cannot do), and Fireworks' jobs as the records ftgate mirrors, with the events Fireworks does not
 keep synthesised from the job and its metrics file. Pure functions: no HTTP here.
 
@@ -8,17 +8,26 @@ Mapping rules:
   derived, so that a retried create names the same resource: a dataset from its content's hash,
   a job from the ftgate job id (lowercased, plus a hash of the id as it was, which keeps ids
   that differ only in case apart), an output model from the suffix and the job's id.
-- `method.type` supervised → `supervisedFineTuningJobs`; dpo and reinforcement are refused
-  (`method.type`), as are OpenAI `integrations` (Fireworks' W&B needs a key of its own there).
-  `seed` is accepted and not sent: Fireworks takes none.
+- `method.type` supervised → `supervisedFineTuningJobs`, dpo → `dpoJobs`; reinforcement is
+  refused (`method.type`), as are OpenAI `integrations` (Fireworks' W&B needs a key of its own
+  there). `seed` is accepted and not sent: Fireworks takes none.
 - `n_epochs` → `epochs`; `batch_size` → `batchSizeSamples`; `learning_rate_multiplier` →
   `learningRate` = 1e-4 (Fireworks' default for LoRA) × the multiplier; "auto" leaves each to
   Fireworks. `suffix` is carried in `outputModel` (its id starts with the suffix, made id-safe).
+- A DPO job (Fireworks' SDK `DpoJobCreateParams`) carries these, with `baseModel` and
+  `outputModel`, in `trainingConfig`, and `lossConfig {method: "DPO", dpo: {beta}}` with
+  `method.dpo.hyperparameters.beta` (Fireworks takes 0 < beta < 0.5: a beta of 0.5 or more is
+  refused, naming it); it takes no evaluation dataset, so a `validation_file` is refused.
+- ftgate's upstream id of a supervised job is its id; of a DPO job, `dpoJobs/{id}`: each is
+  read and cancelled at its resource name.
 - States (`JOB_STATE_*`): CREATING, PENDING, RE_QUEUEING, IDLE, CREATING_INPUT_DATASET → queued;
   VALIDATING → validating_files (ftgate shows both as queued, so neither moves a job back);
   RUNNING, WRITING_RESULTS, EVALUATION, CANCELLING → running; COMPLETED, EARLY_STOPPED →
   succeeded; FAILED, EXPIRED → failed with `status.message`; CANCELLED, DELETING,
   DELETING_CLEANING_UP, DELETED, ARCHIVED → cancelled; PAUSED → paused.
+- `estimatedCost{currencyCode, units, nanos}` (a google.type.Money; units an int64, perhaps a
+  string) is the job's estimated cost in exact micro-USD, carried on the job where the operator
+  wants the upstream's figure; another currency than USD is not taken.
 - Times are RFC 3339 (fractional seconds, `Z` or an offset); int64 values may come as strings.
 - Events: one `metrics` event per line of the metrics file (`step`, `epoch`, loss), id
   `fw-step-{step}`; one message per finished epoch, id `fw-epoch-{n}`; a note when Fireworks
@@ -34,9 +43,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.budgets import pricing
 from gateway.providers.base import Page, Unsupported, UpstreamEvent, UpstreamJob
 
 ID_LIMIT = 63
+NANOS_PER_UNIT = 1_000_000_000
+NANOS_PER_MICRO = 1000
 BASE_LEARNING_RATE = 1e-4
 PREFIX = "JOB_STATE_"
 STATES = {
@@ -66,6 +78,12 @@ DATASET_READY = "READY"
 FAILED = "The job failed at Fireworks."
 EXPIRED = "The job expired at Fireworks before it finished."
 NOTES = {"EARLY_STOPPED": ("info", "Fireworks stopped the training early")}
+SUPERVISED_JOBS, DPO_JOBS = "supervisedFineTuningJobs", "dpoJobs"
+COLLECTIONS = {"supervised": SUPERVISED_JOBS, "dpo": DPO_JOBS}
+# The id parameter of a create, per collection.
+ID_PARAMS = {SUPERVISED_JOBS: "supervisedFineTuningJobId", DPO_JOBS: "dpoJobId"}
+# Fireworks' bound on a DPO beta (exclusive).
+DPO_BETA_LIMIT = 0.5
 
 
 def resource_id(text: str) -> str:
@@ -103,41 +121,83 @@ def example_count(content: bytes) -> int:
 
 
 def unsupported(request: dict[str, Any]) -> Unsupported | None:
-    kind = (request.get("method") or {}).get("type", "supervised")
-    if kind != "supervised":
+    method = request.get("method") or {}
+    kind = method.get("type", "supervised")
+    if kind not in COLLECTIONS:
         return Unsupported(
-            f"Fireworks fine-tunes with the 'supervised' method only, not '{kind}'.", "method.type"
+            f"Fireworks fine-tunes with the 'supervised' or 'dpo' method only, not '{kind}'.", "method.type"
         )
     if request.get("integrations"):
         return Unsupported(
             "Fireworks runs no OpenAI integrations (its Weights & Biases reporting needs a key of its own).",
             "integrations",
         )
+    if kind == "dpo":
+        return _unsupported_dpo(request, _hyperparameters(request))
     return None
 
 
+def _unsupported_dpo(request: dict[str, Any], values: dict[str, Any]) -> Unsupported | None:
+    if request.get("validation_file"):
+        return Unsupported("Fireworks' DPO jobs take no validation file.", "validation_file")
+    beta = values.get("beta")
+    if _number(beta) and beta >= DPO_BETA_LIMIT:
+        return Unsupported(
+            f"Fireworks takes a DPO beta above 0 and below {DPO_BETA_LIMIT}; this one is {beta}.",
+            "method.dpo.hyperparameters.beta",
+        )
+    return None
+
+
+def collection(request: dict[str, Any]) -> str:
+    """Where Fireworks keeps the jobs of the request's method."""
+    return COLLECTIONS[(request.get("method") or {}).get("type", "supervised")]
+
+
+def upstream_job_id(jobs: str, fireworks_job_id: str) -> str:
+    """ftgate's id of a Fireworks job in the collection `jobs`: a supervised job's own id, a DPO
+    job's `dpoJobs/{id}`."""
+    return fireworks_job_id if jobs == SUPERVISED_JOBS else f"{jobs}/{fireworks_job_id}"
+
+
+def job_path(upstream_id: str) -> str:
+    """A job's resource name under its account, from ftgate's id of it."""
+    return upstream_id if "/" in upstream_id else f"{SUPERVISED_JOBS}/{upstream_id}"
+
+
 def create_body(request: dict[str, Any], account: str, fireworks_job_id: str) -> dict[str, Any]:
-    """The `supervisedFineTuningJobs` body for an OpenAI-shaped request `unsupported` let through
-    (its files already Fireworks dataset names)."""
-    method = request.get("method") or {"type": "supervised"}
-    values = (method.get("supervised") or {}).get("hyperparameters") or {}
+    """The job body for an OpenAI-shaped request `unsupported` let through (its files already
+    Fireworks dataset names): a `supervisedFineTuningJobs` or a `dpoJobs` one."""
+    values = _hyperparameters(request)
     marker = (request.get("metadata") or {}).get("ftgate_job_id")
     output = output_model_id(fireworks_job_id, request.get("suffix"))
-    body: dict[str, Any] = {
-        "displayName": str(marker or request.get("suffix") or fireworks_job_id),
-        "dataset": request["training_file"],
+    settings: dict[str, Any] = {
         "baseModel": request["model"],
         "outputModel": f"accounts/{account}/models/{output}",
     }
+    if _number(values.get("n_epochs")):
+        settings["epochs"] = values["n_epochs"]
+    if _number(values.get("learning_rate_multiplier")):
+        settings["learningRate"] = BASE_LEARNING_RATE * values["learning_rate_multiplier"]
+    if _number(values.get("batch_size")):
+        settings["batchSizeSamples"] = values["batch_size"]
+    body: dict[str, Any] = {
+        "displayName": str(marker or request.get("suffix") or fireworks_job_id),
+        "dataset": request["training_file"],
+    }
+    if collection(request) == DPO_JOBS:
+        loss: dict[str, Any] = {"method": "DPO"}
+        if _number(values.get("beta")):
+            loss["dpo"] = {"beta": values["beta"]}
+        return body | {"trainingConfig": settings, "lossConfig": loss}
     if request.get("validation_file"):
         body["evaluationDataset"] = request["validation_file"]
-    if _number(values.get("n_epochs")):
-        body["epochs"] = values["n_epochs"]
-    if _number(values.get("learning_rate_multiplier")):
-        body["learningRate"] = BASE_LEARNING_RATE * values["learning_rate_multiplier"]
-    if _number(values.get("batch_size")):
-        body["batchSizeSamples"] = values["batch_size"]
-    return body
+    return body | settings
+
+
+def _hyperparameters(request: dict[str, Any]) -> dict[str, Any]:
+    method = request.get("method") or {"type": "supervised"}
+    return dict((method.get(method.get("type", "supervised")) or {}).get("hyperparameters") or {})
 
 
 def state(item: dict[str, Any]) -> str:
@@ -149,22 +209,35 @@ def status(item: dict[str, Any]) -> str:
     return STATES.get(found, found.lower() or "queued")
 
 
-def job(item: dict[str, Any]) -> UpstreamJob:
+def job(item: dict[str, Any], estimates: bool = False) -> UpstreamJob:
+    """The job record; with `estimates`, Fireworks' estimated cost on it."""
     mapped = status(item)
     ended = unix(item.get("completedTime") or item.get("updateTime")) if mapped in TERMINAL else None
+    jobs, fireworks_job_id = str(item["name"]).split("/")[-2:]
     return UpstreamJob(
-        id=str(item["name"]).rsplit("/", 1)[-1],
+        id=upstream_job_id(jobs, fireworks_job_id),
         status=mapped,
         fine_tuned_model=output_model(item) if mapped == "succeeded" else None,
         trained_tokens=None,
         finished_at=ended,
         estimated_finish=None,
         error=_error(item) if mapped == "failed" else None,
+        estimated_cost_micros=cost_micros(item.get("estimatedCost")) if estimates else None,
     )
 
 
+def cost_micros(money: Any) -> int | None:
+    """A google.type.Money in USD as micro-USD (nanos rounded half up), or None."""
+    if not isinstance(money, dict) or (money.get("currencyCode") or "USD") != "USD":
+        return None
+    units, nanos = integer(money.get("units", 0)), integer(money.get("nanos", 0))
+    if units is None or nanos is None or units < 0 or not 0 <= nanos < NANOS_PER_UNIT:
+        return None
+    return units * pricing.MICROS_PER_USD + (nanos + NANOS_PER_MICRO // 2) // NANOS_PER_MICRO
+
+
 def output_model(item: dict[str, Any]) -> str | None:
-    name = item.get("outputModel")
+    name = _setting(item, "outputModel")
     if not name:
         return None
     account = str(item.get("name", "")).split("/")[1] if str(item.get("name", "")).count("/") >= 3 else None
@@ -246,6 +319,11 @@ def integer(value: Any) -> int | None:
         return None
 
 
+def _setting(item: dict[str, Any], key: str) -> Any:
+    """A job's setting: on a supervised job itself, on a DPO job in its `trainingConfig`."""
+    return item.get(key, (item.get("trainingConfig") or {}).get(key))
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -298,7 +376,7 @@ def _epochs_done(item: dict[str, Any], rows: list[dict[str, Any]]) -> list[tuple
         newest = max(last)
         return [(epoch, at) for epoch, at in sorted(last.items()) if epoch < newest or succeeded]
     current = integer((item.get("jobProgress") or {}).get("epoch")) or 0
-    total = integer(item.get("epochs")) or current
+    total = integer(_setting(item, "epochs")) or current
     done = total if succeeded else max(current - 1, 0)
     created = moment(item.get("createTime"))
     return [(epoch, created) for epoch in range(1, done + 1)]

@@ -49,6 +49,9 @@ class OpenAIProvider:
         )
         return str(response.json()["id"])
 
+    async def estimate_cost(self, request: dict[str, Any]) -> int | None:
+        return None  # OpenAI's API gives no estimate
+
     async def submit(self, request: dict[str, Any]) -> UpstreamJob:
         try:
             response = await self.http.request(

@@ -11,6 +11,9 @@ ftgate job gets its own: the worker records them one at a time per training file
 whose find another job recorded first looks again (workers/upstream/submission.py).
 
 Together has no pause or resume: they are refused before they are taken (`actions`).
+
+Where the operator wants the upstream's figure (`upstream_estimates`), a job's price is asked of
+`POST /fine-tunes/estimate-price` before it is sent (`estimate_cost`).
 """
 
 from typing import Any, BinaryIO
@@ -43,6 +46,7 @@ class TogetherProvider:
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = spec.name
         self.http = UpstreamHttp(spec, transport)
+        self.estimates = spec.upstream_estimates
         # Each job's events as its last read from the newest found them, while pages remain.
         self._listed: dict[str, list[UpstreamEvent]] = {}
 
@@ -59,6 +63,20 @@ class TogetherProvider:
             files={"file": (filename, content, "application/jsonl")},
         )
         return str(response.json()["id"])
+
+    async def estimate_cost(self, request: dict[str, Any]) -> int | None:
+        if not self.estimates:
+            return None
+        try:
+            response = await self.http.request(
+                "POST", "/fine-tunes/estimate-price", json=wire.estimate_body(request)
+            )
+        except UpstreamError as error:
+            missing = missing_file(error, request)
+            if missing is None:
+                raise
+            raise missing from error
+        return wire.estimated_cost(response.json())
 
     async def submit(self, request: dict[str, Any]) -> UpstreamJob:
         refused = wire.unsupported(request)

@@ -9,6 +9,10 @@ Mapping rules:
 - `n_epochs` as is; `batch_size` an integer, or "max" for "auto"; `learning_rate` is
   1e-5 × `learning_rate_multiplier` (1e-5 is Together's default rate: multiplier 1 keeps it);
   `seed` → `random_seed`; `training_type` is LoRA.
+- Price estimates (`POST /fine-tunes/estimate-price`): the create body's files, model, epochs
+  (Together's default of 1 where the create leaves them to it), method and training type, with
+  no evaluations (ftgate's creates ask for none); `estimated_total_price` (USD) where
+  `estimation_available`, and `allowed_to_proceed: false` refuses the job with a 400.
 - Statuses: pending, queued → queued; running, compressing, uploading, cancel_requested →
   running; cancelled → cancelled; error → failed; completed → succeeded.
 - Times are ISO 8601 strings; a time without an offset is UTC. Unix seconds come out.
@@ -24,9 +28,20 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.providers.base import Page, Unsupported, UpstreamCheckpoint, UpstreamEvent, UpstreamJob
+from gateway.budgets import pricing
+from gateway.providers.base import (
+    Page,
+    Unsupported,
+    UpstreamCheckpoint,
+    UpstreamError,
+    UpstreamEvent,
+    UpstreamJob,
+)
 
 SUFFIX_LIMIT = 40
+DEFAULT_EPOCHS = 1
+ESTIMATED = ("training_file", "validation_file", "model", "n_epochs", "training_method", "training_type")
+NOT_ALLOWED = "upstream_not_allowed"
 BASE_LEARNING_RATE = 1e-5
 METHODS = {"supervised": "sft", "dpo": "dpo"}
 STATUSES = {
@@ -100,6 +115,30 @@ def create_body(request: dict[str, Any]) -> dict[str, Any]:
     if request.get("seed") is not None:
         body["random_seed"] = request["seed"]
     return body
+
+
+def estimate_body(request: dict[str, Any]) -> dict[str, Any]:
+    """Together's `POST /fine-tunes/estimate-price` body for the job `create_body` would make."""
+    body = create_body(request)
+    estimate = {key: body[key] for key in ESTIMATED if key in body}
+    return estimate | {"n_epochs": body.get("n_epochs", DEFAULT_EPOCHS), "n_evals": 0}
+
+
+def estimated_cost(answer: dict[str, Any]) -> int | None:
+    """Together's estimate in micro-USD, or None where it has none; UpstreamError (400) where
+    Together says the account may not go ahead with the job."""
+    price = answer.get("estimated_total_price")
+    known = bool(answer.get("estimation_available")) and _number(price) and price >= 0
+    if answer.get("allowed_to_proceed") is False:
+        cost = f" of {pricing.usd_text(pricing.usd_to_micros(price))}" if known else ""
+        raise UpstreamError(
+            f"Together will not run this job: its price estimate{cost} came with allowed_to_proceed "
+            "false (the Together account cannot pay for it; its balance or limit must be raised).",
+            status=400,
+            code=NOT_ALLOWED,
+            retryable=False,
+        )
+    return pricing.usd_to_micros(price) if known else None
 
 
 def is_same_create(item: dict[str, Any], body: dict[str, Any], sent_after: int) -> bool:

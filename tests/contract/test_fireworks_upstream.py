@@ -16,13 +16,22 @@ import pytest
 from gateway.providers import fireworks_wire
 from gateway.providers.config import UpstreamSpec
 from gateway.providers.fireworks import FireworksProvider
+from tests.conftest import sdk_client
+from tests.support.admin import Admin
 from tests.support.fake_fireworks import FakeFireworks
 from tests.support.fireworks import ACCOUNT, FIREWORKS_KEY, FIREWORKS_LLAMA, fireworks_server
 from tests.support.jobs import upload, wait_for_status
 from tests.support.server import RunningServer
 from tests.support.upstream import LLAMA, chronological_events, supervised
+from tests.support.wire import WireChecker
 
 FINISHED = {"succeeded", "failed", "cancelled"}
+DPO_CREATES = rf"^/v1/accounts/{ACCOUNT}/dpoJobs$"
+PREFERENCE = (
+    '{"input": {"messages": [{"role": "user", "content": "Say hi, %d"}]}, '
+    '"preferred_output": [{"role": "assistant", "content": "Hello!"}], '
+    '"non_preferred_output": [{"role": "assistant", "content": "Go away."}]}\n'
+)
 CREATES = rf"^/v1/accounts/{ACCOUNT}/supervisedFineTuningJobs$"
 DATASETS = rf"^/v1/accounts/{ACCOUNT}/datasets"
 
@@ -178,7 +187,11 @@ def test_a_file_is_made_a_dataset_once_created_uploaded_and_validated(
     ("extra", "param"),
     [
         ({"integrations": [{"type": "wandb", "wandb": {"project": "p"}}]}, "integrations"),
-        ({"method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.1}}}}, "method.type"),
+        (
+            {"method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.6}}}},
+            "method.dpo.hyperparameters.beta",
+        ),
+        ({"method": {"type": "dpo"}, "validation_file": "file-any"}, "validation_file"),
         ({"method": {"type": "reinforcement", "reinforcement": {"grader": {}}}}, "method.type"),
     ],
 )
@@ -402,3 +415,89 @@ async def test_a_create_sent_again_reads_the_job_it_made_and_a_dataset_is_not_up
         )
     finally:
         await provider.close()
+
+
+def test_without_upstream_estimates_a_jobs_estimated_cost_reserves_nothing_more(
+    server: RunningServer, fake: FakeFireworks, wire: WireChecker
+):
+    admin = Admin(server.base_url)
+    project = admin.create_project(f"no-estimates-{secrets.token_hex(4)}")
+    client = sdk_client(server, admin.create_key(project["id"])["value"], wire)
+    fake.script_next_job(step_seconds=0.3)
+    job = create(client, n_epochs=2)
+    wait_for_status(client, job.id, {"running"})
+    [upstream] = [item for item in fake.jobs() if item["displayName"] == job.id]
+    assert int(upstream["estimatedCost"]["units"]) * 10**9 + upstream["estimatedCost"]["nanos"] > 0
+    time.sleep(1.0)  # several looks at the running job
+    (row,) = admin.usage(project_id=project["id"], group_by="project")["data"]
+    assert row["reserved_usd"] == 0.0  # ftgate's quote of its $0 model, not Fireworks' figure
+    assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+    client.close()
+    admin.close()
+
+
+def create_dpo(client: openai.OpenAI, beta: float, n_epochs: int, **extra: object):
+    content = "".join(PREFERENCE % i for i in range(12)).encode()
+    file_id = upload(client, "preferences.jsonl", content)
+    method = {"type": "dpo", "dpo": {"hyperparameters": {"beta": beta, "n_epochs": n_epochs}}}
+    return client.fine_tuning.jobs.create(model=LLAMA, training_file=file_id, method=method, **extra)
+
+
+def test_a_dpo_job_runs_as_a_fireworks_dpo_job_with_its_beta(
+    client: openai.OpenAI, fake: FakeFireworks, jobs_before: int
+):
+    creates_before = (fake.requests_to("POST", CREATES), fake.requests_to("POST", DPO_CREATES))
+    job = create_dpo(client, beta=0.2, n_epochs=2, suffix="prefs")
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "succeeded", done.error
+    [fireworks] = made_since(fake, jobs_before)
+    output = f"accounts/{ACCOUNT}/models/prefs-{fireworks['id']}"
+    assert fireworks["id"] == fireworks_wire.job_id(job.id)
+    assert fireworks["name"] == f"accounts/{ACCOUNT}/dpoJobs/{fireworks['id']}"
+    resolved = done.method.dpo.hyperparameters  # as ftgate resolved "auto" at create
+    assert fireworks["request"] == {
+        "displayName": job.id,
+        "dataset": fireworks["dataset"],
+        "trainingConfig": {
+            "baseModel": FIREWORKS_LLAMA,
+            "outputModel": output,
+            "epochs": 2,
+            "learningRate": pytest.approx(1e-4 * resolved.learning_rate_multiplier),
+            "batchSizeSamples": resolved.batch_size,
+        },
+        "lossConfig": {"method": "DPO", "dpo": {"beta": 0.2}},
+    }
+    assert done.fine_tuned_model == output
+    assert done.method.type == "dpo" and done.method.dpo.hyperparameters.beta == 0.2
+    creates = (fake.requests_to("POST", CREATES), fake.requests_to("POST", DPO_CREATES))
+    assert creates == (creates_before[0], creates_before[1] + 1)
+    assert fake.requests_to("GET", rf"/dpoJobs/{fireworks['id']}$") >= 1
+    messages = [event.message for event in chronological_events(client, job.id)]
+    assert "Epoch 1 completed" in messages and "Epoch 2 completed" in messages
+    assert messages[-1] == "The job has successfully completed"
+
+
+def test_a_dpo_job_is_cancelled_at_its_resource_name(
+    client: openai.OpenAI, fake: FakeFireworks, jobs_before: int
+):
+    fake.script_next_job(step_seconds=0.3)
+    job = create_dpo(client, beta=0.1, n_epochs=3)
+    wait_for_status(client, job.id, {"running"})
+    assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+    [fireworks] = made_since(fake, jobs_before)
+    wait_for_upstream(fake, fireworks["id"], {"CANCELLED"})
+    assert fake.requests_to("POST", rf"/dpoJobs/{fireworks['id']}:cancel$") == 1
+    assert client.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
+
+
+def test_a_dpo_create_whose_answer_was_lost_is_found_at_its_resource_name_not_sent_again(
+    client: openai.OpenAI, fake: FakeFireworks, jobs_before: int
+):
+    creates_before = fake.requests_to("POST", DPO_CREATES)
+    fake.add_fault("POST", DPO_CREATES, "drop_after", times=1)
+    job = create_dpo(client, beta=0.1, n_epochs=1)
+    done = wait_for_status(client, job.id, FINISHED)
+    assert done.status == "succeeded", done.error
+    [fireworks] = made_since(fake, jobs_before)
+    assert done.fine_tuned_model == fireworks["trainingConfig"]["outputModel"]
+    assert fake.requests_to("POST", DPO_CREATES) - creates_before == 1

@@ -316,3 +316,9 @@ def test_the_together_key_never_shows(
     assert TOGETHER_KEY not in done.model_dump_json()
     bodies = [event.model_dump_json() for event in chronological_events(client, job.id)]
     assert not any(TOGETHER_KEY in body for body in bodies)
+
+
+def test_without_upstream_estimates_no_price_is_asked_of_together(client: openai.OpenAI, fake: FakeTogether):
+    job = create(client, n_epochs=1)
+    assert wait_for_status(client, job.id, FINISHED).status == "succeeded"
+    assert fake.requests_to("POST", r"/fine-tunes/estimate-price$") == 0

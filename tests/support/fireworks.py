@@ -16,15 +16,22 @@ FIREWORKS_LLAMA = "accounts/fireworks/models/llama-v3p1-8b-instruct"
 
 
 def fireworks_server(
-    data_dir: Path, database: str, fake: FakeFireworks
+    data_dir: Path,
+    database: str,
+    fake: FakeFireworks,
+    training_price_per_1m: float = 0.0,
+    **upstream_options: object,
 ) -> AbstractContextManager[RunningServer]:
     """A server whose Llama model runs on `fake`, on SQLite or on a fresh PostgreSQL database
-    (`database` is "sqlite" or "postgres")."""
+    (`database` is "sqlite" or "postgres"), at ftgate's `training_price_per_1m`, the upstream
+    configured with `upstream_options` besides."""
     upstream = {
         "name": FIREWORKS,
         "kind": "fireworks",
         "base_url": fake.base_url,
         "api_key": FIREWORKS_KEY,
         "account_id": ACCOUNT,
-    }
-    return one_model_server(data_dir, database, upstream, FIREWORKS_LLAMA)
+    } | upstream_options
+    return one_model_server(
+        data_dir, database, upstream, FIREWORKS_LLAMA, training_price_per_1m=training_price_per_1m
+    )

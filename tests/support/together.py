@@ -15,14 +15,21 @@ TOGETHER_LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
 
 
 def together_server(
-    data_dir: Path, database: str, fake: FakeTogether
+    data_dir: Path,
+    database: str,
+    fake: FakeTogether,
+    training_price_per_1m: float = 0.0,
+    **upstream_options: object,
 ) -> AbstractContextManager[RunningServer]:
     """A server whose Llama model runs on `fake`, on SQLite or on a fresh PostgreSQL database
-    (`database` is "sqlite" or "postgres")."""
+    (`database` is "sqlite" or "postgres"), at ftgate's `training_price_per_1m`, the upstream
+    configured with `upstream_options` besides."""
     upstream = {
         "name": TOGETHER,
         "kind": "together",
         "base_url": fake.base_url,
         "api_key": TOGETHER_KEY,
-    }
-    return one_model_server(data_dir, database, upstream, TOGETHER_LLAMA)
+    } | upstream_options
+    return one_model_server(
+        data_dir, database, upstream, TOGETHER_LLAMA, training_price_per_1m=training_price_per_1m
+    )

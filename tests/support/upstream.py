@@ -134,16 +134,23 @@ LLAMA = "llama-3.1-8b-instruct"
 
 @contextmanager
 def one_model_server(
-    data_dir: Path, database: str, upstream: dict[str, object], upstream_model: str, model: str = LLAMA
+    data_dir: Path,
+    database: str,
+    upstream: dict[str, object],
+    upstream_model: str,
+    model: str = LLAMA,
+    training_price_per_1m: float = 0.0,
 ) -> Iterator[RunningServer]:
     """A server whose one base model, `model`, runs on `upstream` (an FTGATE_UPSTREAMS entry, given
-    the test patience) as `upstream_model`, on SQLite or on a fresh PostgreSQL database."""
+    the test patience) as `upstream_model` at ftgate's `training_price_per_1m`, on SQLite or on a
+    fresh PostgreSQL database."""
     base = BaseModelSpec(
         id=model,
         created=1721692800,
         provider=upstream["name"],
         upstream_model=upstream_model,
         token_limit=8192,
+        training_price_per_1m=training_price_per_1m,
     )
     with ExitStack() as stack:
         values: dict[str, object] = {

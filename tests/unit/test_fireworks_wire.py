@@ -111,8 +111,12 @@ def test_auto_hyperparameters_are_left_to_fireworks():
 @pytest.mark.parametrize(
     ("extra", "param"),
     [
-        ({"method": {"type": "dpo"}}, "method.type"),
         ({"method": {"type": "reinforcement"}}, "method.type"),
+        (
+            {"method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.5}}}},
+            "method.dpo.hyperparameters.beta",
+        ),
+        ({"method": {"type": "dpo"}, "validation_file": "accounts/acme/datasets/v"}, "validation_file"),
         ({"integrations": [{"type": "wandb"}]}, "integrations"),
     ],
 )
@@ -196,3 +200,72 @@ def test_google_rpc_status_errors_are_read_in_fireworks_words(body: dict):
     assert _error(
         "fw", httpx.Response(409, json={"error": {"code": 409, "message": "x", "status": "ALREADY_EXISTS"}})
     ).code == ("ALREADY_EXISTS")
+
+
+@pytest.mark.parametrize(
+    ("money", "micros"),
+    [
+        ({"currencyCode": "USD", "units": "12", "nanos": 345678000}, 12_345_678),
+        ({"currencyCode": "USD", "units": 3, "nanos": 999_999_500}, 4_000_000),
+        ({"units": "9223372036854", "nanos": 0}, 9_223_372_036_854_000_000),
+        ({"currencyCode": "USD", "nanos": 420_000_000}, 420_000),
+        ({"currencyCode": "EUR", "units": "5"}, None),
+        ({"currencyCode": "USD", "units": "lots"}, None),
+        ({"currencyCode": "USD", "units": "-1"}, None),
+        (None, None),
+    ],
+)
+def test_estimated_cost_is_exact_micro_dollars_of_usd_money(money: object, micros: int | None):
+    assert wire.cost_micros(money) == micros
+
+
+def test_a_job_carries_its_estimated_cost_only_where_the_operator_wants_it():
+    item = {
+        "name": JOB,
+        "state": "JOB_STATE_RUNNING",
+        "estimatedCost": {"currencyCode": "USD", "units": "2", "nanos": 500000000},
+    }
+    assert wire.job(item, estimates=True).estimated_cost_micros == 2_500_000
+    assert wire.job(item).estimated_cost_micros is None
+
+
+def test_a_dpo_job_carries_its_settings_in_training_config_and_its_beta_in_loss_config():
+    method = {
+        "type": "dpo",
+        "dpo": {
+            "hyperparameters": {"beta": 0.2, "n_epochs": 3, "batch_size": 8, "learning_rate_multiplier": 0.5}
+        },
+    }
+    assert wire.unsupported(request(method)) is None
+    job_id = wire.job_id("ftjob-AbC123")
+    assert wire.collection(request(method)) == "dpoJobs"
+    assert wire.create_body(request(method, suffix="pref"), "acme", job_id) == {
+        "displayName": "ftjob-AbC123",
+        "dataset": "accounts/acme/datasets/ftgate-1",
+        "trainingConfig": {
+            "baseModel": "accounts/fireworks/models/llama-v3p1-8b-instruct",
+            "outputModel": f"accounts/acme/models/pref-{job_id}",
+            "epochs": 3,
+            "learningRate": pytest.approx(5e-5),
+            "batchSizeSamples": 8,
+        },
+        "lossConfig": {"method": "DPO", "dpo": {"beta": 0.2}},
+    }
+    auto = {"type": "dpo", "dpo": {"hyperparameters": {"beta": "auto", "n_epochs": "auto"}}}
+    body = wire.create_body(request(auto), "acme", job_id)
+    assert body["lossConfig"] == {"method": "DPO"} and "epochs" not in body["trainingConfig"]
+
+
+def test_a_dpo_job_is_known_as_dpo_jobs_slash_id_and_read_at_its_resource_name():
+    item = {
+        "name": "accounts/acme/dpoJobs/ftjob-x",
+        "state": "JOB_STATE_COMPLETED",
+        "trainingConfig": {"outputModel": "accounts/acme/models/pref-x", "epochs": 2},
+    }
+    mapped = wire.job(item)
+    assert mapped.id == "dpoJobs/ftjob-x"
+    assert mapped.fine_tuned_model == "accounts/acme/models/pref-x"
+    assert wire.job_path(mapped.id) == "dpoJobs/ftjob-x"
+    assert wire.job_path("ftjob-x") == "supervisedFineTuningJobs/ftjob-x"
+    assert wire.upstream_job_id("supervisedFineTuningJobs", "ftjob-x") == "ftjob-x"
+    assert [event.id for event in wire.events(item, [])] == ["fw-epoch-2", "fw-epoch-1"]

@@ -3,6 +3,7 @@
 import pytest
 
 from gateway.providers import together_wire as wire
+from gateway.providers.base import UpstreamError
 
 
 def request(method: dict, **extra: object) -> dict:
@@ -199,3 +200,50 @@ def test_a_create_that_left_the_epochs_to_together_matches_whatever_it_chose():
     body = wire.create_body(request({"type": "supervised"}))
     listed = {"training_file": "file-1", "model": "meta-llama/Llama", "n_epochs": 1, "created_at": 1796400000}
     assert wire.is_same_create(listed, body, 1796400000)
+
+
+def test_the_price_estimate_asks_for_the_job_the_create_would_make():
+    method = {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2, "n_epochs": 3, "batch_size": 4}}}
+    body = wire.estimate_body(request(method, validation_file="file-2", suffix="s"))
+    assert body == {
+        "training_file": "file-1",
+        "validation_file": "file-2",
+        "model": "meta-llama/Llama",
+        "n_epochs": 3,
+        "n_evals": 0,
+        "training_method": {"method": "dpo", "dpo_beta": 0.2},
+        "training_type": {"type": "Lora"},
+    }
+
+
+def test_epochs_left_to_together_are_estimated_at_its_default_of_one():
+    body = wire.estimate_body(request({"type": "supervised"}))
+    assert body["n_epochs"] == 1 and "validation_file" not in body
+
+
+@pytest.mark.parametrize(
+    ("answer", "micros"),
+    [
+        (
+            {"estimation_available": True, "estimated_total_price": 12.345678, "allowed_to_proceed": True},
+            12_345_678,
+        ),
+        ({"estimation_available": True, "estimated_total_price": 0.1, "allowed_to_proceed": True}, 100_000),
+        ({"estimation_available": False, "estimated_total_price": 0, "allowed_to_proceed": True}, None),
+        ({"estimation_available": True, "estimated_total_price": None}, None),
+    ],
+)
+def test_the_estimate_is_exact_in_micro_dollars_where_together_has_one(answer: dict, micros: int | None):
+    assert wire.estimated_cost(answer) == micros
+
+
+def test_an_estimate_not_allowed_to_proceed_refuses_the_job_saying_why():
+    answer = {"estimation_available": True, "estimated_total_price": 42.5, "allowed_to_proceed": False}
+    with pytest.raises(UpstreamError) as refused:
+        wire.estimated_cost(answer)
+    assert (refused.value.status, refused.value.code, refused.value.retryable) == (
+        400,
+        wire.NOT_ALLOWED,
+        False,
+    )
+    assert "$42.50" in refused.value.message and "allowed_to_proceed" in refused.value.message

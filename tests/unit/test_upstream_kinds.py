@@ -84,3 +84,11 @@ def test_a_models_deployment_is_named_after_it_within_azures_rules():
 def test_an_unknown_kind_is_a_configuration_error():
     with pytest.raises(ValueError, match="kind"):
         spec("x", kind="mistral")
+
+
+def test_upstream_estimates_are_for_the_kinds_that_give_them():
+    assert spec("tg", kind="together", upstream_estimates=True).upstream_estimates
+    assert spec("fw", kind="fireworks", account_id="acme", upstream_estimates=True).upstream_estimates
+    assert not spec("plain").upstream_estimates
+    with pytest.raises(ValueError, match="upstream 'plain' is of kind 'openai', whose API gives no price"):
+        spec("plain", upstream_estimates=True)

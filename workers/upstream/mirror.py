@@ -1,7 +1,7 @@
 """Mirroring an upstream job: what happened there since the last look (`observe`, HTTP only),
 then written in the caller's transaction (`record`): new events once each and in order,
 checkpoints, status, and on success the model, trained tokens and result files, as OpenAI sets
-them."""
+them; the upstream's estimate of the job's cost, where it shows one, raises its reservation."""
 
 import asyncio
 import logging
@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.budgets import ledger
 from gateway.fine_tuning import events, lifecycle, repository, result_files
 from gateway.fine_tuning.checkpoints import checkpoint_row
 from gateway.fine_tuning.job_error import JobError
@@ -183,6 +184,8 @@ async def record(session: AsyncSession, runtime: Runtime, looks: list[tuple[Job,
             await _sync_checkpoints(session, job, seen.checkpoints, kept[job.id])
         if target is not None and seen.job is not None:
             await _record_status_change(session, runtime, job, target, seen.job, seen.results, new)
+        if seen.job is not None and seen.job.estimated_cost_micros is not None:
+            await ledger.hold_upstream_estimate(session, job.id, seen.job.estimated_cost_micros)
 
 
 def _changes(settings: Settings, job: Job, seen: Observation, target: JobStatus | None) -> dict[str, Any]:

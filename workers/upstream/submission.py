@@ -6,7 +6,11 @@ before sending again. The upstream id is recorded in the same transaction as the
 
 An upstream that lost a file ftgate uploaded (deleted, another account behind the key, restarted)
 refuses the create, which therefore took no effect: the cached upstream id is dropped, the file
-uploaded again (once per file and try) and the create sent again."""
+uploaded again (once per file and try) and the create sent again.
+
+Where the operator wants the upstream's price estimate (`upstream_estimates`), it is asked once
+the files are uploaded and before the job is sent: budgets reserve the larger of it and ftgate's
+quote, and a job a budget cannot hold fails without being sent."""
 
 import logging
 import time
@@ -14,6 +18,7 @@ from typing import Any
 
 import anyio
 
+from gateway.budgets import ledger
 from gateway.catalog import resolve_base_model
 from gateway.files import repository as files_repository
 from gateway.fine_tuning import repository
@@ -42,13 +47,9 @@ async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob 
     uploaded_again: set[str] = set()
     while True:
         request = await _request(runtime, provider, job)
-        async with runtime.transaction() as session:
-            if not await repository.transition(
-                session, job.id, [JobStatus.QUEUED], upstream_submitted_at=int(time.time())
-            ):
-                return None
         try:
-            created = await provider.submit(request)
+            await _reserve_upstream_estimate(runtime, provider, job, request)
+            created = await _send(runtime, provider, job, request)
         except UpstreamFileNotFound as missing:
             file_id = job.training_file if missing.param == "training_file" else job.validation_file
             if file_id is None or file_id in uploaded_again:
@@ -56,7 +57,33 @@ async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob 
             uploaded_again.add(file_id)
             await _forget_upstream_copy(runtime, provider, job, file_id, missing.file_id)
             continue
+        if created is None:
+            return None
         return created if await _record(runtime, provider, job, created) else None
+
+
+async def _reserve_upstream_estimate(
+    runtime: Runtime, provider: Provider, job: Job, request: dict[str, Any]
+) -> None:
+    """Where the operator wants the upstream's figure, its estimate raises the job's reservation
+    when larger; InsufficientQuota when a budget cannot hold it."""
+    estimate = await provider.estimate_cost(request)
+    if estimate is None:
+        return
+    async with runtime.transaction() as session:
+        await ledger.reserve_upstream_estimate(session, job.id, provider.name, estimate)
+
+
+async def _send(
+    runtime: Runtime, provider: Provider, job: Job, request: dict[str, Any]
+) -> UpstreamJob | None:
+    """Mark the job as being sent, then create it upstream; None when it left `queued` meanwhile."""
+    async with runtime.transaction() as session:
+        if not await repository.transition(
+            session, job.id, [JobStatus.QUEUED], upstream_submitted_at=int(time.time())
+        ):
+            return None
+    return await provider.submit(request)
 
 
 async def _lookup(runtime: Runtime, provider: Provider, job: Job) -> JobLookup:

@@ -5,6 +5,7 @@ again (soon while it runs, rarely while it waits, later and later while the upst
 from sqlalchemy.exc import IntegrityError
 
 from gateway.catalog import LOCAL_PROVIDER
+from gateway.errors import InsufficientQuota
 from gateway.fine_tuning import events, lifecycle, repository
 from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
@@ -39,6 +40,11 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
             # create may still land upstream: look again shortly.
             delay = runtime.settings.upstream_poll_running_seconds
             await _schedule(runtime, held, polling.at_ms(delay), job.upstream_failures)
+            return
+        except InsufficientQuota as refused:
+            error = {"code": refused.code, "message": refused.message, "param": None}
+            async with runtime.transaction() as session:
+                await setbacks.fail(session, job, error)
             return
         except submission.MissingFile as missing:
             kind = "training" if missing.file_id == job.training_file else "validation"

@@ -1,5 +1,5 @@
 """Fireworks' endpoints for fine-tuning under /v1/accounts/{account}: datasets, supervised
-fine-tuning jobs (paged with `pageToken`), the signed metrics files, and chat at
+fine-tuning jobs (paged with `pageToken`) and DPO jobs, the signed metrics files, and chat at
 /inference/v1."""
 
 import base64
@@ -17,8 +17,9 @@ from .lifecycle import Fireworks, Job
 
 ACCOUNT = r"/v1/accounts/(?P<account>[a-z0-9-]+)"
 DATASET = ACCOUNT + r"/datasets/(?P<dataset_id>[a-z0-9-]+)"
-JOBS = ACCOUNT + r"/supervisedFineTuningJobs"
+JOBS = ACCOUNT + r"/(?P<collection>supervisedFineTuningJobs|dpoJobs)"
 JOB = JOBS + r"/(?P<job_id>[a-z0-9-]+)"
+ID_PARAMS = {"supervisedFineTuningJobs": "supervisedFineTuningJobId", "dpoJobs": "dpoJobId"}
 
 
 class FireworksApi:
@@ -74,28 +75,26 @@ class FireworksApi:
     def validate(self, request: Request, dataset_id: str) -> Response:
         return Response(200, self.fireworks.validate(dataset_id))
 
-    def create_job(self, request: Request) -> Response:
-        job_id = request.query.get("supervisedFineTuningJobId")
-        job = self.fireworks.create_job(self.account, job_id, request.json())
+    def create_job(self, request: Request, collection: str) -> Response:
+        job_id = request.query.get(ID_PARAMS[collection])
+        job = self.fireworks.create_job(self.account, job_id, request.json(), collection)
         return Response(200, self.public(job, request))
 
-    def list_jobs(self, request: Request) -> Response:
+    def list_jobs(self, request: Request, collection: str) -> Response:
         size = int(request.query.get("pageSize") or 50)
         token = request.query.get("pageToken") or ""
         start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
-        jobs = list(self.fireworks.jobs.values())
+        jobs = [job for job in self.fireworks.jobs.values() if job.collection == collection]
         listed = [self.public(job, request) for job in jobs[start : start + size]]
         more = start + size < len(jobs)
         next_token = base64.urlsafe_b64encode(str(start + size).encode()).decode() if more else ""
-        return Response(
-            200, {"supervisedFineTuningJobs": listed, "nextPageToken": next_token, "totalSize": len(jobs)}
-        )
+        return Response(200, {collection: listed, "nextPageToken": next_token, "totalSize": len(jobs)})
 
-    def get_job(self, request: Request, job_id: str) -> Response:
-        return Response(200, self.public(self.fireworks.job(job_id, self.account), request))
+    def get_job(self, request: Request, collection: str, job_id: str) -> Response:
+        return Response(200, self.public(self.fireworks.job(job_id, self.account, collection), request))
 
-    def cancel(self, request: Request, job_id: str) -> Response:
-        self.fireworks.cancel(job_id)
+    def cancel(self, request: Request, collection: str, job_id: str) -> Response:
+        self.fireworks.cancel(job_id, collection)
         return Response(200, {})
 
     def metrics_file(self, job_id: str) -> Response:

@@ -1,7 +1,9 @@
-"""Fireworks' state: datasets (created, uploaded, validated, then READY), and supervised
-fine-tuning jobs that walk Fireworks' states in real time (JOB_STATE_CREATING → VALIDATING →
+"""Fireworks' state: datasets (created, uploaded, validated, then READY; chat or preference
+examples), and supervised fine-tuning and DPO jobs (a DPO job's settings in its `trainingConfig`,
+its loss in `lossConfig`) that walk Fireworks' states in real time (JOB_STATE_CREATING → VALIDATING →
 RUNNING → WRITING_RESULTS → COMPLETED; CANCELLING → CANCELLED; FAILED; EARLY_STOPPED; PAUSED),
-each training step adding a line to the job's metrics file and moving its `jobProgress`.
+each training step adding a line to the job's metrics file and moving its `jobProgress`; each job
+carries an `estimatedCost` (a quarter of its dataset's bytes as tokens, each epoch, at a price).
 Fireworks keeps no events. Times are RFC 3339 with nanoseconds; int64 values are strings."""
 
 import json
@@ -20,9 +22,30 @@ ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 PACIFIC = timezone(timedelta(hours=-8))
 DEFAULT_EPOCHS = 1
 DEFAULT_BATCH_SIZE = 4
+# USD per 1M tokens (a quarter of a dataset's bytes, each epoch) that a job's estimatedCost says.
+PRICE_PER_1M = 6.0
 # phase -> (the phase after it)
 PHASES = {"CREATING": "VALIDATING", "VALIDATING": "RUNNING", "WRITING_RESULTS": "COMPLETED"}
+SUPERVISED, DPO = "supervisedFineTuningJobs", "dpoJobs"
+KINDS = {SUPERVISED: "SupervisedFineTuningJob", DPO: "DpoJob"}
 CANCELLABLE = frozenset({"CREATING", "VALIDATING", "RUNNING", "WRITING_RESULTS", "PENDING", "PAUSED"})
+
+
+def _chat_or_preference(example: Any) -> bool:
+    """A chat example (`messages`) or a preference one (`input.messages` and both outputs)."""
+    if not isinstance(example, dict):
+        return False
+    if isinstance(example.get("messages"), list):
+        return True
+    return isinstance((example.get("input") or {}).get("messages"), list) and all(
+        isinstance(example.get(key), list) for key in ("preferred_output", "non_preferred_output")
+    )
+
+
+def money(usd: float) -> dict[str, Any]:
+    """A google.type.Money in USD, as Fireworks sends it: units an int64 string, nanos a number."""
+    nanos = round(usd * 1_000_000_000)
+    return {"currencyCode": "USD", "units": str(nanos // 1_000_000_000), "nanos": nanos % 1_000_000_000}
 
 
 def rfc3339(offset: timezone = UTC) -> str:
@@ -56,6 +79,7 @@ class Dataset:
 class Job:
     data: dict[str, Any]
     request: dict[str, Any]
+    collection: str
     script: Script
     step_seconds: float
     total_steps: int
@@ -68,6 +92,11 @@ class Job:
     @property
     def id(self) -> str:
         return str(self.data["name"]).rsplit("/", 1)[-1]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Its base and output model, epochs and the like: on a DPO job, its `trainingConfig`."""
+        return self.data if self.collection == SUPERVISED else self.data["trainingConfig"]
 
 
 class Fireworks:
@@ -85,6 +114,7 @@ class Fireworks:
         self.scripts: list[Script] = []
         self.chats: list[str] = []
         self.files_uploaded = 0
+        self.price_per_1m = PRICE_PER_1M
         self.datasets_created = 0
         self.validations = 0
         # Words the next validateUpload is refused with.
@@ -147,29 +177,30 @@ class Fireworks:
                 example = json.loads(line)
             except ValueError:
                 example = None
-            if not isinstance(example, dict) or not isinstance(example.get("messages"), list):
+            if not _chat_or_preference(example):
                 raise RpcError(400, f"Invalid dataset: line {number} is not a chat example with messages")
         found.ready_at = time.monotonic() + self.phase_seconds
         return {}
 
-    def job(self, job_id: str, account: str = ACCOUNT) -> Job:
-        if job_id not in self.jobs:
-            raise RpcError(
-                404, f"SupervisedFineTuningJob accounts/{account}/supervisedFineTuningJobs/{job_id} not found"
-            )
+    def job(self, job_id: str, account: str = ACCOUNT, collection: str = SUPERVISED) -> Job:
+        if job_id not in self.jobs or self.jobs[job_id].collection != collection:
+            raise RpcError(404, f"{KINDS[collection]} accounts/{account}/{collection}/{job_id} not found")
         return self.jobs[job_id]
 
-    def create_job(self, account: str, job_id: str | None, body: dict[str, Any]) -> Job:
-        job_id = job_id or f"sftj-{secrets.token_hex(6)}"
+    def create_job(
+        self, account: str, job_id: str | None, body: dict[str, Any], collection: str = SUPERVISED
+    ) -> Job:
+        job_id = job_id or f"{'sftj' if collection == SUPERVISED else 'dpoj'}-{secrets.token_hex(6)}"
         if not ID.match(job_id):
-            raise RpcError(400, f"supervisedFineTuningJobId {job_id!r} must match [a-z][a-z0-9-]{{0,62}}")
+            raise RpcError(400, f"{collection} job id {job_id!r} must match [a-z][a-z0-9-]{{0,62}}")
         if job_id in self.jobs:
             raise RpcError(
-                409,
-                f"SupervisedFineTuningJob accounts/{account}/supervisedFineTuningJobs/{job_id} "
-                "already exists",
+                409, f"{KINDS[collection]} accounts/{account}/{collection}/{job_id} already exists"
             )
-        if not isinstance(body.get("baseModel"), str):
+        settings = body if collection == SUPERVISED else body.get("trainingConfig") or {}
+        if collection == DPO and (body.get("lossConfig") or {}).get("method", "DPO") != "DPO":
+            raise RpcError(400, "lossConfig.method must be DPO for a DPO job")
+        if not isinstance(settings.get("baseModel"), str):
             raise RpcError(400, "baseModel is required")
         datasets = [body.get("dataset")] + (
             [body["evaluationDataset"]] if body.get("evaluationDataset") else []
@@ -182,14 +213,22 @@ class Fireworks:
                 raise RpcError(412, f"Dataset {name} is not READY")
         training = self.files[str(body["dataset"]).rsplit("/", 1)[-1]]
         script = self.scripts.pop(0) if self.scripts else Script()
-        epochs = int(body.get("epochs", DEFAULT_EPOCHS))
-        batch = int(body.get("batchSizeSamples", DEFAULT_BATCH_SIZE))
+        epochs = int(settings.get("epochs", DEFAULT_EPOCHS))
+        batch = int(settings.get("batchSizeSamples", DEFAULT_BATCH_SIZE))
         examples = int(training.data["exampleCount"])
         steps_per_epoch = max(1, math.ceil(examples / batch))
-        output = body.get("outputModel") or f"accounts/{account}/models/{job_id}"
+        output = settings.get("outputModel") or f"accounts/{account}/models/{job_id}"
         now = rfc3339()
+        resolved = {
+            "baseModel": settings["baseModel"],
+            "outputModel": output,
+            "epochs": epochs,
+            "learningRate": settings.get("learningRate", 1e-4),
+            "batchSizeSamples": batch,
+            "loraRank": 8,
+        }
         data = {
-            "name": f"accounts/{account}/supervisedFineTuningJobs/{job_id}",
+            "name": f"accounts/{account}/{collection}/{job_id}",
             "displayName": body.get("displayName", ""),
             "createTime": now,
             "updateTime": now,
@@ -197,20 +236,18 @@ class Fireworks:
             "status": {"code": "OK", "message": ""},
             "createdBy": "ftgate@example.com",
             "dataset": body["dataset"],
-            "evaluationDataset": body.get("evaluationDataset", ""),
-            "baseModel": body["baseModel"],
-            "outputModel": output,
-            "epochs": epochs,
-            "learningRate": body.get("learningRate", 1e-4),
-            "batchSizeSamples": batch,
-            "loraRank": 8,
             "jobProgress": {"percent": 0, "epoch": 0, "inputTokens": "0", "outputTokens": "0"},
-            "estimatedCost": {"currencyCode": "USD", "units": "0", "nanos": 420000000},
+            "estimatedCost": money(len(training.content) // 4 * epochs * self.price_per_1m / 1_000_000),
             "metricsFileSignedUrl": "",
         }
+        if collection == SUPERVISED:
+            data |= {"evaluationDataset": body.get("evaluationDataset", "")} | resolved
+        else:
+            data |= {"trainingConfig": resolved, "lossConfig": body.get("lossConfig") or {"method": "DPO"}}
         job = Job(
             data=data,
             request=dict(body),
+            collection=collection,
             script=script,
             step_seconds=script.step_seconds or self.step_seconds,
             total_steps=steps_per_epoch * epochs,
@@ -220,8 +257,8 @@ class Fireworks:
         self.jobs[job_id] = job
         return job
 
-    def cancel(self, job_id: str) -> Job:
-        job = self.job(job_id)
+    def cancel(self, job_id: str, collection: str = SUPERVISED) -> Job:
+        job = self.job(job_id, ACCOUNT, collection)
         state = job.data["state"].removeprefix("JOB_STATE_")
         if state == "CANCELLING":
             return job
@@ -246,7 +283,7 @@ class Fireworks:
 
     def _enter(self, job: Job, phase: str, now: float) -> None:
         if phase == "COMPLETED":
-            self.models.add(job.data["outputModel"])
+            self.models.add(job.settings["outputModel"])
             self._finish(job, "COMPLETED")
             return
         self._set(job, phase)
@@ -267,7 +304,7 @@ class Fireworks:
         tokens = int(job.data["jobProgress"]["inputTokens"]) + 100
         job.data["jobProgress"] = {
             "percent": int(100 * step / total),
-            "epoch": min(step // job.steps_per_epoch + 1, job.data["epochs"]),
+            "epoch": min(step // job.steps_per_epoch + 1, job.settings["epochs"]),
             "inputTokens": str(tokens),
             "outputTokens": "0",
         }
@@ -277,7 +314,7 @@ class Fireworks:
             job.data["status"] = {"code": "INTERNAL", "message": job.script.error}
             self._finish(job, "FAILED")
         elif job.script.early_stop and step >= min(2, total):
-            self.models.add(job.data["outputModel"])
+            self.models.add(job.settings["outputModel"])
             self._finish(job, "EARLY_STOPPED")
         elif job.script.pause and step >= min(2, total):
             job.data["status"] = {"code": "OK", "message": "Paused by an administrator"}

@@ -33,6 +33,10 @@ class FakeFireworks(FakeUpstream):
         """How the next job created goes (see `lifecycle.Script`)."""
         self._call(self.fireworks.scripts.append, Script(**script))
 
+    def script_estimates(self, *, price_per_1m: float) -> None:
+        """The jobs created from now on carry an estimatedCost at `price_per_1m` USD per 1M tokens."""
+        self._call(setattr, self.fireworks, "price_per_1m", price_per_1m)
+
     def refuse_next_dataset(self, words: str) -> None:
         """The next `validateUpload` is refused (400 INVALID_ARGUMENT) with `words`."""
         self._call(self.fireworks.dataset_refusals.append, words)

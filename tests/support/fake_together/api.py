@@ -1,4 +1,5 @@
-"""Together's /v1 endpoints for fine-tuning: files, jobs, events, checkpoints, metrics, chat."""
+"""Together's /v1 endpoints for fine-tuning: files, jobs, price estimates, events, checkpoints,
+metrics, chat."""
 
 import re
 from collections.abc import Callable
@@ -22,6 +23,7 @@ class TogetherApi:
             ("POST", "/v1/files/upload", self.upload),
             ("GET", r"/v1/files/(?P<file_id>[^/]+)/content", self.file_content),
             ("POST", "/v1/fine-tunes", self.create_job),
+            ("POST", "/v1/fine-tunes/estimate-price", self.estimate_price),
             ("GET", "/v1/fine-tunes", self.list_jobs),
             ("GET", JOB, self.get_job),
             ("GET", JOB + "/events", self.events),
@@ -64,6 +66,9 @@ class TogetherApi:
 
     def create_job(self, request: Request) -> Response:
         return Response(200, self.together.create_job(OpenAIApi.body(request)).data)
+
+    def estimate_price(self, request: Request) -> Response:
+        return Response(200, self.together.estimate_price(OpenAIApi.body(request)))
 
     def list_jobs(self, request: Request) -> Response:
         return Response(200, {"data": [job.data for job in self.together.jobs.values()]})

@@ -3,7 +3,9 @@ time (pending → queued → running → compressing → uploading → completed
 cancelled; error), each step appending events, logging metrics and saving checkpoints as
 Together does. Times are ISO 8601 strings in Together's own (Pacific) offset. Each training step
 appends a progress event (`step`, `total_steps`; its type, `training_progress`, is not one the
-SDK names: ftgate reads any other event with a step and total as progress)."""
+SDK names: ftgate reads any other event with a step and total as progress). Price estimates
+follow Together's rule: (epochs × training tokens + n_evals × validation tokens) × the rate, a
+file's tokens being its `token_count` (a quarter of its bytes)."""
 
 import math
 import secrets
@@ -18,6 +20,8 @@ from tests.support.fake_upstream.lifecycle import StoredFile, random_id
 ACCOUNT = "ftgate-test"
 PACIFIC = timezone(timedelta(hours=-8))
 DEFAULT_BATCH_SIZE = 1
+# USD per 1M tokens that estimates charge, unless a test sets another.
+PRICE_PER_1M = 8.0
 # phase -> (status it is in, its event type and text, the phase after it)
 PHASES = {
     "pending": ("pending", "job_pending", "Fine tune request created", "queued"),
@@ -26,6 +30,10 @@ PHASES = {
     "uploading": ("uploading", "model_uploading", "Uploading output model", "completed"),
 }
 CANCELLABLE = frozenset({"pending", "queued", "running", "compressing", "uploading"})
+
+
+def token_count(stored: StoredFile) -> int:
+    return max(1, int(stored.info["bytes"]) // 4)
 
 
 def iso_now() -> str:
@@ -81,6 +89,10 @@ class Together:
         self.scripts: list[Script] = []
         self.chats: list[str] = []
         self.files_uploaded = 0
+        self.price_per_1m = PRICE_PER_1M
+        # The estimates given, in order; `refuse_estimates` more are answered allowed_to_proceed false.
+        self.estimates: list[dict[str, Any]] = []
+        self.refuse_estimates = 0
 
     @property
     def jobs_created(self) -> int:
@@ -107,6 +119,25 @@ class Together:
         if job_id not in self.jobs:
             raise ApiError(404, f"Fine-tune job {job_id} not found", code="not_found")
         return self.jobs[job_id]
+
+    def estimate_price(self, body: dict[str, Any]) -> dict[str, Any]:
+        training = self.files.get(body.get("training_file"))
+        if training is None:
+            raise ApiError(404, f"File {body.get('training_file')} not found", param="training_file")
+        validation = self.files.get(body.get("validation_file")) if body.get("validation_file") else None
+        tokens = int(body.get("n_epochs", 1)) * token_count(training)
+        tokens += int(body.get("n_evals", 0)) * (token_count(validation) if validation else 0)
+        allowed = self.refuse_estimates == 0
+        self.refuse_estimates = max(self.refuse_estimates - 1, 0)
+        estimate = {
+            "estimation_available": True,
+            "estimated_total_price": round(tokens * self.price_per_1m / 1_000_000, 6),
+            "estimated_train_token_count": tokens,
+            "allowed_to_proceed": allowed,
+            "user_limit": 100.0,
+        }
+        self.estimates.append(estimate)
+        return estimate
 
     def create_job(self, body: dict[str, Any]) -> Job:
         model = body.get("model")
@@ -145,7 +176,7 @@ class Together:
             "learning_rate": body.get("learning_rate", 1e-5),
             "training_type": body.get("training_type") or {"type": "Lora"},
             "training_method": body.get("training_method") or {"method": "sft"},
-            "token_count": max(1, training.info["bytes"] // 4),
+            "token_count": token_count(training),
             "epochs_completed": 0,
             "total_price": 0,
             "progress": {"estimate_available": False, "seconds_remaining": 0},

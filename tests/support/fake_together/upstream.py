@@ -33,6 +33,21 @@ class FakeTogether(FakeUpstream):
         with `error` or goes back to the queue for `restart_seconds` after it."""
         self._call(self.together.scripts.append, Script(step_seconds, error, restart_seconds))
 
+    def script_estimates(self, *, price_per_1m: float, refuse: int = 0) -> None:
+        """Price estimates from now on charge `price_per_1m` USD per 1M tokens, and the next
+        `refuse` of them answer allowed_to_proceed false."""
+
+        def script() -> None:
+            self.together.price_per_1m = price_per_1m
+            self.together.refuse_estimates = refuse
+
+        self._call(script)
+
+    @property
+    def estimates(self) -> list[dict[str, Any]]:
+        """The price estimates given, in order."""
+        return self._call(lambda: copy.deepcopy(self.together.estimates))
+
     def job(self, upstream_id: str) -> dict[str, Any]:
         """The job object plus `request` (the create body as it came), `events`, `checkpoints`
         and `metrics`. KeyError for an id never created."""

@@ -1,0 +1,226 @@
+"""Upstream price estimates (`upstream_estimates`), driven with the official SDK: a job reserves
+the larger of ftgate's quote and its upstream's estimate (Together's estimate-price, asked before
+the job is sent; Fireworks' estimatedCost, read on the job), exact to the micro-dollar; a budget
+that the larger figure exceeds, or a Together that says the account may not proceed, fails the
+job before it is sent. On SQLite and PostgreSQL."""
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+
+import openai
+import pytest
+
+from gateway.budgets import pricing
+from tests.conftest import sdk_client
+from tests.support.admin import Admin
+from tests.support.fake_fireworks import FakeFireworks
+from tests.support.fake_together import FakeTogether
+from tests.support.fireworks import ACCOUNT, FIREWORKS_KEY, fireworks_server
+from tests.support.jobs import DATA, upload, wait_for_status
+from tests.support.server import RunningServer
+from tests.support.together import TOGETHER_KEY, together_server
+from tests.support.upstream import LLAMA, supervised
+from tests.support.wire import WireChecker
+
+FINISHED = {"succeeded", "failed", "cancelled"}
+# ftgate's own price for the Llama model, USD per 1M trained tokens.
+FTGATE_PRICE = 1.0
+# Upstream prices well above and well below ftgate's, for the same tokens.
+DEARER, CHEAPER = 50.0, 0.01
+EPOCHS = 2
+ELLE = "elle-limericks.jsonl"
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+Connect = Callable[..., tuple[openai.OpenAI, str]]
+
+
+@pytest.fixture(scope="module")
+def together_fake() -> Iterator[FakeTogether]:
+    with FakeTogether(api_key=TOGETHER_KEY, step_seconds=0.02, phase_seconds=0.05) as up:
+        yield up
+
+
+@pytest.fixture(scope="module")
+def fireworks_fake() -> Iterator[FakeFireworks]:
+    with FakeFireworks(api_key=FIREWORKS_KEY, account=ACCOUNT, step_seconds=0.02, phase_seconds=0.05) as up:
+        yield up
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def together(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, together_fake: FakeTogether
+) -> Iterator[RunningServer]:
+    data_dir = tmp_path_factory.mktemp(f"estimates-together-{request.param}")
+    with together_server(
+        data_dir, request.param, together_fake, FTGATE_PRICE, upstream_estimates=True
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def fireworks(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fireworks_fake: FakeFireworks
+) -> Iterator[RunningServer]:
+    data_dir = tmp_path_factory.mktemp(f"estimates-fireworks-{request.param}")
+    with fireworks_server(
+        data_dir, request.param, fireworks_fake, FTGATE_PRICE, upstream_estimates=True
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def connect(wire: WireChecker) -> Iterator[Connect]:
+    """A new project on `server` (held to `limits`), an SDK client on its key, and its id."""
+    opened: list[tuple[openai.OpenAI, Admin]] = []
+
+    def make(server: RunningServer, **limits: object) -> tuple[openai.OpenAI, str]:
+        admin = Admin(server.base_url)
+        project = admin.create_project(f"estimates-{secrets.token_hex(4)}", **limits)
+        client = sdk_client(server, admin.create_key(project["id"])["value"], wire)
+        opened.append((client, admin))
+        return client, project["id"]
+
+    yield make
+    for client, admin in opened:
+        client.close()
+        admin.close()
+
+
+def quoted_micros(client: openai.OpenAI, file_id: str) -> int:
+    params = {"model": LLAMA, "n_epochs": EPOCHS}
+    quote = client.get(f"/files/{file_id}/quote", cast_to=object, options={"params": params})
+    return round(quote["estimated_cost"] * 1_000_000)
+
+
+def usage(server: RunningServer, project_id: str) -> dict:
+    admin = Admin(server.base_url)
+    try:
+        (row,) = admin.usage(project_id=project_id, group_by="project")["data"]
+    finally:
+        admin.close()
+    return row
+
+
+def reserved_micros(server: RunningServer, project_id: str) -> int:
+    return round(usage(server, project_id)["reserved_usd"] * 1_000_000)
+
+
+def create(client: openai.OpenAI, file_id: str) -> str:
+    return client.fine_tuning.jobs.create(model=LLAMA, training_file=file_id, method=supervised(EPOCHS)).id
+
+
+def test_together_s_dearer_estimate_is_what_the_job_reserves(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    together_fake.script_estimates(price_per_1m=DEARER)
+    client, project_id = connect(together)
+    file_id = upload(client, ELLE)
+    quoted = quoted_micros(client, file_id)
+    together_fake.script_next_job(step_seconds=0.5)
+    job_id = create(client, file_id)
+    wait_for_status(client, job_id, {"running"})
+    estimate = together_fake.estimates[-1]
+    assert estimate["estimated_train_token_count"] == EPOCHS * (len((DATA / ELLE).read_bytes()) // 4)
+    expected = pricing.usd_to_micros(estimate["estimated_total_price"])
+    assert expected > quoted > 0
+    assert reserved_micros(together, project_id) == expected
+    assert client.fine_tuning.jobs.cancel(job_id).status == "cancelled"
+    assert reserved_micros(together, project_id) == 0
+
+
+def test_ftgate_s_quote_stays_reserved_where_together_s_estimate_is_cheaper(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    together_fake.script_estimates(price_per_1m=CHEAPER)
+    client, project_id = connect(together)
+    file_id = upload(client, ELLE)
+    quoted = quoted_micros(client, file_id)
+    asked_before = len(together_fake.estimates)
+    together_fake.script_next_job(step_seconds=0.5)
+    job_id = create(client, file_id)
+    wait_for_status(client, job_id, {"running"})
+    assert len(together_fake.estimates) == asked_before + 1
+    assert pricing.usd_to_micros(together_fake.estimates[-1]["estimated_total_price"]) < quoted
+    assert reserved_micros(together, project_id) == quoted
+    client.fine_tuning.jobs.cancel(job_id)
+
+
+def test_a_budget_that_together_s_estimate_exceeds_fails_the_job_before_it_is_sent(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    together_fake.script_estimates(price_per_1m=DEARER)
+    client, project_id = connect(together)
+    file_id = upload(client, ELLE)
+    quoted = quoted_micros(client, file_id)
+    budget = quoted * 3  # the quote fits, Together's fifty-fold estimate does not
+    admin = Admin(together.base_url)
+    admin.set_project_limits(project_id, spend_usd=budget / 1_000_000)
+    admin.close()
+    jobs_before = together_fake.jobs_created
+    done = wait_for_status(client, create(client, file_id), FINISHED)
+    assert done.status == "failed"
+    assert done.error.code == "insufficient_quota"
+    estimate = pricing.usd_to_micros(together_fake.estimates[-1]["estimated_total_price"])
+    assert f"The upstream tg estimates this job at {pricing.usd_text(estimate)}" in done.error.message
+    assert f"more than ftgate's quote of {pricing.usd_text(quoted)}" in done.error.message
+    assert "monthly budget" in done.error.message
+    assert together_fake.jobs_created == jobs_before
+    row = usage(together, project_id)
+    assert (row["jobs"], row["reserved_usd"], row["cost_usd"]) == (1, 0.0, 0.0)
+
+
+def test_a_job_together_says_the_account_may_not_run_fails_with_why_and_is_not_sent(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    together_fake.script_estimates(price_per_1m=DEARER, refuse=1)
+    client, project_id = connect(together)
+    file_id = upload(client, ELLE)
+    jobs_before = together_fake.jobs_created
+    done = wait_for_status(client, create(client, file_id), FINISHED)
+    assert done.status == "failed"
+    assert done.error.code == "upstream_not_allowed"
+    assert "Together will not run this job" in done.error.message
+    assert "allowed_to_proceed" in done.error.message
+    assert together_fake.jobs_created == jobs_before
+    assert reserved_micros(together, project_id) == 0
+
+
+@pytest.mark.parametrize("price", [DEARER, CHEAPER])
+def test_a_fireworks_job_reserves_the_larger_of_its_estimated_cost_and_the_quote(
+    fireworks: RunningServer, fireworks_fake: FakeFireworks, connect: Connect, price: float
+):
+    fireworks_fake.script_estimates(price_per_1m=price)
+    client, project_id = connect(fireworks)
+    file_id = upload(client, ELLE)
+    quoted = quoted_micros(client, file_id)
+    fireworks_fake.script_next_job(step_seconds=0.5)
+    job_id = create(client, file_id)
+    wait_for_status(client, job_id, {"running"})
+    [upstream] = [job for job in fireworks_fake.jobs() if job["displayName"] == job_id]
+    money = upstream["estimatedCost"]
+    assert isinstance(money["units"], str)
+    estimate = int(money["units"]) * 1_000_000 + (money["nanos"] + 500) // 1000
+    expected = max(estimate, quoted)
+    assert (estimate > quoted) == (price == DEARER)
+    deadline = time.monotonic() + 10
+    while (reserved := reserved_micros(fireworks, project_id)) != expected:
+        assert time.monotonic() < deadline, (reserved, expected)
+        time.sleep(0.1)
+    assert client.fine_tuning.jobs.cancel(job_id).status == "cancelled"
+    assert reserved_micros(fireworks, project_id) == 0
+
+
+def test_a_file_together_lost_before_the_estimate_is_uploaded_again_once(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    together_fake.script_estimates(price_per_1m=CHEAPER)
+    client, _ = connect(together)
+    file_id = upload(client, ELLE)
+    first = wait_for_status(client, create(client, file_id), FINISHED)
+    assert first.status == "succeeded", first.error
+    together_fake.forget_files()
+    uploads_before, asked_before = together_fake.files_uploaded, len(together_fake.estimates)
+    done = wait_for_status(client, create(client, file_id), FINISHED)
+    assert done.status == "succeeded", done.error
+    assert together_fake.files_uploaded - uploads_before == 1
+    assert len(together_fake.estimates) - asked_before == 1  # the refused ask gave no estimate
