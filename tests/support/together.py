@@ -15,14 +15,15 @@ TOGETHER_LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
 
 
 def together_server(
-    data_dir: Path, database: str, fake: FakeTogether
+    data_dir: Path, database: str, fake: FakeTogether, home: Path | None = None
 ) -> AbstractContextManager[RunningServer]:
     """A server whose Llama model runs on `fake`, on SQLite or on a fresh PostgreSQL database
-    (`database` is "sqlite" or "postgres")."""
+    (`database` is "sqlite" or "postgres"), its adapters served at home on `home` (a local model
+    folder) when given."""
     upstream = {
         "name": TOGETHER,
         "kind": "together",
         "base_url": fake.base_url,
         "api_key": TOGETHER_KEY,
     }
-    return one_model_server(data_dir, database, upstream, TOGETHER_LLAMA)
+    return one_model_server(data_dir, database, upstream, TOGETHER_LLAMA, home=home)

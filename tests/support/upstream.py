@@ -134,17 +134,27 @@ LLAMA = "llama-3.1-8b-instruct"
 
 @contextmanager
 def one_model_server(
-    data_dir: Path, database: str, upstream: dict[str, object], upstream_model: str, model: str = LLAMA
+    data_dir: Path,
+    database: str,
+    upstream: dict[str, object],
+    upstream_model: str,
+    model: str = LLAMA,
+    home: Path | None = None,
 ) -> Iterator[RunningServer]:
     """A server whose one base model, `model`, runs on `upstream` (an FTGATE_UPSTREAMS entry, given
-    the test patience) as `upstream_model`, on SQLite or on a fresh PostgreSQL database."""
+    the test patience) as `upstream_model`, on SQLite or on a fresh PostgreSQL database; with
+    `home` (a local model folder, offered under its folder's name) as the model's `home_model`."""
     base = BaseModelSpec(
         id=model,
         created=1721692800,
         provider=upstream["name"],
         upstream_model=upstream_model,
         token_limit=8192,
+        home_model=home.name if home is not None else None,
     )
+    if home is not None:
+        (data_dir / "models").mkdir()
+        (data_dir / "models" / home.name).symlink_to(home)
     with ExitStack() as stack:
         values: dict[str, object] = {
             "data_dir": data_dir,

@@ -81,6 +81,9 @@ class Together:
         self.scripts: list[Script] = []
         self.chats: list[str] = []
         self.files_uploaded = 0
+        # What `/finetune/download?checkpoint=adapter` serves for every completed job, and how often it did.
+        self.adapter_archive: bytes | None = None
+        self.downloads = 0
 
     @property
     def jobs_created(self) -> int:
