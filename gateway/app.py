@@ -17,6 +17,7 @@ from gateway.files.router import router as files_router
 from gateway.files.upload import UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT
 from gateway.fine_tuning.router import router as fine_tuning_router
 from gateway.graders.router import router as graders_router
+from gateway.home.router import router as home_router
 from gateway.models_api.router import router as models_router
 from gateway.replacement.router import router as replacement_router
 from gateway.request_context import RequestContextMiddleware
@@ -61,6 +62,7 @@ def create_app(
         capture_router,
         admin_aliases_router,
         replacement_router,
+        home_router,
     ):
         app.include_router(router)
     openapi.install(app)

@@ -36,6 +36,11 @@ class BaseModelSpec(BaseModel):
     provider: str = Field(default="openai", description="`local`, or the name of the upstream that runs it")
     upstream_model: str | None = Field(default=None, description="upstreams: its name there, if not `id`")
     path: Path | None = Field(default=None, description="local models: the Hugging Face model folder")
+    home_model: str | None = Field(
+        default=None,
+        description="upstream models: the local model with the same weights, which serves the "
+        "adapters brought home from the upstream",
+    )
     learning_rate: float = Field(default=2e-4, gt=0, description="local models: LR at multiplier 1.0")
 
 

@@ -113,6 +113,7 @@ def build_tiny_model(args: argparse.Namespace) -> None:
 def parser() -> argparse.ArgumentParser:
     from gateway.admin.commands import add_commands
     from gateway.capture import commands as capture_commands
+    from gateway.home.commands import add_command as add_bring_home_command
     from gateway.openai_import.command import add_command as add_openai_command
     from gateway.replacement import commands as replacement_commands
 
@@ -135,7 +136,7 @@ def parser() -> argparse.ArgumentParser:
     quote_cmd.add_argument("--n-epochs", type=int, default=None)
     quote_cmd.set_defaults(handler=quote)
 
-    models_cmd = commands.add_parser("models", help="local models").add_subparsers(
+    models_cmd = commands.add_parser("models", help="local models, and models brought home").add_subparsers(
         required=True, metavar="ACTION"
     )
     tiny_cmd = models_cmd.add_parser(
@@ -151,6 +152,7 @@ def parser() -> argparse.ArgumentParser:
     )
     tiny_cmd.add_argument("--force", action="store_true", help="rebuild it if it exists")
     tiny_cmd.set_defaults(handler=build_tiny_model)
+    add_bring_home_command(models_cmd)
 
     keys_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(
         required=True, metavar="ACTION"

@@ -415,3 +415,17 @@ class ModelAlias(Base):
 
     def in_force(self, now: int) -> bool:
         return self.active_from is None or self.active_from <= now
+
+
+class HomeAdapter(Base):
+    """An upstream job's adapter, brought home: its weights downloaded into the job's model
+    folder, so that ftgate's own engine serves the job's fine-tuned model on `base_model`, a
+    local model with the upstream base model's weights."""
+
+    __tablename__ = "home_adapters"
+
+    job_id: Mapped[str] = mapped_column(String(64), ForeignKey("fine_tuning_jobs.id"), primary_key=True)
+    base_model: Mapped[str] = mapped_column(String(256))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int]

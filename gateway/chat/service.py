@@ -1,5 +1,6 @@
-"""Chat completions: which model a name means for the caller (a local one, or one an upstream
-serves), whether the request fits a local model, and the prompt and sampling the engine runs."""
+"""Chat completions: which model a name means for the caller (a local one, one brought home, or
+one an upstream serves), whether the request fits a local model, and the prompt and sampling the
+engine runs."""
 
 import hashlib
 import logging
@@ -17,7 +18,7 @@ from gateway.chat.params import ChatCompletionParams, MediaPart, Message
 from gateway.errors import InvalidRequest, NotFound, ServerError
 from gateway.fine_tuning import repository as jobs_repository
 from gateway.inference.generation import PromptError, PromptTooLong, Sampling, Target
-from gateway.models import Job
+from gateway.models import HomeAdapter, Job
 from gateway.projects import Caller
 from gateway.providers.base import Provider
 from gateway.runtime import Runtime
@@ -52,15 +53,24 @@ async def upstream_route(runtime: Runtime, caller: Caller, name: str) -> Upstrea
             if spec.provider == LOCAL_PROVIDER
             else _route(runtime, spec.provider, name, spec.upstream_model or spec.id)
         )
-    job = await _tuning_job(runtime, caller, name)
-    if job is None or job.provider == LOCAL_PROVIDER:
-        return None
+    async with runtime.sessions() as session:
+        job = await tuning_job(session, caller.project_id, name)
+        if job is None or job.provider == LOCAL_PROVIDER or await home_of(session, job, name) is not None:
+            return None
     return _route(runtime, job.provider, name, name)
 
 
 async def _tuning_job(runtime: Runtime, caller: Caller, name: str) -> Job | None:
     async with runtime.sessions() as session:
         return await tuning_job(session, caller.project_id, name)
+
+
+async def home_of(session: AsyncSession, job: Job, name: str) -> HomeAdapter | None:
+    """The adapter brought home that serves `name`, when it is the job's model (its checkpoints
+    stay at the upstream)."""
+    if name != job.fine_tuned_model or job.provider == LOCAL_PROVIDER:
+        return None
+    return await session.get(HomeAdapter, job.id)
 
 
 async def tuning_job(session: AsyncSession, project_id: str, name: str) -> Job | None:
@@ -176,21 +186,23 @@ async def resolve(
     assert runtime.settings.artifacts_dir is not None
     job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
     if job is not None:
-        return _tuned(runtime, job, name, artifacts.model_dir(runtime.settings.artifacts_dir, job.id))
+        home = await home_of(session, job, name)
+        base = home.base_model if home is not None else job.base_model
+        return _tuned(runtime, base, name, artifacts.model_dir(runtime.settings.artifacts_dir, job.id))
     found = await jobs_repository.checkpoint_by_model(session, caller.project_id, name)
     if found is not None:
         job, checkpoint = found
         folder = artifacts.checkpoint_dir(runtime.settings.artifacts_dir, job.id, checkpoint.step_number)
-        return _tuned(runtime, job, name, folder)
+        return _tuned(runtime, job.base_model, name, folder)
     raise model_not_found(name)
 
 
-def _tuned(runtime: Runtime, job: Job, name: str, adapter: Path) -> tuple[BaseModelSpec, Target]:
-    spec = resolve_base_model(runtime.catalog, job.base_model)
+def _tuned(runtime: Runtime, base: str, name: str, adapter: Path) -> tuple[BaseModelSpec, Target]:
+    spec = resolve_base_model(runtime.catalog, base)
     if spec is None or spec.provider != LOCAL_PROVIDER or spec.path is None:
         raise model_not_found(name)
     if not (adapter / ADAPTER_CONFIG).is_file():
-        log.error("model %s (job %s) has no adapter at %s", name, job.id, adapter)
+        log.error("model %s has no adapter at %s", name, adapter)
         raise ServerError(f"The weights of model `{name}` are missing on this server.")
     return spec, Target(spec.path, adapter.resolve())
 

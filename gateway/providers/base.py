@@ -3,7 +3,8 @@ database or the queue: ids and dicts in, these frozen records out."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Generic, Literal, Protocol, TypeVar
+from pathlib import Path
+from typing import Any, BinaryIO, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 Action = Literal["cancel", "pause", "resume"]
 Item = TypeVar("Item")
@@ -170,3 +171,13 @@ class Provider(Protocol):
     async def chat(self, body: dict[str, Any]) -> ChatReply: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class AdapterSource(Protocol):
+    """An upstream whose trained adapters can be downloaded (Together), to be served at home."""
+
+    async def download_adapter(self, job_id: str, into: Path, limit: int) -> str:
+        """The adapter of the upstream job `job_id` as the upstream archives it, written to the
+        file `into` (at most `limit` bytes); its SHA-256."""
+        ...

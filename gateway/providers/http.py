@@ -4,12 +4,15 @@ UpstreamError in OpenAI's error envelope (which Together answers with too) or go
 (Fireworks: `{"error": {"code": 404, "message", "status": "NOT_FOUND"}}`, or the same unwrapped)."""
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, BinaryIO
 
+import anyio
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -60,6 +63,26 @@ class UpstreamHttp:
             body=_body(response),
         )
 
+    async def download(self, path: str, params: dict[str, Any], into: Path, limit: int) -> str:
+        """Stream the file at `path` (or where the upstream redirects: a signed URL, which gets no
+        key) into the file `into`, and return its SHA-256; more than `limit` bytes is an error."""
+        response = await self.request("GET", path, params=params, stream=True, follow_redirects=True)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            async with await anyio.open_file(into, "wb") as file:
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise UpstreamError(
+                            f"{self.name}: {path} is larger than {limit} bytes", status=413, retryable=False
+                        )
+                    digest.update(chunk)
+                    await file.write(chunk)
+        finally:
+            await response.aclose()
+        return digest.hexdigest()
+
     async def close(self) -> None:
         await self.client.aclose()
 
@@ -70,6 +93,7 @@ class UpstreamHttp:
         *,
         safe_to_resend: bool = True,
         stream: bool = False,
+        follow_redirects: bool = False,
         rewind: BinaryIO | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
@@ -90,7 +114,7 @@ class UpstreamHttp:
                 rewind.seek(0)
             try:
                 request = self.client.build_request(method, path, **kwargs)
-                response = await self.client.send(request, stream=stream)
+                response = await self.client.send(request, stream=stream, follow_redirects=follow_redirects)
             except httpx.TransportError as error:
                 failure = UpstreamError(
                     f"{self.name}: {method} {path} got no answer ({type(error).__name__})", retryable=True

@@ -10,12 +10,14 @@ is the job. Jobs that match alike are the same training, so whichever a lost cre
 ftgate job gets its own: the worker records them one at a time per training file, and a job
 whose find another job recorded first looks again (workers/upstream/submission.py).
 
-Together has no pause or resume: they are refused before they are taken (`actions`).
+Together has no pause or resume: they are refused before they are taken (`actions`). A job's
+trained adapter can be downloaded, to be served at home (gateway/home).
 
 Where the operator wants the upstream's figure (`upstream_estimates`), a job's price is asked of
 `POST /fine-tunes/estimate-price` before it is sent (`estimate_cost`).
 """
 
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
@@ -142,6 +144,11 @@ class TogetherProvider:
     async def fetch_file(self, file_id: str) -> UpstreamFile:
         content = await self.http.request("GET", f"/files/{file_id}/content")
         return UpstreamFile(filename=file_id, content=content.content)
+
+    async def download_adapter(self, job_id: str, into: Path, limit: int) -> str:
+        """`GET /finetune/download` of the job's LoRA adapter: a tar archive, zstd-compressed."""
+        params = {"ft_id": job_id, "checkpoint": "adapter"}
+        return await self.http.download("/finetune/download", params, into, limit)
 
     async def chat(self, body: dict[str, Any]) -> ChatReply:
         return await self.http.chat(body)

@@ -19,11 +19,13 @@ def together_server(
     database: str,
     fake: FakeTogether,
     training_price_per_1m: float = 0.0,
+    home: Path | None = None,
     **upstream_options: object,
 ) -> AbstractContextManager[RunningServer]:
     """A server whose Llama model runs on `fake`, on SQLite or on a fresh PostgreSQL database
-    (`database` is "sqlite" or "postgres"), at ftgate's `training_price_per_1m`, the upstream
-    configured with `upstream_options` besides."""
+    (`database` is "sqlite" or "postgres"), at ftgate's `training_price_per_1m`, its adapters
+    served at home on `home` (a local model folder) when given, the upstream configured with
+    `upstream_options` besides."""
     upstream = {
         "name": TOGETHER,
         "kind": "together",
@@ -31,5 +33,5 @@ def together_server(
         "api_key": TOGETHER_KEY,
     } | upstream_options
     return one_model_server(
-        data_dir, database, upstream, TOGETHER_LLAMA, training_price_per_1m=training_price_per_1m
+        data_dir, database, upstream, TOGETHER_LLAMA, training_price_per_1m=training_price_per_1m, home=home
     )

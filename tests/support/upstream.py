@@ -140,10 +140,12 @@ def one_model_server(
     upstream_model: str,
     model: str = LLAMA,
     training_price_per_1m: float = 0.0,
+    home: Path | None = None,
 ) -> Iterator[RunningServer]:
     """A server whose one base model, `model`, runs on `upstream` (an FTGATE_UPSTREAMS entry, given
     the test patience) as `upstream_model` at ftgate's `training_price_per_1m`, on SQLite or on a
-    fresh PostgreSQL database."""
+    fresh PostgreSQL database; with `home` (a local model folder, offered under its folder's name)
+    as the model's `home_model`."""
     base = BaseModelSpec(
         id=model,
         created=1721692800,
@@ -151,7 +153,11 @@ def one_model_server(
         upstream_model=upstream_model,
         token_limit=8192,
         training_price_per_1m=training_price_per_1m,
+        home_model=home.name if home is not None else None,
     )
+    if home is not None:
+        (data_dir / "models").mkdir()
+        (data_dir / "models" / home.name).symlink_to(home)
     with ExitStack() as stack:
         values: dict[str, object] = {
             "data_dir": data_dir,

@@ -42,9 +42,9 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
             await _schedule(runtime, held, polling.at_ms(delay), job.upstream_failures)
             return
         except InsufficientQuota as refused:
-            error = {"code": refused.code, "message": refused.message, "param": None}
+            error = JobError(str(refused.code), refused.message)
             async with runtime.transaction() as session:
-                await setbacks.fail(session, job, error)
+                await upstream_errors.fail(session, job, error)
             return
         except submission.MissingFile as missing:
             kind = "training" if missing.file_id == job.training_file else "validation"

@@ -12,6 +12,9 @@ from .lifecycle import ACCOUNT, Together
 
 JOB = r"/v1/fine-tunes/(?P<job_id>ft-[^/]+)"
 FILE_TYPES = frozenset({"jsonl", "csv", "parquet"})
+CHECKPOINT_KINDS = frozenset({"merged", "adapter", "model_output_path"})
+# Where downloads are redirected: presigned URLs, which need no key.
+SIGNED = "/signed/"
 
 
 class TogetherApi:
@@ -31,10 +34,13 @@ class TogetherApi:
             ("GET", JOB + "/metrics", self.metrics),
             ("POST", JOB + "/cancel", self.cancel),
             ("POST", "/v1/chat/completions", self.chat),
+            ("GET", "/v1/finetune/download", self.download),
         ]
         self.routes = [(method, re.compile(path), endpoint) for method, path, endpoint in routes]
 
     def handle(self, request: Request) -> Response:
+        if request.path.startswith(SIGNED):
+            return self.signed(request)
         try:
             self.openai.authenticate(request)
             for method, path, endpoint in self.routes:
@@ -97,3 +103,24 @@ class TogetherApi:
             raise ApiError(404, f"Unable to access model {model}.", param="model", code="model_not_available")
         self.together.chats.append(str(model))
         return self.openai.chat(request)
+
+    def download(self, request: Request) -> Response:
+        """A completed job's adapter archive, by a redirect to a presigned URL."""
+        job = self.together.job(request.query.get("ft_id", ""))
+        kind = request.query.get("checkpoint", "merged")
+        if kind not in CHECKPOINT_KINDS:
+            raise ApiError(400, f"Invalid checkpoint type: {kind}", param="checkpoint")
+        if job.status != "completed":
+            raise ApiError(400, f"Fine-tune job {job.id} is not completed; it is {job.status}.")
+        if kind != "adapter" or self.together.adapter_archive is None:
+            raise ApiError(404, f"No {kind} weights for {job.id}.")
+        return Response(302, headers={"location": f"{SIGNED}{job.id}/adapter.tar.zst?X-Amz-Signature=fake"})
+
+    def signed(self, request: Request) -> Response:
+        archive = self.together.adapter_archive
+        if archive is None or request.query.get("X-Amz-Signature") != "fake":
+            return Response(
+                403, content=b"<Error><Code>AccessDenied</Code></Error>", content_type="application/xml"
+            )
+        self.together.downloads += 1
+        return Response(200, content=archive, content_type="application/octet-stream")

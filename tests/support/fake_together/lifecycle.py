@@ -93,6 +93,9 @@ class Together:
         # The estimates given, in order; `refuse_estimates` more are answered allowed_to_proceed false.
         self.estimates: list[dict[str, Any]] = []
         self.refuse_estimates = 0
+        # What `/finetune/download?checkpoint=adapter` serves for every completed job, and how often it did.
+        self.adapter_archive: bytes | None = None
+        self.downloads = 0
 
     @property
     def jobs_created(self) -> int:

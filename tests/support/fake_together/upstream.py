@@ -56,6 +56,15 @@ class FakeTogether(FakeUpstream):
     def jobs(self) -> list[dict[str, Any]]:
         return self._call(lambda: copy.deepcopy([_state(job) for job in self.together.jobs.values()]))
 
+    def serve_adapter(self, archive: bytes | None) -> None:
+        """Every completed job's adapter downloads as `archive` (None: there is none)."""
+        self._call(setattr, self.together, "adapter_archive", archive)
+
+    @property
+    def downloads(self) -> int:
+        """How many adapter archives were sent."""
+        return self._call(lambda: self.together.downloads)
+
     @property
     def chats(self) -> list[str]:
         """The models that chats asked for, in order."""
