@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.admin.commands import CLI_ACTOR, as_json, project_id_of, run_with_runtime
+from gateway.commands import CLI_ACTOR, as_json, project_id_of, run_with_runtime
 from gateway.home.service import bring_home
 
 if TYPE_CHECKING:
