@@ -57,11 +57,12 @@ class AzureProvider(OpenAIProvider):
         params = {"limit": LOOKUP_PAGE}
         listed = (await self.http.request("GET", "/fine_tuning/jobs", params=params)).json().get("data")
         listed = [item for item in listed or [] if item.get("id") not in lookup.taken]
-        marked = [item for item in listed if (item.get("metadata") or {}).get(lookup.metadata_key)]
-        if marked:
-            found = [item for item in marked if item["metadata"][lookup.metadata_key] == lookup.job_id]
-        else:
-            found = [item for item in listed if _is_same_create(item, lookup)]
+        found = [
+            item for item in listed if (item.get("metadata") or {}).get(lookup.metadata_key) == lookup.job_id
+        ]
+        if not found:
+            unmarked = [item for item in listed if not (item.get("metadata") or {}).get(lookup.metadata_key)]
+            found = [item for item in unmarked if _is_same_create(item, lookup)]
         if not found:
             return None
         return await self._servable(_shown(to_upstream_job(min(found, key=lambda item: item["created_at"]))))

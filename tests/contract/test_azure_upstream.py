@@ -207,9 +207,9 @@ def test_a_create_whose_answer_was_lost_is_found_by_what_was_sent(
     finally:
         fake.keep_metadata(True)
     assert [job.status for job in done] == ["succeeded", "succeeded"]
-    assert fake.requests_to("POST", CREATES) - creates_before == 2
     made = made_since(fake, jobs_before)
     assert len(made) == 2 and all(job["metadata"] is None for job in made)
+    assert fake.requests_to("POST", CREATES) - creates_before == 2
     assert {job.fine_tuned_model for job in done} == {job["fine_tuned_model"] for job in made}
 
 
