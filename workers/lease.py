@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.fine_tuning import repository
+from gateway.fine_tuning import scheduling
 from gateway.models import Job
 from gateway.runtime import Runtime
 
@@ -51,7 +51,7 @@ async def hold_job(runtime: Runtime, job_id: str) -> AsyncIterator[HeldJob | Non
     """hold_lease for short tasks: one statement takes the lease and reads the job."""
     seconds = runtime.settings.job_lease_seconds
     async with runtime.transaction() as session:
-        job = await repository.claim_and_get(session, job_id, int(time.time()), seconds)
+        job = await scheduling.claim_and_get(session, job_id, int(time.time()), seconds)
     if job is None:
         yield None
         return
@@ -85,8 +85,8 @@ Release = Callable[[AsyncSession, Collection[str]], Awaitable[Any]]
 async def renewed(
     runtime: Runtime,
     held_ids: Callable[[], Collection[str]],
-    renew: Renew = repository.renew_all,
-    release: Release = repository.release_all,
+    renew: Renew = scheduling.renew_all,
+    release: Release = scheduling.release_all,
 ) -> AsyncIterator[None]:
     """Leases just taken (of jobs, unless `renew` and `release` say which rows), renewed until
     the block ends, then released."""
@@ -104,7 +104,7 @@ async def renewed(
 
 async def _claim(runtime: Runtime, job_id: str, seconds: int) -> bool:
     async with runtime.transaction() as session:
-        return await repository.claim(session, job_id, int(time.time()), seconds)
+        return await scheduling.claim(session, job_id, int(time.time()), seconds)
 
 
 async def _renew_forever(runtime: Runtime, held_ids: Callable[[], Collection[str]], renew: Renew) -> None:

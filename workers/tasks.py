@@ -11,6 +11,7 @@ from gateway import artifacts
 from gateway.evals import repository as evals_repository
 from gateway.files import service as files_service
 from gateway.fine_tuning import repository as jobs_repository
+from gateway.fine_tuning import scheduling
 from gateway.fine_tuning.file_checks import validate_job_files
 from gateway.fine_tuning.status import JobStatus
 from gateway.runtime import Runtime
@@ -28,7 +29,7 @@ from gateway.task_names import (
 from gateway.webhooks.delivery import deliver, deliver_due
 from workers.eval_runs import run_eval
 from workers.lease import hold_lease
-from workers.upstream.rounds import mirror_due_jobs
+from workers.upstream.mirror_due import mirror_due_jobs
 from workers.upstream.sync import sync_job
 
 log = logging.getLogger(__name__)
@@ -65,9 +66,9 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
     with_states = artifacts.jobs_with_states(artifacts_dir)
     async with runtime.transaction() as session:
         now = int(time.time())
-        to_validate = await jobs_repository.job_ids_to_advance(session, ADVANCEABLE, now)
+        to_validate = await scheduling.job_ids_to_advance(session, ADVANCEABLE, now)
         resend_seconds = _resend_seconds(runtime)
-        to_train = await jobs_repository.take_jobs_to_train(session, now, resend_seconds)
+        to_train = await scheduling.take_jobs_to_train(session, now, resend_seconds)
         to_run = await evals_repository.take_runs_to_send(session, now, resend_seconds)
         await files_service.delete_expired(session, runtime.blobs)
         finished = await jobs_repository.finished_job_ids(session, with_states)
@@ -97,7 +98,7 @@ async def poll_upstreams(runtime: Runtime, _: str = "") -> None:
     now_ms = int(time.time() * 1000)
     grace_ms = runtime.settings.job_lease_seconds * 1000
     async with runtime.transaction() as session:
-        due = await jobs_repository.take_due_polls(session, now_ms, grace_ms, POLL_BATCH)
+        due = await scheduling.take_due_looks(session, now_ms, grace_ms, POLL_BATCH)
     for job_id in due:
         runtime.dispatch(SYNC_UPSTREAM_JOB, job_id)
     runtime.dispatch(MIRROR_UPSTREAM_JOBS, "")

@@ -21,17 +21,18 @@ from typing import Any
 import httpx
 
 from gateway.providers.azure_deployments import AzureDeployments, Provisioning, deployment_name
-from gateway.providers.base import Action, ChatReply, JobLookup, Unsupported, UpstreamJob
+from gateway.providers.base import ChatReply, JobLookup, Unsupported, UpstreamJob, UpstreamStatus
 from gateway.providers.config import UpstreamSpec
-from gateway.providers.openai import LOOKUP_PAGE, OpenAIProvider, to_upstream_job
+from gateway.providers.openai import LOOKUP_PAGE, OpenAIProvider
 
 CLOCK_SKEW_SECONDS = 600
-WAITING = frozenset({"pending", "created"})
 SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 DEPLOYMENT_ENDED = frozenset({Provisioning.FAILED, Provisioning.CANCELED})
 
 
 class AzureProvider(OpenAIProvider):
+    state_names = {"pending": UpstreamStatus.QUEUED, "created": UpstreamStatus.QUEUED}
+
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(spec, transport)
         self.deployments = AzureDeployments(spec, transport)
@@ -50,9 +51,6 @@ class AzureProvider(OpenAIProvider):
             return Unsupported("Azure OpenAI fine-tuning offers no integrations.", "integrations")
         return None
 
-    async def submit(self, request: dict[str, Any]) -> UpstreamJob:
-        return _shown(await super().submit(request))
-
     async def find_job(self, lookup: JobLookup) -> UpstreamJob | None:
         params = {"limit": LOOKUP_PAGE}
         listed = (await self.http.request("GET", "/fine_tuning/jobs", params=params)).json().get("data")
@@ -65,13 +63,10 @@ class AzureProvider(OpenAIProvider):
             found = [item for item in unmarked if _is_same_create(item, lookup)]
         if not found:
             return None
-        return await self._servable(_shown(to_upstream_job(min(found, key=lambda item: item["created_at"]))))
+        return await self._servable(self.to_upstream_job(min(found, key=lambda item: item["created_at"])))
 
     async def get_job(self, job_id: str) -> UpstreamJob:
-        return await self._servable(_shown(await super().get_job(job_id)))
-
-    async def act(self, job_id: str, action: Action) -> UpstreamJob:
-        return _shown(await super().act(job_id, action))
+        return await self._servable(await super().get_job(job_id))
 
     async def chat(self, body: dict[str, Any]) -> ChatReply:
         return await self.http.chat(body | {"model": deployment_name(str(body.get("model") or ""))})
@@ -82,7 +77,7 @@ class AzureProvider(OpenAIProvider):
 
     async def _servable(self, job: UpstreamJob) -> UpstreamJob:
         """The job as ftgate shows it: a succeeded one only once its model's deployment is ready."""
-        if job.status != "succeeded" or not job.fine_tuned_model:
+        if job.status != UpstreamStatus.SUCCEEDED or not job.fine_tuned_model:
             return job
         state = await self.deployments.ensure(job.fine_tuned_model)
         if state == Provisioning.READY:
@@ -94,12 +89,8 @@ class AzureProvider(OpenAIProvider):
                 f"(deployment {deployment_name(job.fine_tuned_model)}: {state}).",
                 "param": None,
             }
-            return dataclasses.replace(job, status="failed", error=error)
-        return dataclasses.replace(job, status="running", finished_at=None)
-
-
-def _shown(job: UpstreamJob) -> UpstreamJob:
-    return dataclasses.replace(job, status="queued") if job.status in WAITING else job
+            return dataclasses.replace(job, status=UpstreamStatus.FAILED, error=error)
+        return dataclasses.replace(job, status=UpstreamStatus.RUNNING, finished_at=None)
 
 
 def _is_same_create(item: dict[str, Any], lookup: JobLookup) -> bool:

@@ -1,19 +1,53 @@
 """What ftgate needs from an upstream, and what it gets back. Providers know nothing of the
 database or the queue: ids and dicts in, these frozen records out."""
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, Literal, Protocol, TypeVar, runtime_checkable
+
+log = logging.getLogger(__name__)
 
 Action = Literal["cancel", "pause", "resume"]
 Item = TypeVar("Item")
 
 
+class UpstreamStatus(StrEnum):
+    """An upstream job's state in OpenAI's words: each adapter maps its upstream's own to one."""
+
+    VALIDATING_FILES = "validating_files"
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    # A state the adapter does not know (an upstream that added one): ftgate's job keeps its
+    # status and is looked at again as a waiting one.
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def read(cls, state: str, names: Mapping[str, "UpstreamStatus"] | None = None) -> "UpstreamStatus":
+        """The status an upstream's `state` stands for: by the adapter's `names`, else by
+        OpenAI's own words."""
+        if names is not None and state in names:
+            return names[state]
+        try:
+            return cls(state)
+        except ValueError:
+            log.warning("an upstream job is in a state ftgate does not know: %r", state)
+            return cls.UNKNOWN
+
+
+UPSTREAM_TERMINAL = frozenset({UpstreamStatus.SUCCEEDED, UpstreamStatus.FAILED, UpstreamStatus.CANCELLED})
+
+
 @dataclass(frozen=True)
 class UpstreamJob:
     id: str
-    status: str
+    status: UpstreamStatus
     fine_tuned_model: str | None = None
     trained_tokens: int | None = None
     finished_at: int | None = None

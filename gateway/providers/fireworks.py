@@ -36,6 +36,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from gateway.providers import fireworks_wire as wire
 from gateway.providers.base import (
+    UPSTREAM_TERMINAL,
     Action,
     ChatReply,
     JobLookup,
@@ -175,7 +176,7 @@ class FireworksProvider:
         if action not in self.actions:
             raise UpstreamError(f"Fireworks cannot {action} a fine-tuning job.", status=400, retryable=False)
         item = await self._read_job(job_id)
-        if wire.state(item) != "CANCELLING" and wire.status(item) not in wire.TERMINAL:
+        if wire.state(item) != "CANCELLING" and wire.status(item) not in UPSTREAM_TERMINAL:
             await self.http.request("POST", f"{self.prefix}/{wire.job_path(job_id)}:cancel", json={})
         return await self.get_job(job_id)
 

@@ -44,7 +44,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.budgets import pricing
-from gateway.providers.base import Page, Unsupported, UpstreamEvent, UpstreamJob
+from gateway.providers.base import (
+    UPSTREAM_TERMINAL,
+    Page,
+    Unsupported,
+    UpstreamEvent,
+    UpstreamJob,
+    UpstreamStatus,
+)
 
 ID_LIMIT = 63
 NANOS_PER_UNIT = 1_000_000_000
@@ -52,28 +59,27 @@ NANOS_PER_MICRO = 1000
 BASE_LEARNING_RATE = 1e-4
 PREFIX = "JOB_STATE_"
 STATES = {
-    "CREATING": "queued",
-    "PENDING": "queued",
-    "RE_QUEUEING": "queued",
-    "IDLE": "queued",
-    "CREATING_INPUT_DATASET": "queued",
-    "VALIDATING": "validating_files",
-    "RUNNING": "running",
-    "WRITING_RESULTS": "running",
-    "EVALUATION": "running",
-    "CANCELLING": "running",
-    "COMPLETED": "succeeded",
-    "EARLY_STOPPED": "succeeded",
-    "FAILED": "failed",
-    "EXPIRED": "failed",
-    "CANCELLED": "cancelled",
-    "DELETING": "cancelled",
-    "DELETING_CLEANING_UP": "cancelled",
-    "DELETED": "cancelled",
-    "ARCHIVED": "cancelled",
-    "PAUSED": "paused",
+    "CREATING": UpstreamStatus.QUEUED,
+    "PENDING": UpstreamStatus.QUEUED,
+    "RE_QUEUEING": UpstreamStatus.QUEUED,
+    "IDLE": UpstreamStatus.QUEUED,
+    "CREATING_INPUT_DATASET": UpstreamStatus.QUEUED,
+    "VALIDATING": UpstreamStatus.VALIDATING_FILES,
+    "RUNNING": UpstreamStatus.RUNNING,
+    "WRITING_RESULTS": UpstreamStatus.RUNNING,
+    "EVALUATION": UpstreamStatus.RUNNING,
+    "CANCELLING": UpstreamStatus.RUNNING,
+    "COMPLETED": UpstreamStatus.SUCCEEDED,
+    "EARLY_STOPPED": UpstreamStatus.SUCCEEDED,
+    "FAILED": UpstreamStatus.FAILED,
+    "EXPIRED": UpstreamStatus.FAILED,
+    "CANCELLED": UpstreamStatus.CANCELLED,
+    "DELETING": UpstreamStatus.CANCELLED,
+    "DELETING_CLEANING_UP": UpstreamStatus.CANCELLED,
+    "DELETED": UpstreamStatus.CANCELLED,
+    "ARCHIVED": UpstreamStatus.CANCELLED,
+    "PAUSED": UpstreamStatus.PAUSED,
 }
-TERMINAL = frozenset({"cancelled", "failed", "succeeded"})
 DATASET_READY = "READY"
 FAILED = "The job failed at Fireworks."
 EXPIRED = "The job expired at Fireworks before it finished."
@@ -204,24 +210,24 @@ def state(item: dict[str, Any]) -> str:
     return str(item.get("state") or "").removeprefix(PREFIX)
 
 
-def status(item: dict[str, Any]) -> str:
+def status(item: dict[str, Any]) -> UpstreamStatus:
     found = state(item)
-    return STATES.get(found, found.lower() or "queued")
+    return UpstreamStatus.read(found, STATES) if found else UpstreamStatus.QUEUED
 
 
 def job(item: dict[str, Any], estimates: bool = False) -> UpstreamJob:
     """The job record; with `estimates`, Fireworks' estimated cost on it."""
     mapped = status(item)
-    ended = unix(item.get("completedTime") or item.get("updateTime")) if mapped in TERMINAL else None
+    ended = unix(item.get("completedTime") or item.get("updateTime")) if mapped in UPSTREAM_TERMINAL else None
     jobs, fireworks_job_id = str(item["name"]).split("/")[-2:]
     return UpstreamJob(
         id=upstream_job_id(jobs, fireworks_job_id),
         status=mapped,
-        fine_tuned_model=output_model(item) if mapped == "succeeded" else None,
+        fine_tuned_model=output_model(item) if mapped == UpstreamStatus.SUCCEEDED else None,
         trained_tokens=None,
         finished_at=ended,
         estimated_finish=None,
-        error=_error(item) if mapped == "failed" else None,
+        error=_error(item) if mapped == UpstreamStatus.FAILED else None,
         estimated_cost_micros=cost_micros(item.get("estimatedCost")) if estimates else None,
     )
 
@@ -371,7 +377,7 @@ def _epochs_done(item: dict[str, Any], rows: list[dict[str, Any]]) -> list[tuple
         epoch = integer(row.get("epoch"))
         if epoch is not None and _time_of(row):
             last[epoch] = moment(row.get("time") or row.get("timestamp"))
-    succeeded = status(item) == "succeeded" and state(item) == "COMPLETED"
+    succeeded = status(item) == UpstreamStatus.SUCCEEDED and state(item) == "COMPLETED"
     if last:
         newest = max(last)
         return [(epoch, at) for epoch, at in sorted(last.items()) if epoch < newest or succeeded]

@@ -1,6 +1,7 @@
 """The `openai` provider: OpenAI's HTTP API at any base URL (OpenAI itself, a reseller, another
 ftgate), with the upstream's own key, retrying what the upstream asks us to retry."""
 
+from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 import httpx
@@ -16,6 +17,7 @@ from gateway.providers.base import (
     UpstreamEvent,
     UpstreamFile,
     UpstreamJob,
+    UpstreamStatus,
 )
 from gateway.providers.config import UpstreamSpec
 from gateway.providers.http import UpstreamHttp, missing_file
@@ -25,6 +27,8 @@ LOOKUP_PAGE = 100
 
 class OpenAIProvider:
     actions: frozenset[Action] = frozenset({"cancel", "pause", "resume"})
+    # The upstream's words for a job's state where they are not OpenAI's.
+    state_names: Mapping[str, UpstreamStatus] = {}
 
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = spec.name
@@ -62,7 +66,7 @@ class OpenAIProvider:
             if missing is None:
                 raise
             raise missing from error
-        return to_upstream_job(response.json())
+        return self.to_upstream_job(response.json())
 
     async def find_job(self, lookup: JobLookup) -> UpstreamJob | None:
         """The job submitted with the lookup's metadata marker, among the newest jobs (an
@@ -72,12 +76,12 @@ class OpenAIProvider:
         response = await self.http.request("GET", "/fine_tuning/jobs", params=params)
         for item in response.json().get("data", []):
             if (item.get("metadata") or {}).get(metadata_key) == value:
-                return to_upstream_job(item)
+                return self.to_upstream_job(item)
         return None
 
     async def get_job(self, job_id: str) -> UpstreamJob:
         response = await self.http.request("GET", f"/fine_tuning/jobs/{job_id}")
-        return to_upstream_job(response.json())
+        return self.to_upstream_job(response.json())
 
     async def events(self, job_id: str, after: str | None, limit: int) -> Page[UpstreamEvent]:
         body = await self._list(f"/fine_tuning/jobs/{job_id}/events", after, limit)
@@ -89,7 +93,7 @@ class OpenAIProvider:
 
     async def act(self, job_id: str, action: Action) -> UpstreamJob:
         response = await self.http.request("POST", f"/fine_tuning/jobs/{job_id}/{action}")
-        return to_upstream_job(response.json())
+        return self.to_upstream_job(response.json())
 
     async def fetch_file(self, file_id: str) -> UpstreamFile:
         described = await self.http.request("GET", f"/files/{file_id}")
@@ -116,18 +120,17 @@ class OpenAIProvider:
         response = await self.http.request("GET", path, params=params)
         return dict(response.json())
 
-
-def to_upstream_job(item: dict[str, Any]) -> UpstreamJob:
-    return UpstreamJob(
-        id=str(item["id"]),
-        status=str(item["status"]),
-        fine_tuned_model=item.get("fine_tuned_model"),
-        trained_tokens=item.get("trained_tokens"),
-        finished_at=item.get("finished_at"),
-        estimated_finish=item.get("estimated_finish"),
-        error=item.get("error") or None,
-        result_files=list(item.get("result_files") or []),
-    )
+    def to_upstream_job(self, item: dict[str, Any]) -> UpstreamJob:
+        return UpstreamJob(
+            id=str(item["id"]),
+            status=UpstreamStatus.read(str(item["status"]), self.state_names),
+            fine_tuned_model=item.get("fine_tuned_model"),
+            trained_tokens=item.get("trained_tokens"),
+            finished_at=item.get("finished_at"),
+            estimated_finish=item.get("estimated_finish"),
+            error=item.get("error") or None,
+            result_files=list(item.get("result_files") or []),
+        )
 
 
 def _event(item: dict[str, Any]) -> UpstreamEvent:

@@ -24,6 +24,7 @@ import httpx
 
 from gateway.providers import together_wire as wire
 from gateway.providers.base import (
+    UPSTREAM_TERMINAL,
     Action,
     ChatReply,
     JobLookup,
@@ -34,6 +35,7 @@ from gateway.providers.base import (
     UpstreamEvent,
     UpstreamFile,
     UpstreamJob,
+    UpstreamStatus,
 )
 from gateway.providers.config import UpstreamSpec
 from gateway.providers.http import UpstreamHttp, missing_file
@@ -137,7 +139,10 @@ class TogetherProvider:
         if action not in self.actions:
             raise UpstreamError(f"Together cannot {action} a fine-tuning job.", status=400, retryable=False)
         status = (await self._read_job(job_id)).get("status", "")
-        if status != "cancel_requested" and wire.STATUSES.get(status) not in wire.TERMINAL:
+        if (
+            status != "cancel_requested"
+            and UpstreamStatus.read(status, wire.STATUSES) not in UPSTREAM_TERMINAL
+        ):
             await self.http.request("POST", f"/fine-tunes/{job_id}/cancel")
         return await self.get_job(job_id)
 
@@ -158,7 +163,7 @@ class TogetherProvider:
 
     async def _job(self, item: dict[str, Any]) -> UpstreamJob:
         """The job record; a failed job's words come from its events when it came without them."""
-        if wire.STATUSES.get(item.get("status", "")) == "failed" and not item.get("events"):
+        if wire.STATUSES.get(item.get("status", "")) == UpstreamStatus.FAILED and not item.get("events"):
             item = item | {"events": await self._events(str(item["id"]))}
         return wire.job(item)
 

@@ -30,12 +30,14 @@ from typing import Any
 
 from gateway.budgets import pricing
 from gateway.providers.base import (
+    UPSTREAM_TERMINAL,
     Page,
     Unsupported,
     UpstreamCheckpoint,
     UpstreamError,
     UpstreamEvent,
     UpstreamJob,
+    UpstreamStatus,
 )
 
 SUFFIX_LIMIT = 40
@@ -45,17 +47,16 @@ NOT_ALLOWED = "upstream_not_allowed"
 BASE_LEARNING_RATE = 1e-5
 METHODS = {"supervised": "sft", "dpo": "dpo"}
 STATUSES = {
-    "pending": "queued",
-    "queued": "queued",
-    "running": "running",
-    "compressing": "running",
-    "uploading": "running",
-    "cancel_requested": "running",
-    "cancelled": "cancelled",
-    "error": "failed",
-    "completed": "succeeded",
+    "pending": UpstreamStatus.QUEUED,
+    "queued": UpstreamStatus.QUEUED,
+    "running": UpstreamStatus.RUNNING,
+    "compressing": UpstreamStatus.RUNNING,
+    "uploading": UpstreamStatus.RUNNING,
+    "cancel_requested": UpstreamStatus.RUNNING,
+    "cancelled": UpstreamStatus.CANCELLED,
+    "error": UpstreamStatus.FAILED,
+    "completed": UpstreamStatus.SUCCEEDED,
 }
-TERMINAL = frozenset({"cancelled", "failed", "succeeded"})
 LEVELS = {"warning": "warn", "legacy_iwarning": "warn", "error": "error", "legacy_ierror": "error"}
 STARTED = "Fine-tuning job started"
 SUCCEEDED = "The job has successfully completed"
@@ -164,16 +165,16 @@ def _alike(shown: Any, sent: Any) -> bool:
 
 
 def job(item: dict[str, Any]) -> UpstreamJob:
-    status = STATUSES.get(str(item["status"]), str(item["status"]))
-    ended = unix(item.get("updated_at")) if status in TERMINAL else None
+    status = UpstreamStatus.read(str(item["status"]), STATUSES)
+    ended = unix(item.get("updated_at")) if status in UPSTREAM_TERMINAL else None
     return UpstreamJob(
         id=str(item["id"]),
         status=status,
-        fine_tuned_model=output_name(item) if status == "succeeded" else None,
-        trained_tokens=_trained_tokens(item) if status == "succeeded" else None,
+        fine_tuned_model=output_name(item) if status == UpstreamStatus.SUCCEEDED else None,
+        trained_tokens=_trained_tokens(item) if status == UpstreamStatus.SUCCEEDED else None,
         finished_at=ended,
-        estimated_finish=_estimated_finish(item) if status == "running" else None,
-        error=_error(item) if status == "failed" else None,
+        estimated_finish=_estimated_finish(item) if status == UpstreamStatus.RUNNING else None,
+        error=_error(item) if status == UpstreamStatus.FAILED else None,
     )
 
 

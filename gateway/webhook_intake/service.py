@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from gateway import db
 from gateway.errors import InvalidRequest, NotFound
-from gateway.fine_tuning import repository
+from gateway.fine_tuning import repository, scheduling
 from gateway.runtime import Runtime
 from gateway.task_names import SYNC_UPSTREAM_JOB
 
@@ -44,5 +44,5 @@ async def take(session: AsyncSession, upstream: str, payload: dict) -> None:
     if job is None:
         log.info("webhook %s from %s names a job ftgate does not know: %s", event_type, upstream, upstream_id)
         return
-    await repository.set_next_poll(session, job.id, int(time.time() * 1000), job.upstream_failures)
+    await scheduling.set_next_look(session, job.id, int(time.time() * 1000), job.upstream_failures)
     db.enqueue(session, SYNC_UPSTREAM_JOB, job.id)

@@ -6,6 +6,7 @@ import time
 import openai
 
 from gateway.fine_tuning import repository as jobs_repository
+from gateway.fine_tuning import scheduling
 from gateway.runtime import build_runtime
 from tests.support.jobs import upload, wait_until_validated
 from workers.tasks import advance_job
@@ -55,9 +56,9 @@ async def lease_sequence(settings, job_id: str) -> list[bool]:
         ]:
             async with runtime.transaction() as session:
                 if action == "claim":
-                    outcomes.append(await jobs_repository.claim(session, job_id, now, lease_seconds=300))
+                    outcomes.append(await scheduling.claim(session, job_id, now, lease_seconds=300))
                 else:
-                    await jobs_repository.release_all(session, [job_id])
+                    await scheduling.release_all(session, [job_id])
     finally:
         await runtime.close()
     return outcomes

@@ -6,14 +6,21 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.catalog import LOCAL_PROVIDER
 from gateway.errors import InsufficientQuota
-from gateway.fine_tuning import events, lifecycle, repository
+from gateway.fine_tuning import events, lifecycle, mirroring, polling, repository, scheduling
 from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
-from gateway.providers.base import Action, Provider, UpstreamError, UpstreamJob
+from gateway.providers.base import (
+    UPSTREAM_TERMINAL,
+    Action,
+    Provider,
+    UpstreamError,
+    UpstreamJob,
+    UpstreamStatus,
+)
 from gateway.runtime import Runtime
 from workers.lease import HeldJob, hold_job
-from workers.upstream import mirror, polling, submission, upstream_errors
+from workers.upstream import look, submission, upstream_errors
 
 
 async def sync_job(runtime: Runtime, job_id: str) -> None:
@@ -70,9 +77,9 @@ async def _sync(runtime: Runtime, provider: Provider, held: HeldJob) -> bool:
     if (action := _pending_action(job)) is not None:
         upstream = await _forward(runtime, provider, job, action)
         job = await _reread(runtime, job.id)
-    seen = await mirror.observe(runtime, provider, job, upstream)
+    seen = await look.look(runtime, provider, job, upstream)
     async with runtime.transaction() as session:
-        await mirror.record(session, runtime, [(job, seen)])
+        await mirroring.record(session, runtime, [(job, seen)])
     held.released = True
     return True
 
@@ -87,13 +94,13 @@ async def _reread(runtime: Runtime, job_id: str) -> Job:
 def _pending_action(job: Job) -> Action | None:
     """What the client asked of ftgate that the upstream has not done yet."""
     upstream = job.upstream_status
-    if upstream in polling.UPSTREAM_TERMINAL:
+    if upstream in UPSTREAM_TERMINAL:
         return None
     if job.status == JobStatus.CANCELLED:
         return "cancel"
-    if job.status == JobStatus.PAUSED and upstream in ("validating_files", "queued", "running"):
+    if job.status == JobStatus.PAUSED and upstream in scheduling.UPSTREAM_LOOK_STATUSES:
         return "pause"
-    if job.status == JobStatus.QUEUED and upstream == "paused":
+    if job.status == JobStatus.QUEUED and upstream == UpstreamStatus.PAUSED:
         return "resume"
     return None
 
@@ -116,7 +123,7 @@ async def _forward(runtime: Runtime, provider: Provider, job: Job, action: Actio
 
 
 async def _refused(runtime: Runtime, job: Job, action: Action, upstream: UpstreamJob, reason: str) -> None:
-    restored = mirror.STATUS_FROM_UPSTREAM.get(upstream.status)
+    restored = mirroring.STATUS_FROM_UPSTREAM.get(upstream.status)
     async with runtime.transaction() as session:
         if action != "cancel" and restored is not None and restored not in TERMINAL:
             moved = await lifecycle.follow_upstream(
@@ -132,5 +139,5 @@ async def _refused(runtime: Runtime, job: Job, action: Action, upstream: Upstrea
 
 async def _schedule(runtime: Runtime, held: HeldJob, next_ms: int | None, failures: int) -> None:
     async with runtime.transaction() as session:
-        await repository.set_next_poll(session, held.job.id, next_ms, failures, release=True)
+        await scheduling.set_next_look(session, held.job.id, next_ms, failures, release=True)
     held.released = True

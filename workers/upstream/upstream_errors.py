@@ -5,13 +5,12 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.fine_tuning import lifecycle, repository
+from gateway.fine_tuning import lifecycle, polling, repository, scheduling
 from gateway.fine_tuning.job_error import UPSTREAM_CODE, JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
 from gateway.providers.base import UpstreamError
 from gateway.settings import Settings
-from workers.upstream import polling
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +27,11 @@ async def record(session: AsyncSession, settings: Settings, job: Job, error: Ups
             "job %s: upstream %s failed (%s), try %d in %.1fs", job.id, job.provider, error, failures, delay
         )
         next_ms = polling.at_ms(max(delay, error.retry_after or 0.0))
-        await repository.set_next_poll(session, job.id, next_ms, failures)
+        await scheduling.set_next_look(session, job.id, next_ms, failures)
         return
     if error.not_found and job.upstream_id is not None:
         if job.status in TERMINAL:
-            await repository.set_next_poll(session, job.id, None, 0)
+            await scheduling.set_next_look(session, job.id, None, 0)
             return
         job_error = JobError(
             "upstream_job_not_found",

@@ -1,6 +1,7 @@
-"""Mirroring rounds (workers/upstream/rounds.py) against the scripted upstream, on both databases:
-the jobs a round looks at are recorded exactly once each, one job whose upstream fails or whose
-record cannot be written holds back none of the others, and two rounds never take the same job."""
+"""Mirroring the jobs due for a look (workers/upstream/mirror_due.py) against the scripted upstream,
+on both databases: the jobs a batch looks at are recorded exactly once each, one job whose upstream
+fails or whose record cannot be written holds back none of the others, and two batches never take
+the same job."""
 
 import asyncio
 import io
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from gateway import migrations
-from gateway.fine_tuning import repository
+from gateway.fine_tuning import mirroring, repository, scheduling
 from gateway.models import Job, JobEvent, Project
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
@@ -21,8 +22,7 @@ from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import chat_lines
 from tests.support.postgres import temporary_database
 from tests.support.upstream import UPSTREAM, UPSTREAM_KEY, mirrored_texts, supervised, upstream_settings
-from workers.upstream import mirror
-from workers.upstream.rounds import mirror_due_jobs
+from workers.upstream.mirror_due import mirror_due_jobs
 
 PROJECT, ORGANIZATION = "proj_rounds", "org-rounds"
 FINISHED = {"succeeded", "failed", "cancelled"}
@@ -111,17 +111,17 @@ async def messages(runtime: Runtime, job_id: str) -> list[str]:
         return list((await session.scalars(query)).all())
 
 
-async def run_rounds_until_finished(runtime: Runtime, job_ids: list[str], timeout: float = 30.0) -> None:
+async def mirror_until_finished(runtime: Runtime, job_ids: list[str], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while {(await stored(runtime, job_id)).status for job_id in job_ids} - FINISHED:
-        assert time.monotonic() < deadline, "the rounds did not see the jobs through"
+        assert time.monotonic() < deadline, "the batches did not see the jobs through"
         await mirror_due_jobs(runtime)
         await asyncio.sleep(0.05)
 
 
-async def test_rounds_mirror_every_job_once_and_in_order(runtime: Runtime, fake: FakeUpstream):
+async def test_batches_mirror_every_job_once_and_in_order(runtime: Runtime, fake: FakeUpstream):
     job_ids = await sent_jobs(runtime, 5)
-    await run_rounds_until_finished(runtime, job_ids)
+    await mirror_until_finished(runtime, job_ids)
     for job_id in job_ids:
         job = await stored(runtime, job_id)
         assert job.status == "succeeded"
@@ -142,7 +142,7 @@ async def test_a_failing_upstream_read_holds_back_no_other_job(runtime: Runtime,
         looked_at = await stored(runtime, job_id)
         assert (looked_at.upstream_failures, looked_at.locked_until) == (0, None)
         assert looked_at.upstream_event_cursor is not None
-    await run_rounds_until_finished(runtime, [failing, *others])
+    await mirror_until_finished(runtime, [failing, *others])
     assert await messages(runtime, failing) == mirrored_texts(fake, job.upstream_id)
 
 
@@ -150,14 +150,14 @@ async def test_a_look_that_cannot_be_recorded_holds_back_no_other_job(
     runtime: Runtime, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ):
     broken, *others = await sent_jobs(runtime, 4)
-    add_events = mirror._add_events
+    add_events = mirroring._add_events
 
     def add_events_unless_broken(session, job, found, stored):
         if job.id == broken:
             raise ValueError("an event this job's upstream sent cannot be stored")
         return add_events(session, job, found, stored)
 
-    monkeypatch.setattr(mirror, "_add_events", add_events_unless_broken)
+    monkeypatch.setattr(mirroring, "_add_events", add_events_unless_broken)
     await mirror_due_jobs(runtime)
     job = await stored(runtime, broken)
     assert (job.locked_until, job.upstream_event_cursor) == (None, None)
@@ -167,18 +167,18 @@ async def test_a_look_that_cannot_be_recorded_holds_back_no_other_job(
     monkeypatch.undo()
     async with runtime.transaction() as session:
         await session.execute(update(Job).where(Job.id == broken).values(next_poll_at_ms=0))
-    await run_rounds_until_finished(runtime, [broken, *others])
+    await mirror_until_finished(runtime, [broken, *others])
     assert await messages(runtime, broken) == mirrored_texts(fake, job.upstream_id)
 
 
-async def test_two_rounds_never_claim_the_same_job(runtime: Runtime):
+async def test_two_batches_never_claim_the_same_job(runtime: Runtime):
     async with runtime.transaction() as session:
         for index in range(30):
             session.add(job_row(f"ftjob-due{index}", upstream_id=f"up-{index}", upstream_status="running"))
 
     async def claim() -> set[str]:
         async with runtime.transaction() as session:
-            jobs = await repository.claim_due_looks(
+            jobs = await scheduling.claim_due_looks(
                 session, int(time.time() * 1000), lease_seconds=60, grace_ms=60_000, limit=20
             )
         return {job.id for job in jobs}
@@ -198,7 +198,7 @@ async def test_a_tick_sends_jobs_that_need_more_than_a_look_to_their_own_task(ru
         session.add(job_row("ftjob-running", status="running", upstream_id="up-3", upstream_status="running"))
     now_ms = int(time.time() * 1000)
     async with runtime.transaction() as session:
-        claimed = await repository.claim_due_looks(session, now_ms, 60, grace_ms=60_000, limit=10)
-        taken = await repository.take_due_polls(session, now_ms, grace_ms=60_000, limit=10)
+        claimed = await scheduling.claim_due_looks(session, now_ms, 60, grace_ms=60_000, limit=10)
+        taken = await scheduling.take_due_looks(session, now_ms, grace_ms=60_000, limit=10)
     assert [job.id for job in claimed] == ["ftjob-running"]
     assert sorted(taken) == ["ftjob-to-cancel", "ftjob-to-resume", "ftjob-unsent"]

@@ -1,10 +1,8 @@
-"""Mirroring an upstream job: what happened there since the last look (`observe`, HTTP only),
-then written in the caller's transaction (`record`): new events once each and in order,
-checkpoints, status, and on success the model, trained tokens and result files, as OpenAI sets
-them; the upstream's estimate of the job's cost, where it shows one, raises its reservation."""
+"""Mirroring an upstream job: what a look saw (an `Observation`) written in the caller's transaction:
+new events once each and in order, checkpoints, the status the upstream's implies (never back),
+and on success the model, trained tokens and result files, as OpenAI sets them; the upstream's
+estimate of the job's cost, where it shows one, raises its reservation."""
 
-import asyncio
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,35 +10,33 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.budgets import ledger
-from gateway.fine_tuning import events, lifecycle, repository, result_files
+from gateway.fine_tuning import events, lifecycle, polling, repository, result_files, scheduling
 from gateway.fine_tuning.checkpoints import checkpoint_row
 from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job, JobCheckpoint
-from gateway.providers.base import Provider, UpstreamCheckpoint, UpstreamEvent, UpstreamFile, UpstreamJob
+from gateway.providers.base import (
+    UpstreamCheckpoint,
+    UpstreamEvent,
+    UpstreamFile,
+    UpstreamJob,
+    UpstreamStatus,
+)
 from gateway.runtime import Runtime
 from gateway.settings import Settings
-from workers.upstream import polling
-from workers.upstream.polling import UPSTREAM_TERMINAL
 
-log = logging.getLogger(__name__)
-
-# A look usually finds a few new events: the first page is small, the ones after it large.
-FIRST_PAGE = 10
-PAGE = 100
-MAX_PAGES = 1000
 # ftgate writes these itself, about its own job and files: the upstream's copies would repeat them.
 OWN_TEXTS = ("Created fine-tuning job", "Validating training file", events.FILES_VALIDATED)
 OWN_MESSAGES = frozenset({events.CANCELLED, events.PAUSED, events.RESUMED})
 
 STATUS_FROM_UPSTREAM = {
-    "validating_files": JobStatus.QUEUED,
-    "queued": JobStatus.QUEUED,
-    "running": JobStatus.RUNNING,
-    "paused": JobStatus.PAUSED,
-    "succeeded": JobStatus.SUCCEEDED,
-    "failed": JobStatus.FAILED,
-    "cancelled": JobStatus.CANCELLED,
+    UpstreamStatus.VALIDATING_FILES: JobStatus.QUEUED,
+    UpstreamStatus.QUEUED: JobStatus.QUEUED,
+    UpstreamStatus.RUNNING: JobStatus.RUNNING,
+    UpstreamStatus.PAUSED: JobStatus.PAUSED,
+    UpstreamStatus.SUCCEEDED: JobStatus.SUCCEEDED,
+    UpstreamStatus.FAILED: JobStatus.FAILED,
+    UpstreamStatus.CANCELLED: JobStatus.CANCELLED,
 }
 
 
@@ -72,99 +68,13 @@ class Observation:
         return sorted(self.events.values(), key=age)
 
 
-async def observe(
-    runtime: Runtime, provider: Provider, job: Job, upstream: UpstreamJob | None = None
-) -> Observation:
-    """Read what changed upstream. The job itself is read when it may have changed (it is not
-    running, a message event arrived, or the last read is older than the refresh period)."""
-    assert job.upstream_id is not None
-    seen = Observation(job=upstream)
-    await _collect_events(provider, job, seen, full=False)
-    if seen.job is None and _job_may_have_changed(runtime.settings, job, seen):
-        seen.job = await provider.get_job(job.upstream_id)
-    if seen.job is not None:
-        await _read_what_came_with(provider, job, seen.job, seen)
-    return seen
-
-
-async def _read_what_came_with(
-    provider: Provider, job: Job, upstream: UpstreamJob, seen: Observation
-) -> None:
-    """What goes with the upstream job's state, read at once: events again when its status
-    changed (those written between the two reads belong with the status; at the end, all of
-    them once more, so that an event a shuffled page hid is not lost), its checkpoints while it
-    runs or as it ends, and its result files when it succeeded."""
-    assert job.upstream_id is not None
-    upstream_id = job.upstream_id
-
-    async def checkpoints() -> None:
-        seen.checkpoints = await _all_checkpoints(provider, upstream_id)
-
-    async def results() -> None:
-        seen.results = [await provider.fetch_file(file_id) for file_id in upstream.result_files]
-
-    reads = []
-    if upstream.status != job.upstream_status:
-        reads.append(_collect_events(provider, job, seen, full=upstream.status in UPSTREAM_TERMINAL))
-    if upstream.status == "running" or (upstream.status in UPSTREAM_TERMINAL and job.status not in TERMINAL):
-        reads.append(checkpoints())
-    if upstream.status == "succeeded" and job.status != JobStatus.SUCCEEDED:
-        reads.append(results())
-    for outcome in await asyncio.gather(*reads, return_exceptions=True):
-        if isinstance(outcome, BaseException):
-            raise outcome
-
-
-def _job_may_have_changed(settings: Settings, job: Job, seen: Observation) -> bool:
-    if job.upstream_status != "running" or job.upstream_polled_at_ms is None:
-        return True
-    if any(event.type != "metrics" for event in seen.events.values()):
-        return True
-    return _now_ms() - job.upstream_polled_at_ms >= settings.upstream_job_refresh_seconds * 1000
-
-
-async def _collect_events(provider: Provider, job: Job, seen: Observation, full: bool) -> None:
-    """Page back from the newest event to the one on top at the last look (all pages if `full`).
-    Events already stored are dropped when written."""
-    assert job.upstream_id is not None
-    seen.readings += 1
-    after: str | None = None
-    for _ in range(MAX_PAGES):
-        page = await provider.events(job.upstream_id, after, PAGE if after or full else FIRST_PAGE)
-        if not page.items:
-            return
-        ids = [event.id for event in page.items]
-        if after is None and seen.newest_event is None:
-            seen.newest_event = ids[0]
-        reached = job.upstream_event_cursor in ids or any(i in seen.events for i in ids)
-        for event in page.items:
-            seen.add_event(event)
-        if (reached and not full) or not page.has_more:
-            return
-        after = ids[-1]
-    log.warning("job %s: stopped reading upstream events after %d pages", job.id, MAX_PAGES)
-
-
-async def _all_checkpoints(provider: Provider, upstream_id: str) -> list[UpstreamCheckpoint]:
-    found: dict[str, UpstreamCheckpoint] = {}
-    after: str | None = None
-    for _ in range(MAX_PAGES):
-        page = await provider.checkpoints(upstream_id, after, PAGE)
-        for checkpoint in page.items:
-            found.setdefault(checkpoint.id, checkpoint)
-        if not page.items or not page.has_more:
-            break
-        after = page.items[-1].id
-    return list(found.values())
-
-
 async def record(session: AsyncSession, runtime: Runtime, looks: list[tuple[Job, Observation]]) -> None:
     """Write what was seen of each job (as its lease was taken), its next look and its lease's
     release, in the caller's transaction, with a few statements for all the jobs. A job the client
     moved meanwhile is only let go: the client asked for a look at it at once."""
     if not looks:
         return
-    statuses = await repository.release_all(session, [job.id for job, _ in looks])
+    statuses = await scheduling.release_all(session, [job.id for job, _ in looks])
     looks = [(job, seen) for job, seen in looks if statuses.get(job.id) == job.status]
     known = await repository.known_event_keys(session, {job.id: list(seen.events) for job, seen in looks})
     targets = {job.id: _target_status(job, seen.job) for job, seen in looks if seen.job is not None}
@@ -192,7 +102,7 @@ def _changes(settings: Settings, job: Job, seen: Observation, target: JobStatus 
     """The job's row after the look, but for a change of status: its `seq` and the values to set."""
     values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
     if seen.job is not None:
-        values |= {"upstream_status": seen.job.status, "upstream_polled_at_ms": _now_ms()}
+        values |= {"upstream_status": seen.job.status, "upstream_polled_at_ms": now_ms()}
         if job.status == JobStatus.RUNNING and seen.job.estimated_finish is not None:
             values["estimated_finish"] = seen.job.estimated_finish
     next_ms = polling.next_look_at(
@@ -258,7 +168,11 @@ def _target_status(job: Job, upstream: UpstreamJob) -> JobStatus | None:
         return None
     if job.status == JobStatus.RUNNING and mapped == JobStatus.QUEUED:
         return None  # never back: an upstream that restarts a job queues it again (Together)
-    if job.status == JobStatus.QUEUED and job.upstream_status == "paused" and mapped == JobStatus.PAUSED:
+    if (
+        job.status == JobStatus.QUEUED
+        and job.upstream_status == UpstreamStatus.PAUSED
+        and mapped == JobStatus.PAUSED
+    ):
         return None
     return mapped
 
@@ -319,5 +233,5 @@ def _announce(
             events.add(session, job.id, events.SUCCEEDED)
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
     return int(time.time() * 1000)

@@ -7,18 +7,18 @@ import asyncio
 import logging
 import time
 
-from gateway.fine_tuning import repository
+from gateway.fine_tuning import mirroring, scheduling
+from gateway.fine_tuning.mirroring import Observation
 from gateway.models import Job
 from gateway.providers.base import UpstreamError
 from gateway.runtime import Runtime
 from gateway.task_names import MIRROR_UPSTREAM_JOBS
 from workers.lease import HeldJobs, hold_jobs
-from workers.upstream import mirror, upstream_errors
-from workers.upstream.mirror import Observation
+from workers.upstream import look, upstream_errors
 
 log = logging.getLogger(__name__)
 
-ROUND_SIZE = 100
+BATCH_SIZE = 100
 # Looks that end this close together are written together.
 WRITE_EVERY_SECONDS = 0.1
 
@@ -30,17 +30,17 @@ Look = Observation | UpstreamError | None
 async def mirror_due_jobs(runtime: Runtime, _: str = "") -> None:
     settings = runtime.settings
     async with runtime.transaction() as session:
-        jobs = await repository.claim_due_looks(
+        jobs = await scheduling.claim_due_looks(
             session,
             int(time.time() * 1000),
             lease_seconds=settings.job_lease_seconds,
             grace_ms=settings.job_lease_seconds * 1000,
-            limit=ROUND_SIZE,
+            limit=BATCH_SIZE,
         )
     if not jobs:
         return
-    if len(jobs) == ROUND_SIZE:
-        runtime.dispatch(MIRROR_UPSTREAM_JOBS, "")  # more are due: another round takes them meanwhile
+    if len(jobs) == BATCH_SIZE:
+        runtime.dispatch(MIRROR_UPSTREAM_JOBS, "")  # more are due: another batch takes them meanwhile
     async with hold_jobs(runtime, jobs) as held, asyncio.TaskGroup() as looks:
         pending = {looks.create_task(_look(runtime, job)): job for job in jobs}
         while pending:
@@ -55,7 +55,7 @@ async def _look(runtime: Runtime, job: Job) -> Look:
         return None
     async with runtime.upstream_look_slots:
         try:
-            return await mirror.observe(runtime, provider, job)
+            return await look.look(runtime, provider, job)
         except UpstreamError as error:
             return error
         except Exception:
@@ -65,7 +65,7 @@ async def _look(runtime: Runtime, job: Job) -> Look:
 
 async def _write(runtime: Runtime, held: HeldJobs, looks: list[tuple[Job, Look]]) -> None:
     """All the looks in one transaction; should that fail, each in its own, so that one job that
-    cannot be recorded holds back none of the others (its lease goes when the round ends)."""
+    cannot be recorded holds back none of the others (its lease goes when the batch ends)."""
     try:
         await _record(runtime, held, looks)
     except Exception:
@@ -79,12 +79,12 @@ async def _write(runtime: Runtime, held: HeldJobs, looks: list[tuple[Job, Look]]
 
 async def _record(runtime: Runtime, held: HeldJobs, looks: list[tuple[Job, Look]]) -> None:
     async with runtime.transaction() as session:
-        await mirror.record(
+        await mirroring.record(
             session, runtime, [(job, look) for job, look in looks if isinstance(look, Observation)]
         )
         unseen = [(job, look) for job, look in looks if not isinstance(look, Observation)]
         if unseen:
-            await repository.release_all(session, [job.id for job, _ in unseen])
+            await scheduling.release_all(session, [job.id for job, _ in unseen])
         for job, look in unseen:
             if isinstance(look, UpstreamError):
                 await upstream_errors.record(session, runtime.settings, job, look)

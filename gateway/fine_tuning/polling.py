@@ -5,9 +5,8 @@ import time
 
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
+from gateway.providers.base import UPSTREAM_TERMINAL, UpstreamStatus
 from gateway.settings import Settings
-
-UPSTREAM_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 
 
 def next_look_ms(settings: Settings, job: Job) -> int | None:
@@ -30,8 +29,11 @@ def at_ms(delay_seconds: float, since: float | None = None) -> int:
 def _delay(settings: Settings, status: str, upstream_status: str | None, updated_at: int) -> float | None:
     if status in TERMINAL and (upstream_status is None or upstream_status in UPSTREAM_TERMINAL):
         return None
-    if upstream_status == "running" or time.time() - updated_at < settings.upstream_poll_recent_seconds:
+    if (
+        upstream_status == UpstreamStatus.RUNNING
+        or time.time() - updated_at < settings.upstream_poll_recent_seconds
+    ):
         return settings.upstream_poll_running_seconds
-    if status == JobStatus.PAUSED or upstream_status == "paused":
+    if status == JobStatus.PAUSED or upstream_status == UpstreamStatus.PAUSED:
         return settings.upstream_poll_paused_seconds
     return settings.upstream_poll_waiting_seconds

@@ -1,0 +1,169 @@
+"""SQL that schedules work on jobs: the lease that lets one task at a time work on a job, the local
+jobs to train, and the upstream jobs due for a look (`polling` says when that is)."""
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.catalog import LOCAL_PROVIDER
+from gateway.fine_tuning.status import JobStatus
+from gateway.models import Job
+from gateway.providers.base import UpstreamStatus
+
+# Statuses in which an upstream job may still need ftgate to send it or look at it.
+UPSTREAM_WORK_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED)
+# Statuses, ftgate's and the upstream's, in which an upstream job needs only to be looked at.
+LOOK_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+UPSTREAM_LOOK_STATUSES = (UpstreamStatus.VALIDATING_FILES, UpstreamStatus.QUEUED, UpstreamStatus.RUNNING)
+
+
+def _lease_free(now: int) -> Any:
+    """A job a worker may take: its lease is free, and it is not imported history (which no
+    worker ever runs: every task takes a job through this)."""
+    return and_(Job.imported_from.is_(None), or_(Job.locked_until.is_(None), Job.locked_until < now))
+
+
+async def claim(session: AsyncSession, job_id: str, now: int, lease_seconds: int) -> bool:
+    """Take the job's lease so that one task at a time works on it; a crashed holder's lease
+    simply runs out."""
+    return await claim_and_get(session, job_id, now, lease_seconds) is not None
+
+
+async def release_all(session: AsyncSession, job_ids: Collection[str]) -> dict[str, str]:
+    """Release the jobs' leases. Returns their statuses as they now stand, which no one else can
+    change before this transaction ends (it has written their rows)."""
+    released = await session.execute(
+        update(Job)
+        .where(Job.id.in_(list(job_ids)))
+        .values(locked_until=None)
+        .returning(Job.id, Job.status)
+        .execution_options(synchronize_session=False)
+    )
+    return {job_id: status for job_id, status in released.all()}
+
+
+async def job_ids_to_advance(session: AsyncSession, statuses: Collection[str], now: int) -> list[str]:
+    query = select(Job.id).where(Job.status.in_(list(statuses)), _lease_free(now))
+    return list((await session.scalars(query)).all())
+
+
+async def renew_all(session: AsyncSession, job_ids: Collection[str], until: int) -> None:
+    await session.execute(
+        update(Job)
+        .where(Job.id.in_(list(job_ids)), Job.locked_until.is_not(None))
+        .values(locked_until=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def take_jobs_to_train(session: AsyncSession, now: int, resend_seconds: float) -> list[str]:
+    """Local jobs to train that no task holds, and for which no training task was sent since
+    one last held them, nor in the last `resend_seconds`; marked sent now."""
+    query = select(Job.id).where(
+        Job.provider == LOCAL_PROVIDER,
+        Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+        _lease_free(now),
+        or_(
+            Job.training_sent_at.is_(None),
+            Job.training_sent_at < Job.locked_until,
+            Job.training_sent_at <= now - resend_seconds,
+        ),
+    )
+    job_ids = list((await session.scalars(query)).all())
+    if job_ids:
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids))
+            .values(training_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return job_ids
+
+
+def _look_due(now_ms: int) -> Any:
+    """A look whose time has come, or an upstream job that was never scheduled."""
+    return or_(
+        Job.next_poll_at_ms <= now_ms,
+        and_(
+            Job.next_poll_at_ms.is_(None),
+            Job.upstream_status.is_(None),
+            Job.provider != LOCAL_PROVIDER,
+            Job.status.in_(UPSTREAM_WORK_STATUSES),
+        ),
+    )
+
+
+def _only_a_look() -> Any:
+    """An upstream job sent and at work on both sides, with no client action to carry: all it
+    needs is a look at the upstream."""
+    return and_(
+        Job.upstream_id.is_not(None),
+        Job.upstream_status.is_not(None),
+        Job.status.in_(LOOK_STATUSES),
+        Job.upstream_status.in_(UPSTREAM_LOOK_STATUSES),
+    )
+
+
+async def take_due_looks(session: AsyncSession, now_ms: int, grace_ms: int, limit: int) -> list[str]:
+    """The upstream jobs due for more than a look (see `claim_due_looks`), pushed `grace_ms`
+    ahead so that the next tick does not send them again while their task waits in the queue (a
+    lost task's job comes round again)."""
+    query = select(Job.id).where(_look_due(now_ms), _lease_free(now_ms // 1000), ~_only_a_look()).limit(limit)
+    job_ids = list((await session.scalars(query)).all())
+    if job_ids:
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids))
+            .values(next_poll_at_ms=now_ms + grace_ms)
+            .execution_options(synchronize_session=False)
+        )
+    return job_ids
+
+
+async def claim_due_looks(
+    session: AsyncSession, now_ms: int, lease_seconds: int, grace_ms: int, limit: int
+) -> list[Job]:
+    """Up to `limit` upstream jobs due for only a look, the longest due first, with their leases
+    taken in one statement (rows another claim is taking are skipped) and their next look pushed
+    `grace_ms` ahead, so that a claimer that dies only delays them."""
+    now = now_ms // 1000
+    due = (
+        select(Job.id)
+        .where(Job.next_poll_at_ms <= now_ms, _lease_free(now), _only_a_look())
+        .order_by(Job.next_poll_at_ms)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.scalars(
+        update(Job)
+        .where(Job.id.in_(due), _lease_free(now))
+        .values(locked_until=now + lease_seconds, next_poll_at_ms=now_ms + grace_ms)
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+    return list(claimed.all())
+
+
+async def set_next_look(
+    session: AsyncSession, job_id: str, next_poll_at_ms: int | None, failures: int, release: bool = False
+) -> None:
+    """When to look at the job again; with `release`, the caller's lease goes in the same write."""
+    values: dict[str, Any] = {"next_poll_at_ms": next_poll_at_ms, "upstream_failures": failures}
+    if release:
+        values["locked_until"] = None
+    await session.execute(
+        update(Job).where(Job.id == job_id).values(**values).execution_options(synchronize_session=False)
+    )
+
+
+async def claim_and_get(session: AsyncSession, job_id: str, now: int, lease_seconds: int) -> Job | None:
+    """The job, when its lease was free and is now ours; None otherwise."""
+    return await session.scalar(
+        update(Job)
+        .where(Job.id == job_id, _lease_free(now))
+        .values(locked_until=now + lease_seconds)
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
