@@ -10,6 +10,9 @@ from gateway.files.schemas import FileObject
 from gateway.models import StoredFile, StoredUpload, StoredUploadPart
 from gateway.text import refuse_unstorable
 
+# The parts one completion may name (8 GB in 64 MB parts is 128).
+MAX_PARTS = 10000
+
 UploadStatus = Literal["pending", "completed", "cancelled", "expired"]
 
 
@@ -36,7 +39,7 @@ class CreateUploadParams(UploadParams):
 
 
 class CompleteUploadParams(UploadParams):
-    part_ids: list[Annotated[str, Field(max_length=64)]]
+    part_ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=MAX_PARTS)]
     md5: Annotated[str, Field(max_length=64)] | None = None
 
 
