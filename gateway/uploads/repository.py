@@ -25,7 +25,7 @@ async def hold_pending(session: AsyncSession, upload_id: str, now: int) -> bool:
         .where(StoredUpload.id == upload_id, StoredUpload.status == PENDING, StoredUpload.expires_at > now)
         .values(status=StoredUpload.status)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 async def finish(session: AsyncSession, upload_id: str, now: int, status: str, file_id: str | None) -> bool:
@@ -35,7 +35,7 @@ async def finish(session: AsyncSession, upload_id: str, now: int, status: str, f
         .where(StoredUpload.id == upload_id, StoredUpload.status == PENDING, StoredUpload.expires_at > now)
         .values(status=status, file_id=file_id)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 async def parts_bytes(session: AsyncSession, upload_id: str) -> int:

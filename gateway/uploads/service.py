@@ -4,7 +4,7 @@ file, validated exactly as one uploaded to /v1/files.
 An upload is pending for an hour after its creation and takes parts, any number at once; its
 completion names the parts in order, and the parts' bytes together must be the `bytes` declared
 at creation. Completion, cancellation and expiry each end it; its parts are then deleted (at
-once, or by the reconciler's sweep). A parts' insert and the completion hold the upload's row
+once, or by the reconciler's sweep). A part's insert and the completion hold the upload's row
 in turn, so a part is never added to an upload that has ended.
 """
 
@@ -17,7 +17,6 @@ from gateway import db, ids
 from gateway.budgets import ledger
 from gateway.errors import InvalidRequest, NotFound
 from gateway.files import purposes
-from gateway.files import repository as files_repository
 from gateway.files import service as files_service
 from gateway.files.upload import ReceivedUpload, store_concatenation
 from gateway.models import StoredFile, StoredUpload, StoredUploadPart
@@ -153,8 +152,7 @@ async def pending(session: AsyncSession, caller: Caller, upload_id: str) -> Stor
 async def _hold(session: AsyncSession, upload: StoredUpload, now: int) -> None:
     if not await repository.hold_pending(session, upload.id, now):
         await session.refresh(upload)
-        require_pending(upload, now)
-        raise AssertionError("an upload that is not held is no longer pending")
+        require_pending(upload, now)  # raises: it is no longer pending
 
 
 async def add_part(
@@ -232,12 +230,6 @@ async def cancel(session: AsyncSession, caller: Caller, blobs: BlobStore, upload
     await _drop_parts(session, blobs, upload.id)
     upload.status = "cancelled"
     return upload
-
-
-async def file_of(session: AsyncSession, caller: Caller, upload: StoredUpload) -> StoredFile | None:
-    if upload.file_id is None:
-        return None
-    return await files_repository.get(session, caller.project_id, upload.file_id, int(time.time()))
 
 
 async def _drop_parts(session: AsyncSession, blobs: BlobStore, upload_id: str) -> None:
