@@ -22,6 +22,7 @@ from gateway.models_api.router import router as models_router
 from gateway.replacement.router import router as replacement_router
 from gateway.request_context import RequestContextMiddleware
 from gateway.runtime import Runtime
+from gateway.uploads.router import router as uploads_router
 from gateway.url_checks import reject_nul
 from gateway.webhook_intake.router import router as webhook_intake_router
 
@@ -50,6 +51,7 @@ def create_app(
     error_handlers.install(app)
     for router in (
         files_router,
+        uploads_router,
         fine_tuning_router,
         graders_router,
         evals_router,

@@ -14,6 +14,14 @@ def new_file_id() -> str:
     return "file-" + random_base62(22)
 
 
+def new_upload_id() -> str:
+    return "upload_" + random_base62(24)
+
+
+def new_upload_part_id() -> str:
+    return "part_" + random_base62(24)
+
+
 def new_job_id() -> str:
     return "ftjob-" + random_base62(24)
 

@@ -64,6 +64,46 @@ class StoredFile(Base):
     imported_from: Mapped[str | None] = mapped_column(String(512))
 
 
+class StoredUpload(Base):
+    """An Upload (the Uploads API): a file sent in parts, then completed into a StoredFile.
+    `status` is pending, completed, cancelled or expired; a pending one past `expires_at` reads
+    as expired. `expires_after_seconds` is the file's own expiry, asked for at create."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (
+        Index("ix_uploads_status_expires_at", "status", "expires_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(512))
+    purpose: Mapped[str] = mapped_column(String(32))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    mime_type: Mapped[str] = mapped_column(String(256))
+    expires_after_seconds: Mapped[int | None]
+    created_at: Mapped[int]
+    expires_at: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    file_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class StoredUploadPart(Base):
+    """One part of an Upload, its bytes in the blob `id`. Parts are deleted, blob and row, once
+    their Upload is completed, cancelled or expired."""
+
+    __tablename__ = "upload_parts"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: Mapped[int] = mapped_column(Sequence, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    upload_id: Mapped[str] = mapped_column(ForeignKey("uploads.id"), index=True)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int]
+
+
 class Job(Base):
     __tablename__ = "fine_tuning_jobs"
     __table_args__ = (

@@ -18,6 +18,14 @@ class Settings(BaseSettings):
     database_url: str = ""
     blob_dir: Path | None = None
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    max_upload_part_bytes: int = Field(
+        default=64 * 1024 * 1024, gt=0, description="the Uploads API: one part's bytes"
+    )
+    max_chunked_upload_bytes: int = Field(
+        default=8 * 1024 * 1024 * 1024,
+        gt=0,
+        description="the Uploads API: an upload's bytes, all its parts together",
+    )
     max_json_body_bytes: int = Field(default=1024 * 1024, gt=0, description="JSON request bodies")
     max_chat_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0, description="chat request bodies")
     max_eval_run_body_bytes: int = Field(

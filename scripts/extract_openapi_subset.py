@@ -30,6 +30,8 @@ ROOTS = (
     "OpenAIFile",
     "ListFilesResponse",
     "DeleteFileResponse",
+    "Upload",
+    "UploadPart",
     "FineTuningJob",
     "ListPaginatedFineTuningJobsResponse",
     "FineTuningJobEvent",

@@ -28,6 +28,9 @@ from tests.support.wire import WireChecker
 
 DATA = Path(__file__).parent / "data"
 TEST_MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+# The Uploads API's limits, small enough to be reached quickly (64 MiB and 8 GiB by default).
+TEST_MAX_UPLOAD_PART_BYTES = 256 * 1024
+TEST_MAX_CHUNKED_UPLOAD_BYTES = 1024 * 1024
 TINY_MODEL = "tiny-chat"
 
 
@@ -71,6 +74,8 @@ def server(
         tiny_model,
         request.param,
         max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
+        max_upload_part_bytes=TEST_MAX_UPLOAD_PART_BYTES,
+        max_chunked_upload_bytes=TEST_MAX_CHUNKED_UPLOAD_BYTES,
         reconcile_interval_seconds=1.0,
     ) as running:
         yield running

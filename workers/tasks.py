@@ -26,6 +26,7 @@ from gateway.task_names import (
     SYNC_UPSTREAM_JOB,
     TRAIN_JOB,
 )
+from gateway.uploads import service as uploads_service
 from gateway.webhooks.delivery import deliver, deliver_due
 from workers.eval_runs import run_eval
 from workers.lease import hold_lease
@@ -56,9 +57,10 @@ async def train_job(runtime: Runtime, job_id: str) -> None:
 
 async def reconcile(runtime: Runtime, _: str = "") -> None:
     """Re-dispatch every job and eval run with a step to take and no task on it, so a lost message
-    or a dead worker delays it but never loses it; drop expired files, the training states of jobs
-    that ended while no task held them (a paused local job cancelled), and the partial blobs of
-    uploads whose process died. It runs when the embedded default starts, then periodically."""
+    or a dead worker delays it but never loses it; drop expired files, the parts of ended uploads,
+    the training states of jobs that ended while no task held them (a paused local job cancelled),
+    and the partial blobs of uploads whose process died. It runs when the embedded default starts,
+    then periodically."""
     removed = await anyio.to_thread.run_sync(runtime.blobs.remove_abandoned_writes)
     if removed:
         log.info("removed %d partial blobs left by uploads that died", removed)
@@ -71,6 +73,7 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
         to_train = await scheduling.take_jobs_to_train(session, now, resend_seconds)
         to_run = await evals_repository.take_runs_to_send(session, now, resend_seconds)
         await files_service.delete_expired(session, runtime.blobs)
+        await uploads_service.sweep(session, runtime.blobs)
         finished = await jobs_repository.finished_job_ids(session, with_states)
     for job_id in finished:
         artifacts.remove_states(artifacts_dir, job_id)

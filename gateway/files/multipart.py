@@ -42,10 +42,12 @@ Part = FieldPart | FileStart | FileData | FileEnd
 
 
 class _Collector:
-    """Turns python-multipart's callbacks into a list of parts per network chunk."""
+    """Turns python-multipart's callbacks into a list of parts per network chunk. A part named in
+    `streamed` streams as a file even when it carries no filename (its filename is then "")."""
 
-    def __init__(self) -> None:
+    def __init__(self, streamed: frozenset[str] = frozenset()) -> None:
         self.parts: list[Part] = []
+        self._streamed = streamed
         self._header_field = b""
         self._header_value = b""
         self._disposition = b""
@@ -73,9 +75,9 @@ class _Collector:
         _, options = parse_options_header(self._disposition)
         self._name = options.get(b"name", b"").decode("utf-8", "replace")
         filename = options.get(b"filename")
-        self._is_file = filename is not None
+        self._is_file = filename is not None or self._name in self._streamed
         if self._is_file:
-            self.parts.append(FileStart(self._name, filename.decode("utf-8", "replace")))
+            self.parts.append(FileStart(self._name, (filename or b"").decode("utf-8", "replace")))
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._is_file:
@@ -93,18 +95,24 @@ class _Collector:
             self.parts.append(FieldPart(self._name, value))
 
 
-def _boundary(content_type: str | None) -> bytes:
+def _boundary(content_type: str | None, expected: str) -> bytes:
     mime, options = parse_options_header(content_type or "")
     boundary = options.get(b"boundary")
     if mime != b"multipart/form-data" or not boundary:
-        raise InvalidRequest(
-            "Expected a multipart/form-data body with a boundary (fields 'file' and 'purpose')."
-        )
+        raise InvalidRequest(f"Expected a multipart/form-data body with a boundary ({expected}).")
     return boundary
 
 
-async def read_parts(content_type: str | None, body: AsyncIterator[bytes]) -> AsyncIterator[Part]:
-    collector = _Collector()
+async def read_parts(
+    content_type: str | None,
+    body: AsyncIterator[bytes],
+    streamed: frozenset[str] = frozenset(),
+    expected: str = "fields 'file' and 'purpose'",
+) -> AsyncIterator[Part]:
+    """The parts of `body` as they arrive; `streamed` names fields read as file data, filename or
+    not (the Uploads API's `data`, which curl's `-F data=...` sends as a plain field); `expected`
+    says in a refusal which fields the body should have."""
+    collector = _Collector(streamed)
     callbacks = {
         name: getattr(collector, name)
         for name in (
@@ -117,7 +125,7 @@ async def read_parts(content_type: str | None, body: AsyncIterator[bytes]) -> As
             "on_part_end",
         )
     }
-    parser = python_multipart.MultipartParser(_boundary(content_type), callbacks)
+    parser = python_multipart.MultipartParser(_boundary(content_type, expected), callbacks)
     try:
         async for chunk in body:
             parser.write(chunk)

@@ -383,6 +383,9 @@ ID_ROUTES = [
     ("GET", "/v1/fine_tuning/jobs/{}/checkpoints"),
     ("GET", "/v1/models/{}"),
     ("DELETE", "/v1/models/{}"),
+    ("POST", "/v1/uploads/{}/cancel"),
+    ("POST", "/v1/uploads/{}/complete"),
+    ("POST", "/v1/uploads/{}/parts"),
 ]
 
 LIST_ROUTES = [
@@ -433,7 +436,9 @@ def encode_pairs(pairs: list[tuple[str, str]], file_id: str, job: str) -> str:
 
 # Multipart, built by hand so names, filenames and framing can all be wrong.
 field_name = st.one_of(
-    st.sampled_from(["file", "purpose", "expires_after[anchor]", "expires_after[seconds]", "expires_after"]),
+    st.sampled_from(
+        ["file", "purpose", "expires_after[anchor]", "expires_after[seconds]", "expires_after", "data"]
+    ),
     odd_text,
 )
 purpose_value = st.one_of(
@@ -699,6 +704,60 @@ def test_upload_with_any_bytes_and_content_type(api: httpx2.Client, content: byt
 
 
 # ---------------------------------------------------------------------------------------------
+# The Uploads API
+# ---------------------------------------------------------------------------------------------
+
+upload_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "filename": filename | anything,
+        "purpose": purpose_value | anything,
+        "bytes": st.one_of(huge_int, st.integers(-1, 2**33), anything),
+        "mime_type": odd_text | anything,
+        "expires_after": st.fixed_dictionaries(
+            {}, optional={"anchor": expires_value | anything, "seconds": huge_int | anything}
+        )
+        | anything,
+    },
+)
+
+
+@pytest.fixture
+def upload_id(api: httpx2.Client) -> str:
+    """A pending upload of the project, for parts and completions to reach a real row."""
+    body = {"filename": "t.jsonl", "purpose": "fine-tune", "bytes": 100, "mime_type": "text/jsonl"}
+    response = api.post("/v1/uploads", json=body)
+    assert response.status_code == 200, describe(response)
+    return response.json()["id"]
+
+
+@FUZZ
+@given(body=st.one_of(anything, upload_fields))
+def test_create_upload_with_any_json(api: httpx2.Client, body: Any):
+    send(api, "POST", "/v1/uploads", dump(body), "application/json")
+
+
+@FUZZ
+@given(form=multipart_bodies())
+def test_upload_part_with_any_multipart_form(api: httpx2.Client, upload_id: str, form: tuple[bytes, str]):
+    body, content_type = form
+    send(api, "POST", f"/v1/uploads/{upload_id}/parts", body, content_type)
+
+
+@FUZZ
+@given(
+    body=st.one_of(
+        anything,
+        st.fixed_dictionaries(
+            {}, optional={"part_ids": st.lists(odd_text, max_size=4) | anything, "md5": odd_text | anything}
+        ),
+    )
+)
+def test_complete_upload_with_any_json(api: httpx2.Client, upload_id: str, body: Any):
+    send(api, "POST", f"/v1/uploads/{upload_id}/complete", dump(body), "application/json")
+
+
+# ---------------------------------------------------------------------------------------------
 # Methods and credentials
 # ---------------------------------------------------------------------------------------------
 
@@ -716,6 +775,10 @@ ALL_PATHS = [
     "/v1/fine_tuning/jobs/{job}/checkpoints",
     "/v1/models",
     "/v1/models/gpt-4o-mini",
+    "/v1/uploads",
+    "/v1/uploads/upload_unknown/parts",
+    "/v1/uploads/upload_unknown/complete",
+    "/v1/uploads/upload_unknown/cancel",
     "/v1",
     "/",
     "/v1/nope",

@@ -7,7 +7,7 @@ accepted, ...). The run is deterministic (a fixed seed, derandomized) and bounde
 
 /v1 authenticates with a project's key, /admin with the operator's. Hooks steer some generated
 values to objects that exist, so that successes are tested too, not only 404s: path ids become
-a real file, job, project, key or webhook endpoint part of the time, job bodies name a real
+a real file, job, upload, project, key or webhook endpoint part of the time, job bodies name a real
 training file, and chat bodies name the local tiny model with a small `max_tokens`, so generation
 stays cheap. Admin operations act on a project of their own, never on the one the /v1 cases use.
 """
@@ -78,6 +78,12 @@ def objects(server: RunningServer) -> Iterator[Objects]:
             )
         )["id"]
         job = _ok(http.post("/v1/fine_tuning/jobs", json={"model": TINY_MODEL, "training_file": small_file}))
+        upload = _ok(
+            http.post(
+                "/v1/uploads",
+                json={"filename": "up.jsonl", "purpose": "fine-tune", "bytes": 2, "mime_type": "text/jsonl"},
+            )
+        )
     admin = Admin(server.base_url)
     try:
         project = admin.create_project("schemathesis-admin-target")
@@ -92,6 +98,7 @@ def objects(server: RunningServer) -> Iterator[Objects]:
         path_ids={
             "file_id": [training_file, small_file],
             "fine_tuning_job_id": [job["id"]],
+            "upload_id": [upload["id"]],
             "model": [TINY_MODEL],
             "project_id": [project["id"]],
             "key_id": [target_key["id"]],

@@ -81,3 +81,13 @@ async def test_truncated_body_is_refused():
 async def test_body_that_does_not_start_with_the_boundary_is_refused():
     with pytest.raises(InvalidRequest, match="Invalid multipart body"):
         await collect(CONTENT_TYPE, b"not multipart at all\r\n\r\n", 5)
+
+
+async def test_a_streamed_field_is_file_data_even_without_a_filename():
+    content_type, body = encode({"data": "x" * (MAX_FIELD_BYTES + 1)}, {"other": ("o.txt", b"o")})
+    parts = [part async for part in read_parts(content_type, chunks(body, 4096), frozenset({"data"}))]
+    assert parts[0] == FileStart("data", "")
+    assert b"".join(part.data for part in parts[1:] if isinstance(part, FileData)).startswith(
+        b"x" * MAX_FIELD_BYTES
+    )
+    assert FileStart("other", "o.txt") in parts

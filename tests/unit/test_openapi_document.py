@@ -9,6 +9,10 @@ MIRRORED = {
     "/files",
     "/files/{file_id}",
     "/files/{file_id}/content",
+    "/uploads",
+    "/uploads/{upload_id}/parts",
+    "/uploads/{upload_id}/complete",
+    "/uploads/{upload_id}/cancel",
     "/fine_tuning/jobs",
     "/fine_tuning/jobs/{fine_tuning_job_id}",
     "/fine_tuning/jobs/{fine_tuning_job_id}/cancel",
@@ -82,5 +86,7 @@ def test_file_content_is_octet_stream_and_uploads_are_multipart():
         "description": "The file's bytes.",
     }
     assert {"expires_after[anchor]", "expires_after[seconds]"} <= form["properties"].keys()
+    part = paths["/v1/uploads/{upload_id}/parts"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert part["schema"]["required"] == ["data"]
     assert "502" in paths["/v1/chat/completions"]["post"]["responses"]
     assert "503" in paths["/v1/files"]["post"]["responses"]
