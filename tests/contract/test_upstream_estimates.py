@@ -224,3 +224,109 @@ def test_a_file_together_lost_before_the_estimate_is_uploaded_again_once(
     assert done.status == "succeeded", done.error
     assert together_fake.files_uploaded - uploads_before == 1
     assert len(together_fake.estimates) - asked_before == 1  # the refused ask gave no estimate
+
+
+def quote(client: openai.OpenAI, file_id: str, **params: object) -> dict:
+    params = {"model": LLAMA} | params
+    return client.get(f"/files/{file_id}/quote", cast_to=object, options={"params": params})
+
+
+@pytest.mark.parametrize("price", [DEARER, CHEAPER])
+def test_a_together_quote_shows_together_s_estimate_and_the_figure_a_job_reserves(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect, price: float
+):
+    together_fake.script_estimates(price_per_1m=price)
+    client, project_id = connect(together)
+    file_id = upload(client, ELLE)
+    uploads_before = together_fake.files_uploaded
+    quoted = quote(client, file_id, n_epochs=EPOCHS)
+    estimate = together_fake.estimates[-1]
+    assert estimate["estimated_train_token_count"] == EPOCHS * (len((DATA / ELLE).read_bytes()) // 4)
+    assert quoted["upstream_estimated_cost"] == estimate["estimated_total_price"]
+    assert quoted["upstream_note"] is None
+    dearer = price == DEARER
+    assert (quoted["upstream_estimated_cost"] > quoted["estimated_cost"]) == dearer
+    assert quoted["reserved_cost"] == max(quoted["upstream_estimated_cost"], quoted["estimated_cost"])
+    assert quoted["reserves"] == ("upstream_estimate" if dearer else "quote")
+    together_fake.script_next_job(step_seconds=0.5)
+    job_id = create(client, file_id)
+    wait_for_status(client, job_id, {"running"})
+    assert reserved_micros(together, project_id) == round(quoted["reserved_cost"] * 1_000_000)
+    assert together_fake.files_uploaded - uploads_before == 1  # the job sent the quote's copy
+    client.fine_tuning.jobs.cancel(job_id)
+
+
+def test_a_together_quote_without_epochs_asks_for_together_s_default_as_a_job_would(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    together_fake.script_estimates(price_per_1m=DEARER)
+    client, _ = connect(together)
+    file_id = upload(client, ELLE)
+    quoted = quote(client, file_id)
+    assert quoted["n_epochs"] > 1  # ftgate's "auto"
+    estimate = together_fake.estimates[-1]
+    assert estimate["estimated_train_token_count"] == len((DATA / ELLE).read_bytes()) // 4  # one epoch
+    assert quoted["upstream_estimated_cost"] == estimate["estimated_total_price"]
+
+
+def test_a_quote_says_with_together_s_words_that_together_will_not_run_the_job(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    together_fake.script_estimates(price_per_1m=DEARER, refuse=1)
+    client, _ = connect(together)
+    file_id = upload(client, ELLE)
+    quoted = quote(client, file_id, n_epochs=EPOCHS)
+    assert quoted["upstream_estimated_cost"] is None
+    assert quoted["reserved_cost"] == quoted["estimated_cost"] > 0
+    assert quoted["reserves"] == "quote"
+    assert "Together will not run this job" in quoted["upstream_note"]
+    assert "allowed_to_proceed" in quoted["upstream_note"]
+    assert quoted["upstream_note"].endswith("A job would fail before it is sent.")
+
+
+def test_a_quote_together_cannot_estimate_just_now_comes_without_its_figure(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    together_fake.script_estimates(price_per_1m=DEARER)
+    client, _ = connect(together)
+    file_id = upload(client, ELLE)
+    asked_before = len(together_fake.estimates)
+    together_fake.add_fault("POST", "/fine-tunes/estimate-price", "status", times=10, status=503)
+    try:
+        quoted = quote(client, file_id, n_epochs=EPOCHS)
+    finally:
+        together_fake.clear_faults()
+    assert quoted["upstream_estimated_cost"] is None
+    assert quoted["reserved_cost"] == quoted["estimated_cost"]
+    assert quoted["upstream_note"].startswith("The upstream tg could not be asked for its estimate")
+    assert len(together_fake.estimates) == asked_before
+    again = quote(client, file_id, n_epochs=EPOCHS)  # the file's copy stays for the next ask
+    assert again["upstream_estimated_cost"] == together_fake.estimates[-1]["estimated_total_price"]
+
+
+def test_a_quote_on_a_file_together_lost_uploads_it_again_once(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    together_fake.script_estimates(price_per_1m=DEARER)
+    client, _ = connect(together)
+    file_id = upload(client, ELLE)
+    first = quote(client, file_id, n_epochs=EPOCHS)
+    together_fake.forget_files()
+    uploads_before = together_fake.files_uploaded
+    again = quote(client, file_id, n_epochs=EPOCHS)
+    assert together_fake.files_uploaded - uploads_before == 1
+    assert again["upstream_estimated_cost"] == first["upstream_estimated_cost"]
+    assert again["upstream_note"] is None
+
+
+def test_a_fireworks_quote_says_its_estimate_comes_on_the_job(
+    fireworks: RunningServer, fireworks_fake: FakeFireworks, connect: Connect
+):
+    client, _ = connect(fireworks)
+    file_id = upload(client, ELLE)
+    uploads_before = fireworks_fake.files_uploaded
+    quoted = quote(client, file_id, n_epochs=EPOCHS)
+    assert quoted["upstream_estimated_cost"] is None
+    assert quoted["reserved_cost"] == quoted["estimated_cost"]
+    assert "shows its estimate only on a job it has created" in quoted["upstream_note"]
+    assert fireworks_fake.files_uploaded == uploads_before
