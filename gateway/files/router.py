@@ -104,7 +104,10 @@ async def retrieve_quote(
     runtime: RuntimeDep,
     n_epochs: Annotated[int | None, Query(ge=1, le=50)] = None,
 ) -> Quote:
-    """ftgate's own addition: trained tokens and cost of tuning `model` on this file."""
+    """ftgate's own addition: trained tokens and cost of tuning `model` on this file. Where the
+    model's upstream gives its own estimate before a job exists (Together, `upstream_estimates`),
+    the file's copy there is uploaded once (a job reuses it) and the quote shows the upstream's
+    figure and the larger one a job would reserve."""
     return await quotes.quote_file(session, caller, runtime, file_id, model, n_epochs)
 
 

@@ -24,6 +24,9 @@ class AzureDeployment(BaseModel):
 
 # The kinds whose upstreams estimate a job's price (`upstream_estimates`).
 ESTIMATING_KINDS = ("together", "fireworks")
+# Those that estimate before a job exists (Together's estimate-price); Fireworks shows its
+# estimate on a created job only.
+ESTIMATES_BEFORE_JOB = ("together",)
 
 
 class UpstreamSpec(BaseModel):

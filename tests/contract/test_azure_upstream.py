@@ -7,63 +7,40 @@ Azure that keeps no metadata."""
 
 import logging
 import time
-from collections.abc import Iterator
 
 import openai
 import pytest
 
-from tests.support.azure import ARM_TOKEN, AZURE_KEY, GPT, azure_server
+from tests.support.azure import ARM_TOKEN, AZURE_KEY, GPT, azure_server, scripted_azure
 from tests.support.fake_azure import FakeAzure
 from tests.support.jobs import upload, wait_for_status
-from tests.support.server import RunningServer
-from tests.support.upstream import chronological_events, supervised
+from tests.support.upstream import (
+    GALLIUM,
+    assert_never_shown,
+    assert_refused_before_sending,
+    assert_tuned_chat_reaches,
+    chronological_events,
+    create_job,
+    made_since,
+    supervised,
+    upstream_fixtures,
+)
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 CREATES = r"^/v1/fine_tuning/jobs$"
 DEPLOYMENTS = "/deployments/"
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeAzure]:
-    with FakeAzure(
-        AZURE_KEY, token=ARM_TOKEN, step_seconds=0.02, validate_seconds=0.1, queue_seconds=0.3
-    ) as up:
-        up.add_base_deployment(GPT)
-        yield up
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeAzure
-) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp(f"azure-{request.param}")
-    with azure_server(data_dir, request.param, fake) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean_fake(fake: FakeAzure) -> Iterator[None]:
-    fake.provision(0.3)
-    yield
+def tidy(fake: FakeAzure) -> None:
     fake.clear_faults()
     fake.provision(0.3)
 
 
-@pytest.fixture
-def jobs_before(fake: FakeAzure) -> int:
-    return fake.jobs_created
-
-
-def made_since(fake: FakeAzure, before: int) -> list[dict]:
-    """The Azure jobs made since `before` were counted (tests run one at a time)."""
-    return fake.jobs()[before:]
+fake, server, tidy_fake, jobs_before = upstream_fixtures("azure", scripted_azure, azure_server, tidy=tidy)
 
 
 def create(client: openai.OpenAI, n_epochs: int = 1, **extra: object):
-    file_id = upload(client, "elle-limericks.jsonl")
-    return client.fine_tuning.jobs.create(
-        model=GPT, training_file=file_id, method=supervised(n_epochs), **extra
-    )
+    return create_job(client, n_epochs, GPT, **extra)
 
 
 def deployment_puts(fake: FakeAzure) -> list[dict]:
@@ -118,17 +95,12 @@ def test_chat_with_the_fine_tuned_model_goes_to_its_deployment(
     job = create(client, suffix="chat")
     model = wait_for_status(client, job.id, FINISHED).fine_tuned_model
     assert model is not None
-    messages = [{"role": "user", "content": "Tell me about Gallium"}]
-    answer = client.chat.completions.create(model=model, messages=messages)
-    assert answer.choices[0].message.content == f"[{model}] Tell me about Gallium"
-    assert fake.chats[-1] == model
-    streamed = client.chat.completions.create(model=GPT, messages=messages, stream=True)
+    assert_tuned_chat_reaches(client, make_client(), fake, model)
+    streamed = client.chat.completions.create(model=GPT, messages=GALLIUM, stream=True)
     assert "".join(chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices).endswith(
         "Tell me about Gallium"
     )
     assert fake.chats[-1] == GPT
-    with pytest.raises(openai.NotFoundError):
-        make_client().chat.completions.create(model=model, messages=messages)
 
 
 def test_a_deployment_azure_cannot_make_fails_the_job_with_the_deployment_named(
@@ -165,13 +137,7 @@ def test_management_faults_delay_the_deployment_but_make_it_once(client: openai.
 def test_what_azure_cannot_do_is_refused_naming_the_field_and_nothing_is_sent(
     client: openai.OpenAI, fake: FakeAzure, extra: dict, param: str
 ):
-    file_id = upload(client, "elle-limericks.jsonl")
-    requests_before = len(fake.requests)
-    with pytest.raises(openai.BadRequestError) as refused:
-        client.fine_tuning.jobs.create(model=GPT, training_file=file_id, **extra)
-    assert refused.value.param == param
-    time.sleep(0.3)
-    assert len(fake.requests) == requests_before
+    assert_refused_before_sending(client, fake, GPT, extra, param)
 
 
 def test_pause_resume_and_cancel_reach_azure(client: openai.OpenAI, fake: FakeAzure, jobs_before: int):
@@ -230,7 +196,4 @@ def test_the_azure_key_and_token_never_show(
     job = create(client, suffix="secret")
     done = wait_for_status(client, job.id, FINISHED, timeout=60)
     assert done.status == "succeeded", done.error
-    for secret in (AZURE_KEY, ARM_TOKEN):
-        assert secret not in caplog.text
-        assert secret not in done.model_dump_json()
-        assert not any(secret in event.model_dump_json() for event in chronological_events(client, job.id))
+    assert_never_shown(client, job.id, caplog.text, AZURE_KEY, ARM_TOKEN)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tarfile
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import openai
@@ -23,8 +24,8 @@ from tests.support.admin import Admin
 from tests.support.fake_together import FakeTogether
 from tests.support.jobs import upload, wait_for_status
 from tests.support.server import RunningServer
-from tests.support.together import TOGETHER_KEY, together_server
-from tests.support.upstream import LLAMA, supervised
+from tests.support.together import scripted_together, together_server
+from tests.support.upstream import LLAMA, supervised, upstream_fixtures
 from tests.support.wire import WireChecker
 
 FTGATE = str(Path(sys.executable).parent / "ftgate")
@@ -43,23 +44,30 @@ def adapter_archive(tiny_model: Path, folder: Path) -> bytes:
     return zstandard.ZstdCompressor().compress(packed.getvalue())
 
 
-@pytest.fixture(scope="module")
-def fake(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeTogether]:
-    with FakeTogether(api_key=TOGETHER_KEY, step_seconds=0.02, phase_seconds=0.05) as up:
+@contextmanager
+def adapter_serving_together(
+    tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FakeTogether]:
+    """The scripted Together, every completed job's adapter one of the tiny model."""
+    with scripted_together() as up:
         up.serve_adapter(adapter_archive(tiny_model, tmp_path_factory.mktemp("adapter")))
         yield up
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    fake: FakeTogether,
-    tiny_model: Path,
-) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp(f"home-{request.param}")
-    with together_server(data_dir, request.param, fake, home=tiny_model) as running:
-        yield running
+def home_server(
+    data_dir: Path, database: str, fake: FakeTogether, tiny_model: Path
+) -> AbstractContextManager[RunningServer]:
+    """The Llama model on `fake`, its adapters served at home on the tiny model."""
+    return together_server(data_dir, database, fake, home=tiny_model)
+
+
+fake, server, tidy_fake, jobs_before = upstream_fixtures(
+    "home",
+    adapter_serving_together,
+    home_server,
+    fake_needs=("tiny_model", "tmp_path_factory"),
+    server_needs=("tiny_model",),
+)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import io
 import logging
 import secrets
 import time
-from collections.abc import Iterator
 
 import openai
 import pytest
@@ -19,10 +18,27 @@ from gateway.providers.fireworks import FireworksProvider
 from tests.conftest import sdk_client
 from tests.support.admin import Admin
 from tests.support.fake_fireworks import FakeFireworks
-from tests.support.fireworks import ACCOUNT, FIREWORKS_KEY, FIREWORKS_LLAMA, fireworks_server
+from tests.support.fireworks import (
+    ACCOUNT,
+    FIREWORKS_KEY,
+    FIREWORKS_LLAMA,
+    fireworks_server,
+    scripted_fireworks,
+)
 from tests.support.jobs import upload, wait_for_status
 from tests.support.server import RunningServer
-from tests.support.upstream import LLAMA, chronological_events, supervised
+from tests.support.upstream import (
+    GALLIUM,
+    LLAMA,
+    assert_never_shown,
+    assert_refused_before_sending,
+    assert_tuned_chat_reaches,
+    chronological_events,
+    create_job,
+    made_since,
+    supervised,
+    upstream_fixtures,
+)
 from tests.support.wire import WireChecker
 
 FINISHED = {"succeeded", "failed", "cancelled"}
@@ -36,42 +52,11 @@ CREATES = rf"^/v1/accounts/{ACCOUNT}/supervisedFineTuningJobs$"
 DATASETS = rf"^/v1/accounts/{ACCOUNT}/datasets"
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeFireworks]:
-    with FakeFireworks(api_key=FIREWORKS_KEY, account=ACCOUNT, step_seconds=0.02, phase_seconds=0.05) as up:
-        yield up
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeFireworks
-) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp(f"fireworks-{request.param}")
-    with fireworks_server(data_dir, request.param, fake) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def no_faults_left(fake: FakeFireworks) -> Iterator[None]:
-    yield
-    fake.clear_faults()
-
-
-@pytest.fixture
-def jobs_before(fake: FakeFireworks) -> int:
-    return fake.jobs_created
-
-
-def made_since(fake: FakeFireworks, before: int) -> list[dict]:
-    """The Fireworks jobs made since `before` were counted (tests run one at a time)."""
-    return fake.jobs()[before:]
+fake, server, tidy_fake, jobs_before = upstream_fixtures("fireworks", scripted_fireworks, fireworks_server)
 
 
 def create(client: openai.OpenAI, n_epochs: int = 2, **extra: object):
-    file_id = upload(client, "elle-limericks.jsonl")
-    return client.fine_tuning.jobs.create(
-        model=LLAMA, training_file=file_id, method=supervised(n_epochs), **extra
-    )
+    return create_job(client, n_epochs, LLAMA, **extra)
 
 
 def wait_for_upstream(fake: FakeFireworks, job_id: str, states: set[str], timeout: float = 20) -> str:
@@ -198,13 +183,7 @@ def test_a_file_is_made_a_dataset_once_created_uploaded_and_validated(
 def test_what_fireworks_cannot_do_is_refused_naming_the_field_and_nothing_is_sent(
     client: openai.OpenAI, fake: FakeFireworks, extra: dict, param: str
 ):
-    file_id = upload(client, "elle-limericks.jsonl")
-    requests_before = len(fake.requests)
-    with pytest.raises(openai.BadRequestError) as refused:
-        client.fine_tuning.jobs.create(model=LLAMA, training_file=file_id, **extra)
-    assert refused.value.param == param
-    time.sleep(0.3)
-    assert len(fake.requests) == requests_before
+    assert_refused_before_sending(client, fake, LLAMA, extra, param)
 
 
 def test_cancel_reaches_fireworks_and_pause_and_resume_are_refused(
@@ -342,15 +321,10 @@ def test_chat_with_the_fine_tuned_model_reaches_fireworks_inference_under_its_ou
     model = wait_for_status(client, job.id, FINISHED).fine_tuned_model
     assert model is not None and model.startswith(f"accounts/{ACCOUNT}/models/chat-")
     chats_before = fake.requests_to("POST", r"^/inference/v1/chat/completions$")
-    messages = [{"role": "user", "content": "Tell me about Gallium"}]
-    answer = client.chat.completions.create(model=model, messages=messages)
-    assert answer.choices[0].message.content == f"[{model}] Tell me about Gallium"
-    assert fake.chats[-1] == model
-    base = client.chat.completions.create(model=LLAMA, messages=messages)
+    assert_tuned_chat_reaches(client, make_client(), fake, model)
+    base = client.chat.completions.create(model=LLAMA, messages=GALLIUM)
     assert base.choices[0].message.content == f"[{FIREWORKS_LLAMA}] Tell me about Gallium"
     assert fake.requests_to("POST", r"^/inference/v1/chat/completions$") - chats_before == 2
-    with pytest.raises(openai.NotFoundError):
-        make_client().chat.completions.create(model=model, messages=messages)
 
 
 def test_the_fireworks_key_never_shows(
@@ -361,10 +335,7 @@ def test_the_fireworks_key_never_shows(
     job = create(client, n_epochs=1)
     done = wait_for_status(client, job.id, FINISHED)
     assert done.status == "succeeded"
-    assert FIREWORKS_KEY not in caplog.text
-    assert FIREWORKS_KEY not in done.model_dump_json()
-    bodies = [event.model_dump_json() for event in chronological_events(client, job.id)]
-    assert not any(FIREWORKS_KEY in body for body in bodies)
+    assert_never_shown(client, job.id, caplog.text, FIREWORKS_KEY)
     signed = [r for r in fake.requests if r["path"].startswith("/signed/")]
     assert signed, "the metrics file was read"
 

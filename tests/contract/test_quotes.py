@@ -27,6 +27,12 @@ def test_quote_multiplies_billable_tokens_by_resolved_epochs_and_price(client: o
     assert quoted["billable_tokens_per_epoch"] == report["billable_tokens"]
     assert quoted["trained_tokens"] == report["billable_tokens"] * 10
     assert quoted["estimated_cost"] == round(quoted["trained_tokens"] * 3.0 / 1_000_000, 6)
+    assert quoted["reserved_cost"] == quoted["estimated_cost"]  # no upstream estimates here
+    assert (quoted["reserves"], quoted["upstream_estimated_cost"], quoted["upstream_note"]) == (
+        "quote",
+        None,
+        None,
+    )
     assert (
         quote(client, file_id, model="gpt-4.1", n_epochs=2)["trained_tokens"] == report["billable_tokens"] * 2
     )

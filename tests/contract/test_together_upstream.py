@@ -5,57 +5,35 @@ answers."""
 
 import logging
 import time
-from collections.abc import Iterator
 
 import openai
 import pytest
 
 from tests.support.fake_together import FakeTogether
 from tests.support.jobs import upload, wait_for_status
-from tests.support.server import RunningServer
-from tests.support.together import TOGETHER_KEY, TOGETHER_LLAMA, together_server
-from tests.support.upstream import LLAMA, chronological_events, supervised
+from tests.support.together import TOGETHER_KEY, TOGETHER_LLAMA, scripted_together, together_server
+from tests.support.upstream import (
+    GALLIUM,
+    LLAMA,
+    assert_never_shown,
+    assert_refused_before_sending,
+    assert_tuned_chat_reaches,
+    chronological_events,
+    create_job,
+    made_since,
+    supervised,
+    upstream_fixtures,
+)
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 CREATES = r"^/v1/fine-tunes$"
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTogether]:
-    with FakeTogether(api_key=TOGETHER_KEY, step_seconds=0.02, phase_seconds=0.05) as up:
-        yield up
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeTogether
-) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp(f"together-{request.param}")
-    with together_server(data_dir, request.param, fake) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def no_faults_left(fake: FakeTogether) -> Iterator[None]:
-    yield
-    fake.clear_faults()
-
-
-@pytest.fixture
-def jobs_before(fake: FakeTogether) -> int:
-    return fake.jobs_created
-
-
-def made_since(fake: FakeTogether, before: int) -> list[dict]:
-    """The Together jobs made since `before` were counted (tests run one at a time)."""
-    return fake.jobs()[before:]
+fake, server, tidy_fake, jobs_before = upstream_fixtures("together", scripted_together, together_server)
 
 
 def create(client: openai.OpenAI, n_epochs: int = 2, **extra: object):
-    file_id = upload(client, "elle-limericks.jsonl")
-    return client.fine_tuning.jobs.create(
-        model=LLAMA, training_file=file_id, method=supervised(n_epochs), **extra
-    )
+    return create_job(client, n_epochs, LLAMA, **extra)
 
 
 def test_a_job_runs_on_together_and_its_life_is_mirrored_in_openais_shapes(
@@ -138,13 +116,7 @@ def test_the_together_job_carries_the_mapped_hyperparameters_and_files(
 def test_what_together_cannot_do_is_refused_naming_the_field_and_nothing_is_sent(
     client: openai.OpenAI, fake: FakeTogether, extra: dict, param: str
 ):
-    file_id = upload(client, "elle-limericks.jsonl")
-    requests_before = len(fake.requests)
-    with pytest.raises(openai.BadRequestError) as refused:
-        client.fine_tuning.jobs.create(model=LLAMA, training_file=file_id, **extra)
-    assert refused.value.param == param
-    time.sleep(0.3)
-    assert len(fake.requests) == requests_before
+    assert_refused_before_sending(client, fake, LLAMA, extra, param)
 
 
 def test_a_forty_character_suffix_is_taken(client: openai.OpenAI, fake: FakeTogether, jobs_before: int):
@@ -294,14 +266,9 @@ def test_chat_with_the_fine_tuned_model_reaches_together_under_its_output_name(
     job = create(client, n_epochs=1, suffix="chat")
     model = wait_for_status(client, job.id, FINISHED).fine_tuned_model
     assert model is not None
-    messages = [{"role": "user", "content": "Tell me about Gallium"}]
-    answer = client.chat.completions.create(model=model, messages=messages)
-    assert answer.choices[0].message.content == f"[{model}] Tell me about Gallium"
-    assert fake.chats[-1] == model
-    base = client.chat.completions.create(model=LLAMA, messages=messages)
+    assert_tuned_chat_reaches(client, make_client(), fake, model)
+    base = client.chat.completions.create(model=LLAMA, messages=GALLIUM)
     assert base.choices[0].message.content == f"[{TOGETHER_LLAMA}] Tell me about Gallium"
-    with pytest.raises(openai.NotFoundError):
-        make_client().chat.completions.create(model=model, messages=messages)
 
 
 def test_the_together_key_never_shows(
@@ -312,10 +279,7 @@ def test_the_together_key_never_shows(
     job = create(client, n_epochs=1)
     done = wait_for_status(client, job.id, FINISHED)
     assert done.status == "succeeded"
-    assert TOGETHER_KEY not in caplog.text
-    assert TOGETHER_KEY not in done.model_dump_json()
-    bodies = [event.model_dump_json() for event in chronological_events(client, job.id)]
-    assert not any(TOGETHER_KEY in body for body in bodies)
+    assert_never_shown(client, job.id, caplog.text, TOGETHER_KEY)
 
 
 def test_without_upstream_estimates_no_price_is_asked_of_together(client: openai.OpenAI, fake: FakeTogether):

@@ -7,6 +7,8 @@ job before it is sent. On SQLite and PostgreSQL."""
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
 
 import openai
 import pytest
@@ -16,11 +18,11 @@ from tests.conftest import sdk_client
 from tests.support.admin import Admin
 from tests.support.fake_fireworks import FakeFireworks
 from tests.support.fake_together import FakeTogether
-from tests.support.fireworks import ACCOUNT, FIREWORKS_KEY, fireworks_server
+from tests.support.fireworks import fireworks_server, scripted_fireworks
 from tests.support.jobs import DATA, upload, wait_for_status
 from tests.support.server import RunningServer
-from tests.support.together import TOGETHER_KEY, together_server
-from tests.support.upstream import LLAMA, supervised
+from tests.support.together import scripted_together, together_server
+from tests.support.upstream import LLAMA, supervised, upstream_fixtures
 from tests.support.wire import WireChecker
 
 FINISHED = {"succeeded", "failed", "cancelled"}
@@ -30,42 +32,30 @@ FTGATE_PRICE = 1.0
 DEARER, CHEAPER = 50.0, 0.01
 EPOCHS = 2
 ELLE = "elle-limericks.jsonl"
-DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 Connect = Callable[..., tuple[openai.OpenAI, str]]
 
 
-@pytest.fixture(scope="module")
-def together_fake() -> Iterator[FakeTogether]:
-    with FakeTogether(api_key=TOGETHER_KEY, step_seconds=0.02, phase_seconds=0.05) as up:
-        yield up
+def estimating(start: Callable[..., AbstractContextManager[RunningServer]]) -> Callable[..., Any]:
+    """`start`'s server at ftgate's price, its upstream configured with `upstream_estimates`."""
+    return lambda data_dir, database, fake: start(
+        data_dir, database, fake, FTGATE_PRICE, upstream_estimates=True
+    )
 
 
-@pytest.fixture(scope="module")
-def fireworks_fake() -> Iterator[FakeFireworks]:
-    with FakeFireworks(api_key=FIREWORKS_KEY, account=ACCOUNT, step_seconds=0.02, phase_seconds=0.05) as up:
-        yield up
-
-
-@pytest.fixture(scope="module", params=DATABASES)
-def together(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, together_fake: FakeTogether
-) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp(f"estimates-together-{request.param}")
-    with together_server(
-        data_dir, request.param, together_fake, FTGATE_PRICE, upstream_estimates=True
-    ) as running:
-        yield running
-
-
-@pytest.fixture(scope="module", params=DATABASES)
-def fireworks(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fireworks_fake: FakeFireworks
-) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp(f"estimates-fireworks-{request.param}")
-    with fireworks_server(
-        data_dir, request.param, fireworks_fake, FTGATE_PRICE, upstream_estimates=True
-    ) as running:
-        yield running
+together_fake, together, tidy_together_fake, _ = upstream_fixtures(
+    "estimates-together",
+    scripted_together,
+    estimating(together_server),
+    fake="together_fake",
+    server="together",
+)
+fireworks_fake, fireworks, tidy_fireworks_fake, _ = upstream_fixtures(
+    "estimates-fireworks",
+    scripted_fireworks,
+    estimating(fireworks_server),
+    fake="fireworks_fake",
+    server="fireworks",
+)
 
 
 @pytest.fixture
@@ -86,10 +76,14 @@ def connect(wire: WireChecker) -> Iterator[Connect]:
         admin.close()
 
 
+def quote(client: openai.OpenAI, file_id: str, **params: object) -> dict:
+    params = {"model": LLAMA} | params
+    return client.get(f"/files/{file_id}/quote", cast_to=object, options={"params": params})
+
+
 def quoted_micros(client: openai.OpenAI, file_id: str) -> int:
-    params = {"model": LLAMA, "n_epochs": EPOCHS}
-    quote = client.get(f"/files/{file_id}/quote", cast_to=object, options={"params": params})
-    return round(quote["estimated_cost"] * 1_000_000)
+    """ftgate's own figure."""
+    return round(quote(client, file_id, n_epochs=EPOCHS)["estimated_cost"] * 1_000_000)
 
 
 def usage(server: RunningServer, project_id: str) -> dict:
@@ -105,6 +99,16 @@ def reserved_micros(server: RunningServer, project_id: str) -> int:
     return round(usage(server, project_id)["reserved_usd"] * 1_000_000)
 
 
+def file_on(
+    server: RunningServer, fake: FakeTogether | FakeFireworks, connect: Connect, price: float, **script: int
+) -> tuple[openai.OpenAI, str, str]:
+    """A new project on `server`, whose upstream `fake` estimates at `price` (and as `script`
+    says besides): its client, its id, and the Elle limericks uploaded."""
+    fake.script_estimates(price_per_1m=price, **script)
+    client, project_id = connect(server)
+    return client, project_id, upload(client, ELLE)
+
+
 def create(client: openai.OpenAI, file_id: str) -> str:
     return client.fine_tuning.jobs.create(model=LLAMA, training_file=file_id, method=supervised(EPOCHS)).id
 
@@ -112,9 +116,7 @@ def create(client: openai.OpenAI, file_id: str) -> str:
 def test_together_s_dearer_estimate_is_what_the_job_reserves(
     together: RunningServer, together_fake: FakeTogether, connect: Connect
 ):
-    together_fake.script_estimates(price_per_1m=DEARER)
-    client, project_id = connect(together)
-    file_id = upload(client, ELLE)
+    client, project_id, file_id = file_on(together, together_fake, connect, DEARER)
     quoted = quoted_micros(client, file_id)
     together_fake.script_next_job(step_seconds=0.5)
     job_id = create(client, file_id)
@@ -131,9 +133,7 @@ def test_together_s_dearer_estimate_is_what_the_job_reserves(
 def test_ftgate_s_quote_stays_reserved_where_together_s_estimate_is_cheaper(
     together: RunningServer, together_fake: FakeTogether, connect: Connect
 ):
-    together_fake.script_estimates(price_per_1m=CHEAPER)
-    client, project_id = connect(together)
-    file_id = upload(client, ELLE)
+    client, project_id, file_id = file_on(together, together_fake, connect, CHEAPER)
     quoted = quoted_micros(client, file_id)
     asked_before = len(together_fake.estimates)
     together_fake.script_next_job(step_seconds=0.5)
@@ -148,9 +148,7 @@ def test_ftgate_s_quote_stays_reserved_where_together_s_estimate_is_cheaper(
 def test_a_budget_that_together_s_estimate_exceeds_fails_the_job_before_it_is_sent(
     together: RunningServer, together_fake: FakeTogether, connect: Connect
 ):
-    together_fake.script_estimates(price_per_1m=DEARER)
-    client, project_id = connect(together)
-    file_id = upload(client, ELLE)
+    client, project_id, file_id = file_on(together, together_fake, connect, DEARER)
     quoted = quoted_micros(client, file_id)
     budget = quoted * 3  # the quote fits, Together's fifty-fold estimate does not
     admin = Admin(together.base_url)
@@ -172,9 +170,7 @@ def test_a_budget_that_together_s_estimate_exceeds_fails_the_job_before_it_is_se
 def test_a_job_together_says_the_account_may_not_run_fails_with_why_and_is_not_sent(
     together: RunningServer, together_fake: FakeTogether, connect: Connect
 ):
-    together_fake.script_estimates(price_per_1m=DEARER, refuse=1)
-    client, project_id = connect(together)
-    file_id = upload(client, ELLE)
+    client, project_id, file_id = file_on(together, together_fake, connect, DEARER, refuse=1)
     jobs_before = together_fake.jobs_created
     done = wait_for_status(client, create(client, file_id), FINISHED)
     assert done.status == "failed"
@@ -189,9 +185,7 @@ def test_a_job_together_says_the_account_may_not_run_fails_with_why_and_is_not_s
 def test_a_fireworks_job_reserves_the_larger_of_its_estimated_cost_and_the_quote(
     fireworks: RunningServer, fireworks_fake: FakeFireworks, connect: Connect, price: float
 ):
-    fireworks_fake.script_estimates(price_per_1m=price)
-    client, project_id = connect(fireworks)
-    file_id = upload(client, ELLE)
+    client, project_id, file_id = file_on(fireworks, fireworks_fake, connect, price)
     quoted = quoted_micros(client, file_id)
     fireworks_fake.script_next_job(step_seconds=0.5)
     job_id = create(client, file_id)
@@ -213,9 +207,7 @@ def test_a_fireworks_job_reserves_the_larger_of_its_estimated_cost_and_the_quote
 def test_a_file_together_lost_before_the_estimate_is_uploaded_again_once(
     together: RunningServer, together_fake: FakeTogether, connect: Connect
 ):
-    together_fake.script_estimates(price_per_1m=CHEAPER)
-    client, _ = connect(together)
-    file_id = upload(client, ELLE)
+    client, _, file_id = file_on(together, together_fake, connect, CHEAPER)
     first = wait_for_status(client, create(client, file_id), FINISHED)
     assert first.status == "succeeded", first.error
     together_fake.forget_files()
@@ -224,3 +216,93 @@ def test_a_file_together_lost_before_the_estimate_is_uploaded_again_once(
     assert done.status == "succeeded", done.error
     assert together_fake.files_uploaded - uploads_before == 1
     assert len(together_fake.estimates) - asked_before == 1  # the refused ask gave no estimate
+
+
+@pytest.mark.parametrize("price", [DEARER, CHEAPER])
+def test_a_together_quote_shows_together_s_estimate_and_the_figure_a_job_reserves(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect, price: float
+):
+    client, project_id, file_id = file_on(together, together_fake, connect, price)
+    uploads_before = together_fake.files_uploaded
+    quoted = quote(client, file_id, n_epochs=EPOCHS)
+    estimate = together_fake.estimates[-1]
+    assert estimate["estimated_train_token_count"] == EPOCHS * (len((DATA / ELLE).read_bytes()) // 4)
+    assert quoted["upstream_estimated_cost"] == estimate["estimated_total_price"]
+    assert quoted["upstream_note"] is None
+    dearer = price == DEARER
+    assert (quoted["upstream_estimated_cost"] > quoted["estimated_cost"]) == dearer
+    assert quoted["reserved_cost"] == max(quoted["upstream_estimated_cost"], quoted["estimated_cost"])
+    assert quoted["reserves"] == ("upstream_estimate" if dearer else "quote")
+    together_fake.script_next_job(step_seconds=0.5)
+    job_id = create(client, file_id)
+    wait_for_status(client, job_id, {"running"})
+    assert reserved_micros(together, project_id) == round(quoted["reserved_cost"] * 1_000_000)
+    assert together_fake.files_uploaded - uploads_before == 1  # the job sent the quote's copy
+    client.fine_tuning.jobs.cancel(job_id)
+
+
+def test_a_together_quote_without_epochs_asks_for_together_s_default_as_a_job_would(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    client, _, file_id = file_on(together, together_fake, connect, DEARER)
+    quoted = quote(client, file_id)
+    assert quoted["n_epochs"] > 1  # ftgate's "auto"
+    estimate = together_fake.estimates[-1]
+    assert estimate["estimated_train_token_count"] == len((DATA / ELLE).read_bytes()) // 4  # one epoch
+    assert quoted["upstream_estimated_cost"] == estimate["estimated_total_price"]
+
+
+def test_a_quote_says_with_together_s_words_that_together_will_not_run_the_job(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    client, _, file_id = file_on(together, together_fake, connect, DEARER, refuse=1)
+    quoted = quote(client, file_id, n_epochs=EPOCHS)
+    assert quoted["upstream_estimated_cost"] is None
+    assert quoted["reserved_cost"] == quoted["estimated_cost"] > 0
+    assert quoted["reserves"] == "quote"
+    assert "Together will not run this job" in quoted["upstream_note"]
+    assert "allowed_to_proceed" in quoted["upstream_note"]
+    assert quoted["upstream_note"].endswith("A job would fail before it is sent.")
+
+
+def test_a_quote_together_cannot_estimate_just_now_comes_without_its_figure(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    client, _, file_id = file_on(together, together_fake, connect, DEARER)
+    asked_before = len(together_fake.estimates)
+    together_fake.add_fault("POST", "/fine-tunes/estimate-price", "status", times=10, status=503)
+    try:
+        quoted = quote(client, file_id, n_epochs=EPOCHS)
+    finally:
+        together_fake.clear_faults()
+    assert quoted["upstream_estimated_cost"] is None
+    assert quoted["reserved_cost"] == quoted["estimated_cost"]
+    assert quoted["upstream_note"].startswith("The upstream tg could not be asked for its estimate")
+    assert len(together_fake.estimates) == asked_before
+    again = quote(client, file_id, n_epochs=EPOCHS)  # the file's copy stays for the next ask
+    assert again["upstream_estimated_cost"] == together_fake.estimates[-1]["estimated_total_price"]
+
+
+def test_a_quote_on_a_file_together_lost_uploads_it_again_once(
+    together: RunningServer, together_fake: FakeTogether, connect: Connect
+):
+    client, _, file_id = file_on(together, together_fake, connect, DEARER)
+    first = quote(client, file_id, n_epochs=EPOCHS)
+    together_fake.forget_files()
+    uploads_before = together_fake.files_uploaded
+    again = quote(client, file_id, n_epochs=EPOCHS)
+    assert together_fake.files_uploaded - uploads_before == 1
+    assert again["upstream_estimated_cost"] == first["upstream_estimated_cost"]
+    assert again["upstream_note"] is None
+
+
+def test_a_fireworks_quote_says_its_estimate_comes_on_the_job(
+    fireworks: RunningServer, fireworks_fake: FakeFireworks, connect: Connect
+):
+    client, _, file_id = file_on(fireworks, fireworks_fake, connect, DEARER)
+    uploads_before = fireworks_fake.files_uploaded
+    quoted = quote(client, file_id, n_epochs=EPOCHS)
+    assert quoted["upstream_estimated_cost"] is None
+    assert quoted["reserved_cost"] == quoted["estimated_cost"]
+    assert "shows its estimate only on a job it has created" in quoted["upstream_note"]
+    assert fireworks_fake.files_uploaded == uploads_before

@@ -22,11 +22,13 @@ from tests.support.upstream import (
     ACTION_TEXTS,
     OWN_TEXTS,
     UPSTREAM_KEY,
+    assert_never_shown,
     chronological_events,
     create_job,
     mirrored_texts,
     supervised,
     the_upstream_job,
+    upstream_fixtures,
     upstream_jobs_of,
     upstream_server,
 )
@@ -35,25 +37,11 @@ from tests.support.wire import WireChecker
 FINISHED = {"succeeded", "failed", "cancelled"}
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeUpstream]:
-    with FakeUpstream(api_key=UPSTREAM_KEY, step_seconds=0.02, validate_seconds=0.1, queue_seconds=0.1) as up:
-        yield up
+def scripted_upstream() -> FakeUpstream:
+    return FakeUpstream(api_key=UPSTREAM_KEY, step_seconds=0.02, validate_seconds=0.1, queue_seconds=0.1)
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeUpstream
-) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp(f"upstream-{request.param}")
-    with upstream_server(data_dir, request.param, fake) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def no_faults_left(fake: FakeUpstream) -> Iterator[None]:
-    yield
-    fake.clear_faults()
+fake, server, tidy_fake, jobs_before = upstream_fixtures("upstream", scripted_upstream, upstream_server)
 
 
 @pytest.fixture
@@ -430,8 +418,7 @@ def test_the_upstream_key_never_shows(
     job = create(client, n_epochs=1)
     done = wait_for_status(client, job.id, FINISHED)
     assert done.status == "succeeded"
-    assert UPSTREAM_KEY not in caplog.text
-    assert UPSTREAM_KEY not in done.model_dump_json()
+    assert_never_shown(client, job.id, caplog.text, UPSTREAM_KEY)
 
 
 @pytest.mark.parametrize(

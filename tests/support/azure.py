@@ -2,7 +2,8 @@
 (tests/support/fake_azure)."""
 
 import secrets
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from tests.support.fake_azure import FakeAzure
@@ -13,6 +14,16 @@ AZURE = "az"
 AZURE_KEY = secrets.token_hex(16)
 ARM_TOKEN = "eyJ0eXAiOiJKV1Qi." + secrets.token_hex(24)
 GPT = "gpt-4o-mini-2024-07-18"
+
+
+@contextmanager
+def scripted_azure() -> Iterator[FakeAzure]:
+    """The scripted Azure resource, at test speed, serving `GPT` as a base deployment."""
+    with FakeAzure(
+        AZURE_KEY, token=ARM_TOKEN, step_seconds=0.02, validate_seconds=0.1, queue_seconds=0.3
+    ) as up:
+        up.add_base_deployment(GPT)
+        yield up
 
 
 def azure_server(data_dir: Path, database: str, fake: FakeAzure) -> AbstractContextManager[RunningServer]:

@@ -15,6 +15,12 @@ ACCOUNT = "acme"
 FIREWORKS_LLAMA = "accounts/fireworks/models/llama-v3p1-8b-instruct"
 
 
+def scripted_fireworks() -> FakeFireworks:
+    """The scripted Fireworks, at test speed, on `FIREWORKS_KEY` and `ACCOUNT` (a context manager:
+    it serves inside `with`)."""
+    return FakeFireworks(api_key=FIREWORKS_KEY, account=ACCOUNT, step_seconds=0.02, phase_seconds=0.05)
+
+
 def fireworks_server(
     data_dir: Path,
     database: str,

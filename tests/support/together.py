@@ -14,6 +14,12 @@ TOGETHER_KEY = "tgp_v1_" + secrets.token_hex(20)
 TOGETHER_LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
 
 
+def scripted_together() -> FakeTogether:
+    """The scripted Together, at test speed, on `TOGETHER_KEY` (a context manager: it serves
+    inside `with`)."""
+    return FakeTogether(api_key=TOGETHER_KEY, step_seconds=0.02, phase_seconds=0.05)
+
+
 def together_server(
     data_dir: Path,
     database: str,

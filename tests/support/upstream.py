@@ -1,12 +1,17 @@
-"""An ftgate server whose OpenAI models run on a scripted upstream (tests/support/fake_upstream)."""
+"""An ftgate server whose OpenAI models run on a scripted upstream (tests/support/fake_upstream),
+and what the contract tests of every upstream kind share: the module's fake and its server per
+database (`upstream_fixtures`), creating a job, and the upstream jobs it made."""
 
 import base64
 import secrets
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 import openai
+import pytest
 from openai.types.fine_tuning import FineTuningJob
 
 from gateway.catalog import DEFAULT_BASE_MODELS, BaseModelSpec
@@ -91,11 +96,13 @@ ACTION_TEXTS = frozenset(
 )
 
 
-def create_job(client: openai.OpenAI, n_epochs: int, **extra: object) -> FineTuningJob:
-    """A job on the Elle limericks (10 examples: 10 steps an epoch) on a model the fake runs."""
+def create_job(
+    client: openai.OpenAI, n_epochs: int, model: str = "gpt-4o-mini", **extra: object
+) -> FineTuningJob:
+    """A job on the Elle limericks (10 examples: 10 steps an epoch) on `model`, which the fake runs."""
     file_id = upload(client, "elle-limericks.jsonl")
     return client.fine_tuning.jobs.create(
-        model="gpt-4o-mini", training_file=file_id, method=supervised(n_epochs), **extra
+        model=model, training_file=file_id, method=supervised(n_epochs), **extra
     )
 
 
@@ -169,3 +176,110 @@ def one_model_server(
             **FAST_POLLING,
         }
         yield stack.enter_context(serve(Settings.model_validate(values)))
+
+
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+class Fake(Protocol):
+    """What the fixtures ask of a scripted upstream of any kind."""
+
+    @property
+    def jobs_created(self) -> int: ...
+
+    @property
+    def requests(self) -> list[dict[str, Any]]: ...
+
+    def clear_faults(self) -> None: ...
+
+    def jobs(self) -> list[dict[str, Any]]: ...
+
+
+GALLIUM = [{"role": "user", "content": "Tell me about Gallium"}]
+
+
+def assert_refused_before_sending(
+    client: openai.OpenAI, fake: Fake, model: str, extra: dict[str, Any], param: str
+) -> None:
+    """A create of `model` with `extra` is refused naming `param`, and nothing reaches `fake`."""
+    file_id = upload(client, "elle-limericks.jsonl")
+    requests_before = len(fake.requests)
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.fine_tuning.jobs.create(model=model, training_file=file_id, **extra)
+    assert refused.value.param == param
+    time.sleep(0.3)
+    assert len(fake.requests) == requests_before
+
+
+def assert_never_shown(client: openai.OpenAI, job_id: str, logs: str, *secrets: str) -> None:
+    """None of `secrets` shows in the `logs`, the job or its events."""
+    shown = [client.fine_tuning.jobs.retrieve(job_id).model_dump_json(), logs]
+    shown += [event.model_dump_json() for event in chronological_events(client, job_id)]
+    for secret in secrets:
+        assert not any(secret in text for text in shown)
+
+
+def assert_tuned_chat_reaches(
+    client: openai.OpenAI, other_project: openai.OpenAI, fake: Any, model: str
+) -> None:
+    """Chat with the fine-tuned `model` is answered by `fake` (whose echo names the model it was
+    asked for) under that name; another project has no such model."""
+    answer = client.chat.completions.create(model=model, messages=GALLIUM)
+    assert answer.choices[0].message.content == f"[{model}] Tell me about Gallium"
+    assert fake.chats[-1] == model
+    with pytest.raises(openai.NotFoundError):
+        other_project.chat.completions.create(model=model, messages=GALLIUM)
+
+
+def made_since(fake: Fake, before: int) -> list[dict]:
+    """The upstream jobs made since `before` were counted (tests run one at a time)."""
+    return fake.jobs()[before:]
+
+
+def upstream_fixtures(
+    name: str,
+    start_fake: Callable[..., AbstractContextManager[Any]],
+    start_server: Callable[..., AbstractContextManager[RunningServer]],
+    *,
+    fake: str = "fake",
+    server: str = "server",
+    tidy: Callable[[Any], None] = lambda up: up.clear_faults(),
+    fake_needs: tuple[str, ...] = (),
+    server_needs: tuple[str, ...] = (),
+) -> tuple[Any, Any, Any, Any]:
+    """A contract test module's fixtures, to be assigned to its names: the scripted upstream
+    (`fake`, started once for the module by `start_fake(**fake_needs)`), an ftgate server on it
+    per database (`server`: `start_server(data_dir, database, fake, **server_needs)`; the
+    fixtures named in the needs are passed by name), for every test the fake left tidy by
+    `tidy` (its faults cleared) before and after it, and `jobs_before` (`jobs_before_<fake>` for
+    a fake not named `fake`): how many jobs the fake had made when a test began.
+
+        fake, server, tidy_fake, jobs_before = upstream_fixtures("together", start, together_server)
+    """
+
+    @pytest.fixture(scope="module", name=fake)
+    def fake_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        with start_fake(**{need: request.getfixturevalue(need) for need in fake_needs}) as up:
+            yield up
+
+    @pytest.fixture(scope="module", name=server, params=DATABASES)
+    def server_fixture(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[RunningServer]:
+        data_dir = tmp_path_factory.mktemp(f"{name}-{request.param}")
+        extra = {need: request.getfixturevalue(need) for need in server_needs}
+        with start_server(data_dir, request.param, request.getfixturevalue(fake), **extra) as running:
+            yield running
+
+    @pytest.fixture(autouse=True, name=f"tidy_{fake}")
+    def tidy_fixture(request: pytest.FixtureRequest) -> Iterator[None]:
+        up = request.getfixturevalue(fake)
+        tidy(up)
+        yield
+        tidy(up)
+
+    @pytest.fixture(name="jobs_before" if fake == "fake" else f"jobs_before_{fake}")
+    def jobs_before_fixture(request: pytest.FixtureRequest) -> int:
+        return request.getfixturevalue(fake).jobs_created
+
+    return fake_fixture, server_fixture, tidy_fixture, jobs_before_fixture

@@ -16,14 +16,13 @@ import logging
 import time
 from typing import Any
 
-import anyio
-
 from gateway.budgets import ledger
 from gateway.catalog import resolve_base_model
 from gateway.files import repository as files_repository
+from gateway.files.upstream_copies import upload_once
 from gateway.fine_tuning import repository
 from gateway.fine_tuning.status import JobStatus
-from gateway.models import Job, UpstreamFile
+from gateway.models import Job
 from gateway.providers.base import JobLookup, Provider, UpstreamFileNotFound, UpstreamJob
 from gateway.runtime import Runtime
 
@@ -150,54 +149,18 @@ async def _request(runtime: Runtime, provider: Provider, job: Job) -> dict[str, 
         )
     request: dict[str, Any] = {
         "model": model,
-        "training_file": await _upload_once(runtime, provider, job, job.training_file),
+        "training_file": await upload_once(runtime, provider, job.project_id, job.training_file),
         "method": job.method,
         "seed": job.seed,
         "metadata": metadata,
     }
     if job.validation_file is not None:
-        request["validation_file"] = await _upload_once(runtime, provider, job, job.validation_file)
+        request["validation_file"] = await upload_once(runtime, provider, job.project_id, job.validation_file)
     if job.suffix is not None:
         request["suffix"] = job.suffix
     if job.integrations:
         request["integrations"] = job.integrations
     return request
-
-
-async def _upload_once(runtime: Runtime, provider: Provider, job: Job, file_id: str) -> str:
-    """The file's id at the upstream, uploading it first if no job did. A row marks an upload
-    under way, so that jobs sharing a file wait for it rather than upload it again; a mark older
-    than a lease (its uploader died) is taken over."""
-    now = int(time.time())
-    async with runtime.transaction() as session:
-        copy = await files_repository.upstream_copy(session, file_id, provider.name)
-        if copy is not None and copy.upstream_file_id is not None:
-            return copy.upstream_file_id
-        if copy is not None and copy.created_at > now - runtime.settings.job_lease_seconds:
-            raise UploadInProgress(file_id)
-        stored = await files_repository.get(session, job.project_id, file_id, now)
-        if stored is None:
-            raise MissingFile(file_id)
-        if copy is None:
-            session.add(UpstreamFile(file_id=file_id, upstream=provider.name, created_at=now))
-        else:
-            copy.created_at = now
-    content = await anyio.to_thread.run_sync(runtime.blobs.open, stored.blob_key)
-    try:
-        uploaded = await provider.upload_file(stored.filename, content, stored.purpose)
-    finally:
-        content.close()
-    async with runtime.transaction() as session:
-        copy = await files_repository.upstream_copy(session, file_id, provider.name)
-        assert copy is not None
-        copy.upstream_file_id = uploaded
-    return uploaded
-
-
-class MissingFile(Exception):
-    def __init__(self, file_id: str) -> None:
-        super().__init__(f"The job failed because the file {file_id} no longer exists.")
-        self.file_id = file_id
 
 
 def _resend_after_seconds(runtime: Runtime, upstream: str) -> float:
@@ -206,7 +169,3 @@ def _resend_after_seconds(runtime: Runtime, upstream: str) -> float:
 
 class CreateInFlight(Exception):
     """The job was sent and is not found upstream yet: the create may still be under way there."""
-
-
-class UploadInProgress(Exception):
-    """Another job is uploading the same file to the same upstream: try again shortly."""

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.catalog import LOCAL_PROVIDER
 from gateway.errors import InsufficientQuota
+from gateway.files.upstream_copies import MissingFile, UploadInProgress
 from gateway.fine_tuning import events, lifecycle, mirroring, polling, repository, scheduling
 from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
@@ -42,7 +43,7 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
             async with runtime.transaction() as session:
                 await upstream_errors.record(session, runtime.settings, held.job, error)
             return
-        except (submission.UploadInProgress, submission.CreateInFlight, IntegrityError):
+        except (UploadInProgress, submission.CreateInFlight, IntegrityError):
             # Another job is sending the same file (or just started to), or this job's lost
             # create may still land upstream: look again shortly.
             delay = runtime.settings.upstream_poll_running_seconds
@@ -53,7 +54,7 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
             async with runtime.transaction() as session:
                 await upstream_errors.fail(session, job, error)
             return
-        except submission.MissingFile as missing:
+        except MissingFile as missing:
             kind = "training" if missing.file_id == job.training_file else "validation"
             error = JobError(f"invalid_{kind}_file", str(missing), f"{kind}_file")
             async with runtime.transaction() as session:

@@ -5,12 +5,11 @@ fine-tuning jobs (paged with `pageToken`) and DPO jobs, the signed metrics files
 import base64
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from tests.support.fake_upstream.api import Api as OpenAIApi
 from tests.support.fake_upstream.errors import ApiError
-from tests.support.fake_upstream.server import Request, Response
+from tests.support.fake_upstream.server import Request, Response, Routes
 
 from .errors import RpcError
 from .lifecycle import Fireworks, Job
@@ -29,18 +28,19 @@ class FireworksApi:
         self.account = account
         # OpenAI's chat answers, which Fireworks' inference API shares.
         self.openai = OpenAIApi(fireworks, api_key)  # type: ignore[arg-type]
-        routes: list[tuple[str, str, Callable[..., Response]]] = [
-            ("POST", ACCOUNT + "/datasets", self.create_dataset),
-            ("GET", DATASET, self.get_dataset),
-            ("POST", DATASET + ":upload", self.upload),
-            ("POST", DATASET + ":validateUpload", self.validate),
-            ("POST", JOBS, self.create_job),
-            ("GET", JOBS, self.list_jobs),
-            ("GET", JOB, self.get_job),
-            ("POST", JOB + ":cancel", self.cancel),
-            ("POST", "/inference/v1/chat/completions", self.chat),
-        ]
-        self.routes = [(method, re.compile(path), endpoint) for method, path, endpoint in routes]
+        self.routes = Routes(
+            [
+                ("POST", ACCOUNT + "/datasets", self.create_dataset),
+                ("GET", DATASET, self.get_dataset),
+                ("POST", DATASET + ":upload", self.upload),
+                ("POST", DATASET + ":validateUpload", self.validate),
+                ("POST", JOBS, self.create_job),
+                ("GET", JOBS, self.list_jobs),
+                ("GET", JOB, self.get_job),
+                ("POST", JOB + ":cancel", self.cancel),
+                ("POST", "/inference/v1/chat/completions", self.chat),
+            ]
+        )
 
     def handle(self, request: Request) -> Response:
         try:
@@ -50,13 +50,13 @@ class FireworksApi:
                 return self.metrics_file(match.group(1))
             if request.headers.get("authorization") != f"Bearer {self.api_key}":
                 raise RpcError(401, "The API key is missing or invalid.")
-            for method, path, endpoint in self.routes:
-                if method == request.method and (match := path.fullmatch(request.path)):
-                    groups = match.groupdict()
-                    if groups.pop("account", self.account) != self.account:
-                        raise RpcError(403, "The API key cannot reach this account.")
-                    return endpoint(request, **groups)
-            raise RpcError(404, f"No route for {request.method} {request.path}")
+            found = self.routes.find(request)
+            if found is None:
+                raise RpcError(404, f"No route for {request.method} {request.path}")
+            endpoint, named = found
+            if named.pop("account", self.account) != self.account:
+                raise RpcError(403, "The API key cannot reach this account.")
+            return endpoint(request, **named)
         except RpcError as error:
             return error.response()
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from tests.support.fake_upstream.scripted import ScriptedUpstream
+
 from .errors import RpcError
 
 ACCOUNT = "acme"
@@ -99,30 +101,20 @@ class Job:
         return self.data if self.collection == SUPERVISED else self.data["trainingConfig"]
 
 
-class Fireworks:
-    def __init__(self, *, step_seconds: float, phase_seconds: float) -> None:
-        self.step_seconds = step_seconds
-        self.phase_seconds = phase_seconds
-        self.reset()
+class Fireworks(ScriptedUpstream):
+    PRICE_PER_1M = PRICE_PER_1M
+    RESTING = frozenset({"done", "PAUSED"})
+    # `files`: the datasets, by id (FakeUpstream.forget_files clears them).
+    files: dict[str, Dataset]
+    jobs: dict[str, Job]
+    scripts: list[Script]
 
     def reset(self) -> None:
-        # `files`: the datasets, by id (FakeUpstream.forget_files clears them).
-        self.files: dict[str, Dataset] = {}
-        self.jobs: dict[str, Job] = {}
-        self.models: set[str] = set()
-        self.answers: dict[str, str] = {}
-        self.scripts: list[Script] = []
-        self.chats: list[str] = []
-        self.files_uploaded = 0
-        self.price_per_1m = PRICE_PER_1M
+        super().reset()
         self.datasets_created = 0
         self.validations = 0
         # Words the next validateUpload is refused with.
         self.dataset_refusals: list[str] = []
-
-    @property
-    def jobs_created(self) -> int:
-        return len(self.jobs)
 
     def create_dataset(self, account: str, body: dict[str, Any]) -> dict[str, Any]:
         dataset_id = str(body.get("datasetId") or "")
@@ -267,11 +259,6 @@ class Fireworks:
         self._set(job, "CANCELLING")
         job.next_at = time.monotonic() + self.phase_seconds
         return job
-
-    def advance(self, now: float) -> None:
-        for job in self.jobs.values():
-            while job.phase not in ("done", "PAUSED") and job.next_at <= now:
-                self._move(job, now)
 
     def _move(self, job: Job, now: float) -> None:
         if job.phase == "CANCELLING":

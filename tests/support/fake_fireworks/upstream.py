@@ -5,13 +5,15 @@ API: its base URL is `http://127.0.0.1:{port}/v1`, chat at `/inference/v1`."""
 import copy
 from typing import Any
 
-from tests.support.fake_upstream import FakeUpstream
+from tests.support.fake_upstream.scripted import ScriptedFake
 
 from .api import FireworksApi
-from .lifecycle import ACCOUNT, Fireworks, Script
+from .lifecycle import ACCOUNT, Fireworks, Job, Script
 
 
-class FakeFireworks(FakeUpstream):
+class FakeFireworks(ScriptedFake):
+    _upstream: Fireworks
+
     def __init__(
         self,
         api_key: str = "fw-test-key",
@@ -20,14 +22,13 @@ class FakeFireworks(FakeUpstream):
         step_seconds: float = 0.02,
         phase_seconds: float = 0.05,
     ) -> None:
-        super().__init__(api_key)
+        fireworks = Fireworks(step_seconds=step_seconds, phase_seconds=phase_seconds)
+        super().__init__(api_key, fireworks, FireworksApi(fireworks, api_key, account))
         self.account = account
-        self._upstream = Fireworks(step_seconds=step_seconds, phase_seconds=phase_seconds)  # type: ignore[assignment]
-        self._api = FireworksApi(self._upstream, api_key, account)  # type: ignore[assignment]
 
     @property
     def fireworks(self) -> Fireworks:
-        return self._upstream  # type: ignore[return-value]
+        return self._upstream
 
     def script_next_job(self, **script: Any) -> None:
         """How the next job created goes (see `lifecycle.Script`)."""
@@ -41,14 +42,6 @@ class FakeFireworks(FakeUpstream):
         """The next `validateUpload` is refused (400 INVALID_ARGUMENT) with `words`."""
         self._call(self.fireworks.dataset_refusals.append, words)
 
-    def job(self, job_id: str) -> dict[str, Any]:
-        """The job object plus `request` (the create body as it came) and `metrics`. KeyError for
-        an id never created."""
-        return self._call(lambda: copy.deepcopy(_state(self.fireworks.jobs[job_id])))
-
-    def jobs(self) -> list[dict[str, Any]]:
-        return self._call(lambda: copy.deepcopy([_state(job) for job in self.fireworks.jobs.values()]))
-
     def datasets(self) -> dict[str, dict[str, Any]]:
         return self._call(
             lambda: {key: copy.deepcopy(item.data) for key, item in self.fireworks.files.items()}
@@ -57,19 +50,6 @@ class FakeFireworks(FakeUpstream):
     def dataset_content(self, dataset_id: str) -> bytes:
         return self._call(lambda: self.fireworks.files[dataset_id].content)
 
-    @property
-    def chats(self) -> list[str]:
-        """The models that chats asked for, in order."""
-        return self._call(lambda: list(self.fireworks.chats))
-
-    def _state(self) -> dict[str, Any]:
-        return {
-            "requests": self._requests,
-            "jobs_created": self.fireworks.jobs_created,
-            "files_uploaded": self.fireworks.files_uploaded,
-            "jobs": [_state(job) for job in self.fireworks.jobs.values()],
-        }
-
-
-def _state(job: Any) -> dict[str, Any]:
-    return job.data | {"id": job.id, "request": job.request, "metrics": job.metrics}
+    def _job_state(self, job: Job) -> dict[str, Any]:
+        """The job object plus its `id`, `request` (the create body as it came) and `metrics`."""
+        return job.data | {"id": job.id, "request": job.request, "metrics": job.metrics}

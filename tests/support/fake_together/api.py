@@ -1,12 +1,9 @@
 """Together's /v1 endpoints for fine-tuning: files, jobs, price estimates, events, checkpoints,
 metrics, chat."""
 
-import re
-from collections.abc import Callable
-
 from tests.support.fake_upstream.api import Api as OpenAIApi
 from tests.support.fake_upstream.errors import ApiError
-from tests.support.fake_upstream.server import Request, Response
+from tests.support.fake_upstream.server import Request, Response, Routes
 
 from .lifecycle import ACCOUNT, Together
 
@@ -22,31 +19,29 @@ class TogetherApi:
         self.together = together
         # OpenAI's chat answers and key check, which Together's chat shares.
         self.openai = OpenAIApi(together, api_key)
-        routes: list[tuple[str, str, Callable[..., Response]]] = [
-            ("POST", "/v1/files/upload", self.upload),
-            ("GET", r"/v1/files/(?P<file_id>[^/]+)/content", self.file_content),
-            ("POST", "/v1/fine-tunes", self.create_job),
-            ("POST", "/v1/fine-tunes/estimate-price", self.estimate_price),
-            ("GET", "/v1/fine-tunes", self.list_jobs),
-            ("GET", JOB, self.get_job),
-            ("GET", JOB + "/events", self.events),
-            ("GET", JOB + "/checkpoints", self.checkpoints),
-            ("GET", JOB + "/metrics", self.metrics),
-            ("POST", JOB + "/cancel", self.cancel),
-            ("POST", "/v1/chat/completions", self.chat),
-            ("GET", "/v1/finetune/download", self.download),
-        ]
-        self.routes = [(method, re.compile(path), endpoint) for method, path, endpoint in routes]
+        self.routes = Routes(
+            [
+                ("POST", "/v1/files/upload", self.upload),
+                ("GET", r"/v1/files/(?P<file_id>[^/]+)/content", self.file_content),
+                ("POST", "/v1/fine-tunes", self.create_job),
+                ("POST", "/v1/fine-tunes/estimate-price", self.estimate_price),
+                ("GET", "/v1/fine-tunes", self.list_jobs),
+                ("GET", JOB, self.get_job),
+                ("GET", JOB + "/events", self.events),
+                ("GET", JOB + "/checkpoints", self.checkpoints),
+                ("GET", JOB + "/metrics", self.metrics),
+                ("POST", JOB + "/cancel", self.cancel),
+                ("POST", "/v1/chat/completions", self.chat),
+                ("GET", "/v1/finetune/download", self.download),
+            ]
+        )
 
     def handle(self, request: Request) -> Response:
         if request.path.startswith(SIGNED):
             return self.signed(request)
         try:
             self.openai.authenticate(request)
-            for method, path, endpoint in self.routes:
-                if method == request.method and (match := path.fullmatch(request.path)):
-                    return endpoint(request, **match.groupdict())
-            raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
+            return self.openai.dispatch(self.routes, request)
         except ApiError as error:
             return error.response()
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from tests.support.fake_upstream.errors import ApiError
 from tests.support.fake_upstream.lifecycle import StoredFile, random_id
+from tests.support.fake_upstream.scripted import ScriptedUpstream
 
 ACCOUNT = "ftgate-test"
 PACIFIC = timezone(timedelta(hours=-8))
@@ -75,31 +76,20 @@ class Job:
         return str(self.data["status"])
 
 
-class Together:
-    def __init__(self, *, step_seconds: float, phase_seconds: float) -> None:
-        self.step_seconds = step_seconds
-        self.phase_seconds = phase_seconds
-        self.reset()
+class Together(ScriptedUpstream):
+    PRICE_PER_1M = PRICE_PER_1M
+    files: dict[str, StoredFile]
+    jobs: dict[str, Job]
+    scripts: list[Script]
 
     def reset(self) -> None:
-        self.files: dict[str, StoredFile] = {}
-        self.jobs: dict[str, Job] = {}
-        self.models: set[str] = set()
-        self.answers: dict[str, str] = {}
-        self.scripts: list[Script] = []
-        self.chats: list[str] = []
-        self.files_uploaded = 0
-        self.price_per_1m = PRICE_PER_1M
+        super().reset()
         # The estimates given, in order; `refuse_estimates` more are answered allowed_to_proceed false.
         self.estimates: list[dict[str, Any]] = []
         self.refuse_estimates = 0
         # What `/finetune/download?checkpoint=adapter` serves for every completed job, and how often it did.
         self.adapter_archive: bytes | None = None
         self.downloads = 0
-
-    @property
-    def jobs_created(self) -> int:
-        return len(self.jobs)
 
     def upload(self, filename: str, purpose: str, file_type: str, content: bytes) -> dict[str, Any]:
         self.files_uploaded += 1
@@ -209,11 +199,6 @@ class Together:
         self._emit(job, "cancel_requested", "Cancel requested")
         job.next_at = time.monotonic() + self.phase_seconds
         return job
-
-    def advance(self, now: float) -> None:
-        for job in self.jobs.values():
-            while job.phase not in ("done",) and job.next_at <= now:
-                self._move(job, now)
 
     def _move(self, job: Job, now: float) -> None:
         if job.phase == "cancelling":

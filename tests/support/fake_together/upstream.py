@@ -4,19 +4,20 @@ tests. It serves like FakeUpstream (same server, faults and request log), with T
 import copy
 from typing import Any
 
-from tests.support.fake_upstream import FakeUpstream
+from tests.support.fake_upstream.scripted import ScriptedFake
 
 from .api import TogetherApi
-from .lifecycle import Script, Together
+from .lifecycle import Job, Script, Together
 
 
-class FakeTogether(FakeUpstream):
+class FakeTogether(ScriptedFake):
+    _upstream: Together
+
     def __init__(
         self, api_key: str = "together-test-key", *, step_seconds: float = 0.02, phase_seconds: float = 0.05
     ) -> None:
-        super().__init__(api_key)
-        self._upstream = Together(step_seconds=step_seconds, phase_seconds=phase_seconds)
-        self._api = TogetherApi(self._upstream, api_key)
+        together = Together(step_seconds=step_seconds, phase_seconds=phase_seconds)
+        super().__init__(api_key, together, TogetherApi(together, api_key))
 
     @property
     def together(self) -> Together:
@@ -48,14 +49,6 @@ class FakeTogether(FakeUpstream):
         """The price estimates given, in order."""
         return self._call(lambda: copy.deepcopy(self.together.estimates))
 
-    def job(self, upstream_id: str) -> dict[str, Any]:
-        """The job object plus `request` (the create body as it came), `events`, `checkpoints`
-        and `metrics`. KeyError for an id never created."""
-        return self._call(lambda: copy.deepcopy(_state(self.together.jobs[upstream_id])))
-
-    def jobs(self) -> list[dict[str, Any]]:
-        return self._call(lambda: copy.deepcopy([_state(job) for job in self.together.jobs.values()]))
-
     def serve_adapter(self, archive: bytes | None) -> None:
         """Every completed job's adapter downloads as `archive` (None: there is none)."""
         self._call(setattr, self.together, "adapter_archive", archive)
@@ -65,24 +58,12 @@ class FakeTogether(FakeUpstream):
         """How many adapter archives were sent."""
         return self._call(lambda: self.together.downloads)
 
-    @property
-    def chats(self) -> list[str]:
-        """The models that chats asked for, in order."""
-        return self._call(lambda: list(self.together.chats))
-
-    def _state(self) -> dict[str, Any]:
-        return {
-            "requests": self._requests,
-            "jobs_created": self.together.jobs_created,
-            "files_uploaded": self.together.files_uploaded,
-            "jobs": [_state(job) for job in self.together.jobs.values()],
+    def _job_state(self, job: Job) -> dict[str, Any]:
+        """The job object plus `request` (the create body as it came), `events`, `checkpoints`
+        and `metrics`."""
+        return job.data | {
+            "request": job.request,
+            "events": job.events,
+            "checkpoints": job.checkpoints,
+            "metrics": job.metrics,
         }
-
-
-def _state(job: Any) -> dict[str, Any]:
-    return job.data | {
-        "request": job.request,
-        "events": job.events,
-        "checkpoints": job.checkpoints,
-        "metrics": job.metrics,
-    }

@@ -4,12 +4,12 @@ import json
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from .errors import ApiError
 from .lifecycle import Upstream, random_id
-from .server import Request, Response
+from .server import Request, Response, Routes
 
 METADATA_FILTER = re.compile(r"metadata\[(.+)\]")
 JOB = r"/v1/fine_tuning/jobs/(?P<job_id>[^/]+)"
@@ -78,29 +78,36 @@ class Api:
     def __init__(self, upstream: Upstream, api_key: str) -> None:
         self.upstream = upstream
         self.api_key = api_key
-        routes: list[tuple[str, str, Callable[..., Response]]] = [
-            ("POST", "/v1/files", self.create_file),
-            ("GET", FILE, self.get_file),
-            ("GET", FILE + "/content", self.file_content),
-            ("POST", "/v1/fine_tuning/jobs", self.create_job),
-            ("GET", "/v1/fine_tuning/jobs", self.list_jobs),
-            ("GET", JOB, self.get_job),
-            ("GET", JOB + "/events", self.list_events),
-            ("GET", JOB + "/checkpoints", self.list_checkpoints),
-            ("POST", JOB + "/(?P<action>cancel|pause|resume)", self.act),
-            ("POST", "/v1/chat/completions", self.chat),
-        ]
-        self.routes = [(method, re.compile(path), endpoint) for method, path, endpoint in routes]
+        self.routes = Routes(
+            [
+                ("POST", "/v1/files", self.create_file),
+                ("GET", FILE, self.get_file),
+                ("GET", FILE + "/content", self.file_content),
+                ("POST", "/v1/fine_tuning/jobs", self.create_job),
+                ("GET", "/v1/fine_tuning/jobs", self.list_jobs),
+                ("GET", JOB, self.get_job),
+                ("GET", JOB + "/events", self.list_events),
+                ("GET", JOB + "/checkpoints", self.list_checkpoints),
+                ("POST", JOB + "/(?P<action>cancel|pause|resume)", self.act),
+                ("POST", "/v1/chat/completions", self.chat),
+            ]
+        )
 
     def handle(self, request: Request) -> Response:
         try:
             self.authenticate(request)
-            for method, path, endpoint in self.routes:
-                if method == request.method and (match := path.fullmatch(request.path)):
-                    return endpoint(request, **match.groupdict())
-            raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
+            return self.dispatch(self.routes, request)
         except ApiError as error:
             return error.response()
+
+    @staticmethod
+    def dispatch(routes: Routes, request: Request) -> Response:
+        """The answer of the endpoint in `routes` for `request`; OpenAI's 404 where there is none."""
+        found = routes.find(request)
+        if found is None:
+            raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
+        endpoint, named = found
+        return endpoint(request, **named)
 
     def authenticate(self, request: Request) -> None:
         authorization = request.headers.get("authorization", "")

@@ -56,6 +56,24 @@ class Response:
 
 
 Handler = Callable[[Request], Awaitable[Response | None]]
+Endpoint = Callable[..., Response]
+
+
+class Routes:
+    """An API's endpoints by method and path pattern (`re.fullmatch`; its named groups are passed
+    to the endpoint by name)."""
+
+    def __init__(self, routes: list[tuple[str, str, Endpoint]]) -> None:
+        self.routes = [(method, re.compile(path), endpoint) for method, path, endpoint in routes]
+
+    def find(self, request: Request) -> tuple[Endpoint, dict[str, str]] | None:
+        """The endpoint for `request` and what its path names, or None where there is none."""
+        for method, path, endpoint in self.routes:
+            if method == request.method and (match := path.fullmatch(request.path)):
+                return endpoint, match.groupdict()
+        return None
+
+
 SERVER_ERROR = {"message": "The fake upstream crashed.", "type": "server_error", "param": None, "code": None}
 
 

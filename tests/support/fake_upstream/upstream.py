@@ -38,18 +38,24 @@ class FakeUpstream:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         port: int = 0,
+        upstream: Any = None,
+        api: Any = None,
     ) -> None:
+        """`upstream` and `api`: the state and endpoints of a dialect whose state is not an
+        `Upstream` (`scripted.ScriptedFake`); the timings then go unused."""
         self.port = port
         self._webhook = (webhook_url, webhook_secret) if webhook_url and webhook_secret else None
         self._webhooks: WebhookSender | None = None
-        self._upstream = self.upstream_class(
-            step_seconds=step_seconds,
-            validate_seconds=validate_seconds,
-            queue_seconds=queue_seconds,
-            org_slug=org_slug,
-            on_finish=self._announce,
-        )
-        self._api = self.api_class(self._upstream, api_key)
+        if upstream is None:
+            upstream = self.upstream_class(
+                step_seconds=step_seconds,
+                validate_seconds=validate_seconds,
+                queue_seconds=queue_seconds,
+                org_slug=org_slug,
+                on_finish=self._announce,
+            )
+        self._upstream = upstream
+        self._api = self.api_class(upstream, api_key) if api is None else api
         self._faults = Faults()
         self._requests: list[dict[str, Any]] = []
         self._control = {
@@ -199,10 +205,12 @@ class FakeUpstream:
     def job(self, upstream_id: str) -> dict[str, Any]:
         """The job object plus `vanished`, `events` (oldest first, with `emitted_at`), `checkpoints`
         and `webhook_attempts`. KeyError for an id never created."""
-        return self._call(lambda: copy.deepcopy(job_state(self._upstream.jobs[upstream_id])))
+        return self._call(lambda: copy.deepcopy(self._job_state(self._upstream.jobs[upstream_id])))
 
     def jobs(self) -> list[dict[str, Any]]:
-        return self._call(lambda: copy.deepcopy([job_state(job) for job in self._upstream.jobs.values()]))
+        return self._call(
+            lambda: copy.deepcopy([self._job_state(job) for job in self._upstream.jobs.values()])
+        )
 
     def events(self, upstream_id: str) -> list[dict[str, Any]]:
         return self.job(upstream_id)["events"]
@@ -223,8 +231,12 @@ class FakeUpstream:
             "requests": self._requests,
             "jobs_created": self._upstream.jobs_created,
             "files_uploaded": self._upstream.files_uploaded,
-            "jobs": [job_state(job) for job in self._upstream.jobs.values()],
+            "jobs": [self._job_state(job) for job in self._upstream.jobs.values()],
         }
+
+    def _job_state(self, job: Any) -> dict[str, Any]:
+        """What `job()`, `jobs()` and the state show of a job: a dialect shows its own."""
+        return job_state(job)
 
     async def _handle(self, request: Request) -> Response | None:
         if request.path.startswith("/_fake/"):
