@@ -38,6 +38,7 @@ from gateway.providers import fireworks_wire as wire
 from gateway.providers.base import (
     Action,
     ChatReply,
+    Driver,
     JobLookup,
     Page,
     Unsupported,
@@ -60,6 +61,8 @@ ALREADY_EXISTS = "ALREADY_EXISTS"
 
 class FireworksProvider:
     actions: frozenset[Action] = frozenset({"cancel"})
+    driver = Driver.LOOKS
+    chats_here = False
 
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         assert spec.account_id is not None

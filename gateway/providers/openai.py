@@ -8,6 +8,7 @@ import httpx
 from gateway.providers.base import (
     Action,
     ChatReply,
+    Driver,
     JobLookup,
     Page,
     Unsupported,
@@ -25,6 +26,8 @@ LOOKUP_PAGE = 100
 
 class OpenAIProvider:
     actions: frozenset[Action] = frozenset({"cancel", "pause", "resume"})
+    driver = Driver.LOOKS
+    chats_here = False
 
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = spec.name

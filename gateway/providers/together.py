@@ -26,6 +26,7 @@ from gateway.providers import together_wire as wire
 from gateway.providers.base import (
     Action,
     ChatReply,
+    Driver,
     JobLookup,
     Page,
     Unsupported,
@@ -44,6 +45,8 @@ CLOCK_SKEW_SECONDS = 600
 
 class TogetherProvider:
     actions: frozenset[Action] = frozenset({"cancel"})
+    driver = Driver.LOOKS
+    chats_here = False
 
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = spec.name
