@@ -43,6 +43,12 @@ class BaseModelSpec(BaseModel):
     )
     learning_rate: float = Field(default=2e-4, gt=0, description="local models: LR at multiplier 1.0")
 
+    @property
+    def runs_here(self) -> bool:
+        """A local model whose folder is here: ftgate's trainer tunes it (and counts its tokens
+        as it trains them) and ftgate's engine serves it and the models tuned from it."""
+        return self.provider == LOCAL_PROVIDER and self.path is not None
+
 
 DEFAULT_BASE_MODELS = (
     BaseModelSpec(
@@ -158,10 +164,11 @@ def build_catalog(
     ]
 
 
-def offered(models: list[BaseModelSpec], upstreams: Collection[str]) -> list[BaseModelSpec]:
-    """The models that can run here: local ones, and those whose upstream is configured. Only
-    these are listed and take jobs; the others stay in the catalog for the jobs already on them."""
-    return [spec for spec in models if spec.provider == LOCAL_PROVIDER or spec.provider in upstreams]
+def offered(models: list[BaseModelSpec], providers: Collection[str]) -> list[BaseModelSpec]:
+    """The models that can run here: those of the `providers` here (the local trainer, and the
+    upstreams configured). Only these are listed and take jobs; the others stay in the catalog
+    for the jobs already on them."""
+    return [spec for spec in models if spec.provider in providers]
 
 
 def resolve_base_model(models: list[BaseModelSpec], name: str) -> BaseModelSpec | None:

@@ -62,7 +62,7 @@ async def create_project_key(settings: "Settings", project_name: str, key_name: 
 
 def quote(args: argparse.Namespace) -> None:
     from gateway.catalog import build_catalog, resolve_base_model
-    from gateway.fine_tuning.local_counts import is_local, local_count
+    from gateway.fine_tuning.local_counts import local_count
     from gateway.fine_tuning.quotes import build_quote, method_for
     from gateway.settings import get_settings
     from gateway.validation import TrainingFileValidator
@@ -81,7 +81,7 @@ def quote(args: argparse.Namespace) -> None:
             validator.feed(chunk)
     report = validator.finish()
     local = None
-    if is_local(spec):
+    if spec.runs_here:
         with open(args.file, "rb") as content:
             local = local_count(spec, method_for(report), content)
     quoted = build_quote(report, spec.id, spec, args.n_epochs, file_id=None, local=local)

@@ -13,7 +13,7 @@ from gateway.files.upload_slots import UploadSlots
 from gateway.files.validator_pool import ValidatorPool
 from gateway.fine_tuning.local_counts import LocalTokenCounter
 from gateway.inference.engine import ChatEngine
-from gateway.providers.base import Provider
+from gateway.providers.base import JobProvider, Provider
 from gateway.providers.registry import build_providers
 from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter
 from gateway.settings import Settings
@@ -37,13 +37,20 @@ class Runtime:
     upstream_look_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
     local_tokens: LocalTokenCounter = field(default_factory=LocalTokenCounter)
-    providers: dict[str, Provider] = field(default_factory=dict)
+    # The local trainer and each configured upstream, by the name jobs and base models carry.
+    providers: dict[str, JobProvider] = field(default_factory=dict)
     grader_sandbox: PythonSandbox = field(default_factory=PythonSandbox)
 
     @property
     def offered_models(self) -> list[BaseModelSpec]:
         """The catalog's models that can run here (see `catalog.offered`)."""
         return offered(self.catalog, self.providers.keys())
+
+    def upstream(self, name: str) -> Provider | None:
+        """The configured upstream called `name`; None for the local trainer and for an upstream
+        that is not configured here."""
+        provider = self.providers.get(name)
+        return provider if isinstance(provider, Provider) else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

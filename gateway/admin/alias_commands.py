@@ -30,7 +30,7 @@ def _active_from(given: str | None) -> int | None:
 async def set_alias(runtime: "Runtime", session: AsyncSession, args: argparse.Namespace) -> str:
     alias = await service.put(
         session,
-        runtime.offered_models,
+        runtime,
         CLI_ACTOR,
         await project_id_of(session, args.project),
         args.alias,

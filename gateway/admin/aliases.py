@@ -27,9 +27,7 @@ async def put_alias(
     project_id: str, alias: str, body: AliasPut, session: SessionDep, runtime: RuntimeDep, actor: AdminDep
 ) -> AdminModelAlias:
     """Create the alias, or replace its replacement and `active_from`."""
-    stored = await service.put(
-        session, runtime.offered_models, actor, project_id, alias, body.replacement, body.active_from
-    )
+    stored = await service.put(session, runtime, actor, project_id, alias, body.replacement, body.active_from)
     return AdminModelAlias.of(stored, int(time.time()))
 
 

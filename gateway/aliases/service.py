@@ -11,10 +11,11 @@ from gateway import audit
 from gateway.admin.service import get_project
 from gateway.aliases import repository
 from gateway.aliases.schemas import MAX_NAME
-from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
+from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.chat import service as chat_service
 from gateway.errors import InvalidRequest, NotFound
 from gateway.models import ModelAlias
+from gateway.runtime import Runtime
 from gateway.text import first_refusal
 
 ALIAS_PARAM = "alias"
@@ -27,7 +28,7 @@ def alias_not_found(name: str) -> NotFound:
 
 async def put(
     session: AsyncSession,
-    offered: list[BaseModelSpec],
+    runtime: Runtime,
     actor: str,
     project_id: str,
     name: str,
@@ -37,8 +38,8 @@ async def put(
     """Create the alias `name`, or replace what an existing one says. Setting what it already
     says changes nothing and writes nothing to the audit log."""
     await get_project(session, project_id)
-    await _check_name(session, offered, project_id, name)
-    await _check_replacement(session, offered, project_id, name, replacement)
+    await _check_name(session, runtime, project_id, name)
+    await _check_replacement(session, runtime.offered_models, project_id, name, replacement)
     alias = await repository.get(session, project_id, name)
     now = int(time.time())
     if alias is None:
@@ -86,22 +87,20 @@ async def delete(session: AsyncSession, actor: str, project_id: str, name: str) 
     _record(session, actor, "model_alias.deleted", alias)
 
 
-async def _check_name(
-    session: AsyncSession, offered: list[BaseModelSpec], project_id: str, name: str
-) -> None:
+async def _check_name(session: AsyncSession, runtime: Runtime, project_id: str, name: str) -> None:
     """An alias stands for a model ftgate does not serve itself (an upstream's model, one that
     is going away, or one that does not exist); it never hides a model that ftgate serves."""
     if not name or len(name) > MAX_NAME:
         raise InvalidRequest(f"An alias is 1 to {MAX_NAME} characters long.", param=ALIAS_PARAM)
     if (refusal := first_refusal(name, stored=True)) is not None:
         raise InvalidRequest(f"Invalid alias: {refusal[1]}.", param=ALIAS_PARAM)
-    spec = resolve_base_model(offered, name)
-    if spec is not None and spec.provider == LOCAL_PROVIDER:
+    spec = resolve_base_model(runtime.offered_models, name)
+    if spec is not None and chat_service.chats_here(runtime, spec.provider):
         raise InvalidRequest(
             f"`{name}` is a base model served here; an alias cannot shadow it.", param=ALIAS_PARAM
         )
     job = await chat_service.tuning_job(session, project_id, name)
-    if job is not None and job.provider == LOCAL_PROVIDER:
+    if job is not None and chat_service.chats_here(runtime, job.provider):
         raise InvalidRequest(
             f"`{name}` is a fine-tuned model of this project served here; an alias cannot shadow it.",
             param=ALIAS_PARAM,

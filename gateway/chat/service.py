@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import artifacts, ids
 from gateway.aliases import repository as aliases_repository
-from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
+from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.chat.params import ChatCompletionParams, MediaPart, Message
 from gateway.errors import InvalidRequest, NotFound, ServerError
 from gateway.fine_tuning import repository as jobs_repository
@@ -37,6 +37,13 @@ def model_not_found(name: str) -> NotFound:
     )
 
 
+def chats_here(runtime: Runtime, provider_name: str) -> bool:
+    """Whether ftgate's own engine serves the base models of `provider_name` and the models its
+    jobs made (the local trainer's), rather than an upstream, configured here or not."""
+    provider = runtime.providers.get(provider_name)
+    return provider is not None and provider.chats_here
+
+
 @dataclass(frozen=True)
 class UpstreamRoute:
     provider: Provider
@@ -50,12 +57,16 @@ async def upstream_route(runtime: Runtime, caller: Caller, name: str) -> Upstrea
     if spec is not None:
         return (
             None
-            if spec.provider == LOCAL_PROVIDER
+            if chats_here(runtime, spec.provider)
             else _route(runtime, spec.provider, name, spec.upstream_model or spec.id)
         )
     async with runtime.sessions() as session:
         job = await tuning_job(session, caller.project_id, name)
-        if job is None or job.provider == LOCAL_PROVIDER or await home_of(session, job, name) is not None:
+        if (
+            job is None
+            or chats_here(runtime, job.provider)
+            or await home_of(runtime, session, job, name) is not None
+        ):
             return None
     return _route(runtime, job.provider, name, name)
 
@@ -65,10 +76,10 @@ async def _tuning_job(runtime: Runtime, caller: Caller, name: str) -> Job | None
         return await tuning_job(session, caller.project_id, name)
 
 
-async def home_of(session: AsyncSession, job: Job, name: str) -> HomeAdapter | None:
+async def home_of(runtime: Runtime, session: AsyncSession, job: Job, name: str) -> HomeAdapter | None:
     """The adapter brought home that serves `name`, when it is the job's model (its checkpoints
-    stay at the upstream)."""
-    if name != job.fine_tuned_model or job.provider == LOCAL_PROVIDER:
+    stay at the upstream). None for a model trained here, which is home already."""
+    if name != job.fine_tuned_model or chats_here(runtime, job.provider):
         return None
     return await session.get(HomeAdapter, job.id)
 
@@ -124,9 +135,10 @@ async def priced_base_model(runtime: Runtime, caller: Caller, name: str) -> Base
 
 
 def _route(runtime: Runtime, provider: str, name: str, upstream_model: str) -> UpstreamRoute:
-    if provider not in runtime.providers:
+    upstream = runtime.upstream(provider)
+    if upstream is None:
         raise model_not_found(name)
-    return UpstreamRoute(runtime.providers[provider], upstream_model)
+    return UpstreamRoute(upstream, upstream_model)
 
 
 @dataclass(frozen=True)
@@ -180,13 +192,13 @@ async def resolve(
     """A local base model, the caller's fine-tuned model, or one of its checkpoints."""
     spec = resolve_base_model(runtime.catalog, name)
     if spec is not None:
-        if spec.provider != LOCAL_PROVIDER or spec.path is None:
+        if not spec.runs_here:
             raise model_not_found(name)
         return spec, Target(spec.path)
     assert runtime.settings.artifacts_dir is not None
     job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
     if job is not None:
-        home = await home_of(session, job, name)
+        home = await home_of(runtime, session, job, name)
         base = home.base_model if home is not None else job.base_model
         return _tuned(runtime, base, name, artifacts.model_dir(runtime.settings.artifacts_dir, job.id))
     found = await jobs_repository.checkpoint_by_model(session, caller.project_id, name)
@@ -199,7 +211,7 @@ async def resolve(
 
 def _tuned(runtime: Runtime, base: str, name: str, adapter: Path) -> tuple[BaseModelSpec, Target]:
     spec = resolve_base_model(runtime.catalog, base)
-    if spec is None or spec.provider != LOCAL_PROVIDER or spec.path is None:
+    if spec is None or not spec.runs_here:
         raise model_not_found(name)
     if not (adapter / ADAPTER_CONFIG).is_file():
         log.error("model %s has no adapter at %s", name, adapter)

@@ -4,18 +4,15 @@ job to `queued` with its "auto" hyperparameters resolved, or to `failed` with Op
 import time
 from typing import Any
 
-from gateway import db
-from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
+from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.files import repository as files_repository
 from gateway.files.reports import report_for_model
-from gateway.fine_tuning import lifecycle, repository
+from gateway.fine_tuning import handoff, lifecycle, repository
 from gateway.fine_tuning.hyperparameters import resolve_auto
 from gateway.fine_tuning.job_error import JobError
-from gateway.fine_tuning.local_counts import is_local
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, StoredFile
 from gateway.runtime import Runtime
-from gateway.task_names import SYNC_UPSTREAM_JOB, TRAIN_JOB
 from gateway.validation import MIN_EXAMPLES, ValidationReport
 
 INVALID_FILE_PREFIX = "The job failed due to an invalid {kind} file. Invalid file format. "
@@ -46,12 +43,9 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
         if isinstance(outcome, JobError):
             await lifecycle.reject_files(session, job.id, outcome)
             return
-        local = job.provider == LOCAL_PROVIDER
-        look_or_train = (
-            {"training_sent_at": int(time.time())} if local else {"next_poll_at_ms": int(time.time() * 1000)}
-        )
-        if await lifecycle.queue_validated(session, job.id, outcome, **look_or_train):
-            db.enqueue(session, TRAIN_JOB if local else SYNC_UPSTREAM_JOB, job.id)
+        queued = handoff.for_move(runtime, job.provider, JobStatus.QUEUED, time.time())
+        if await lifecycle.queue_validated(session, job.id, outcome, **queued.values):
+            queued.wake(session, job.id)
 
 
 async def _check(
@@ -121,7 +115,7 @@ async def _check_file(
             f"{FORMAT_NAMES[expected]} format.",
             param,
         ), None
-    if is_local(spec):
+    if spec.runs_here:
         # The trainer's own count (kept for the reservation and quotes): a file it would refuse
         # fails here, before the job is queued.
         try:

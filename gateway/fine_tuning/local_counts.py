@@ -11,17 +11,13 @@ from pathlib import Path
 
 import anyio
 
-from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec
+from gateway.catalog import BaseModelSpec
 from gateway.models import StoredFile
 from gateway.storage.base import BlobStore
 from training.examples import ChatEncoder, TrainingDataError
 from training.token_count import FileCount, count_lines, load_encoder
 
 KEPT_RESULTS = 512
-
-
-def is_local(spec: BaseModelSpec) -> bool:
-    return spec.provider == LOCAL_PROVIDER and spec.path is not None
 
 
 @dataclass(frozen=True)

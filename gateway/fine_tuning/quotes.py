@@ -27,7 +27,7 @@ from gateway.files import service as files_service
 from gateway.files.reports import report_for_model
 from gateway.files.upstream_copies import MissingFile, UploadInProgress, forget, upload_once
 from gateway.fine_tuning.hyperparameters import default_epochs
-from gateway.fine_tuning.local_counts import LocalCount, is_local
+from gateway.fine_tuning.local_counts import LocalCount
 from gateway.fine_tuning.service import resolve_model
 from gateway.projects import Caller
 from gateway.providers.base import Provider, UpstreamError, UpstreamFileNotFound
@@ -125,7 +125,7 @@ async def quote_file(
         report = await report_for_model(stored, spec, runtime.blobs, runtime.validators)
         local = (
             await runtime.local_tokens.count(runtime.blobs, stored, spec, method_for(report))
-            if is_local(spec)
+            if spec.runs_here
             else None
         )
     except FileNotFoundError:

@@ -9,22 +9,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import audit, db, ids
 from gateway.budgets import ledger
-from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
+from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.errors import InvalidRequest, NotFound
 from gateway.files import purposes
 from gateway.files import repository as files_repository
 from gateway.files import service as files_service
 from gateway.files.reports import report_for_model
-from gateway.fine_tuning import events, lifecycle, repository, upstream_limits
+from gateway.fine_tuning import events, handoff, lifecycle, repository, upstream_limits
 from gateway.fine_tuning.hyperparameters import default_epochs, method_hyperparameters, normalize_method
-from gateway.fine_tuning.local_counts import is_local
 from gateway.fine_tuning.params import JobCreateParams
 from gateway.fine_tuning.status import CLIENT_ACTIONS, JobStatus
 from gateway.models import Job, JobCheckpoint, JobEvent, StoredFile
 from gateway.pagination import fetch_page, resolve_after
 from gateway.projects import Caller
 from gateway.runtime import Runtime
-from gateway.task_names import ADVANCE_JOB, SYNC_UPSTREAM_JOB, TRAIN_JOB
+from gateway.task_names import ADVANCE_JOB
 
 JOB_CREATED = "job.created"
 
@@ -89,7 +88,7 @@ async def _trained_tokens_estimate(
         report = await report_for_model(training, spec, runtime.blobs, runtime.validators)
         per_epoch = (
             (await runtime.local_tokens.count(runtime.blobs, training, spec, method["type"])).tokens_per_epoch
-            if is_local(spec)
+            if spec.runs_here
             else report.billable_tokens
         )
     except FileNotFoundError:
@@ -210,11 +209,9 @@ async def apply_action(
     values: dict[str, Any] = {"updated_at": now}
     if target == JobStatus.CANCELLED:
         values |= {"finished_at": now, "estimated_finish": None}
-    upstream = job.provider != LOCAL_PROVIDER
-    if upstream:
-        values["next_poll_at_ms"] = now * 1000  # carry it to the upstream now
-    elif target == JobStatus.QUEUED:
-        values["training_sent_at"] = now
+    # What runs the job takes the change up: an upstream is told now, the trainer a resumed job.
+    moved = handoff.for_move(runtime, job.provider, target, now)
+    values |= moved.values
     if not await lifecycle.move(session, job.id, allowed_from, target, actor=caller.actor, **values):
         await session.refresh(job)
         raise InvalidRequest(
@@ -225,10 +222,7 @@ async def apply_action(
     message, level = ACTION_EVENTS[action]
     events.add(session, job.id, message, level=level)
     await session.refresh(job)
-    if upstream:
-        db.enqueue(session, SYNC_UPSTREAM_JOB, job.id)
-    elif target == JobStatus.QUEUED:
-        db.enqueue(session, TRAIN_JOB, job.id)
+    moved.wake(session, job.id)
     return job
 
 

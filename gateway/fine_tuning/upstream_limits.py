@@ -1,5 +1,6 @@
-"""What a job's upstream cannot do, refused with a 400 naming the field before anything is
-taken or sent: the one place where an upstream's own limits meet a client's request."""
+"""What a job's provider cannot do, refused with a 400 naming the field before anything is
+taken or sent: the one place where a provider's own limits (an upstream's, the local trainer's)
+meet a client's request."""
 
 from typing import Any
 
@@ -14,7 +15,7 @@ def require_create_supported(
 ) -> None:
     provider = runtime.providers.get(provider_name)
     if provider is None:
-        return  # the local trainer: its limits are the catalog's
+        return  # an upstream not configured here: its models are not offered, so never reached
     request = {
         "model": model,
         "method": method,

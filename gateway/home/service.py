@@ -13,8 +13,8 @@ from pathlib import Path
 import anyio
 
 from gateway import artifacts, audit
-from gateway.catalog import LOCAL_PROVIDER, BaseModelSpec, resolve_base_model
-from gateway.chat.service import model_not_found
+from gateway.catalog import BaseModelSpec, resolve_base_model
+from gateway.chat.service import chats_here, model_not_found
 from gateway.errors import BadGateway, InvalidRequest
 from gateway.fine_tuning import repository as jobs_repository
 from gateway.home.schemas import HomeAdapterObject
@@ -62,13 +62,13 @@ async def bring_home(runtime: Runtime, actor: str, project_id: str, model: str) 
 
 
 def _home_model(runtime: Runtime, job: Job, model: str) -> BaseModelSpec:
-    if job.provider == LOCAL_PROVIDER:
+    if chats_here(runtime, job.provider):
         raise InvalidRequest(
             f"The model `{model}` was trained here: it is home already.", param="model", code="already_home"
         )
     base = resolve_base_model(runtime.catalog, job.base_model)
     local = resolve_base_model(runtime.catalog, base.home_model) if base and base.home_model else None
-    if local is None or local.provider != LOCAL_PROVIDER or local.path is None:
+    if local is None or not local.runs_here:
         raise InvalidRequest(
             f"The base model `{job.base_model}` of `{model}` names no local model that serves its "
             "adapters (its `home_model`).",

@@ -1,1 +1,2 @@
-"""Upstream providers: OpenAI-compatible services that train and serve jobs for ftgate."""
+"""Providers: what trains and serves jobs for ftgate, the local trainer and the upstreams
+(OpenAI-compatible services)."""

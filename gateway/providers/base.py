@@ -1,5 +1,7 @@
-"""What ftgate needs from an upstream, and what it gets back. Providers know nothing of the
-database or the queue: ids and dicts in, these frozen records out."""
+"""What ftgate needs from a provider, and what it gets back. `JobProvider` is what every provider
+answers, the local trainer included; `Provider` is an upstream, which ftgate sends jobs to and
+looks at. Providers know nothing of the database or the queue: ids and dicts in, these frozen
+records out."""
 
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -167,15 +169,37 @@ class UpstreamFileNotFound(UpstreamError):
         self.file_id = file_id
 
 
-class Provider(Protocol):
+class Driver(StrEnum):
+    """What moves a provider's jobs on once their files are checked."""
+
+    # ftgate's own trainer: it takes a job up when the job is queued (again).
+    TRAINER = "trainer"
+    # An upstream runs the job: ftgate sends it there, carries the client's actions to it and
+    # looks at it on a schedule.
+    LOOKS = "looks"
+
+
+class JobProvider(Protocol):
+    """What every provider answers, the local trainer and each upstream alike."""
+
     name: str
-    # The client actions the upstream carries out; the others are refused before they are taken.
+    # The client actions the provider carries out; the others are refused before they are taken.
     actions: frozenset[Action]
+    driver: Driver
+    # Whether ftgate's own engine serves chats with its base models and the models it tuned.
+    chats_here: bool
 
     def unsupported(self, request: dict[str, Any]) -> Unsupported | None:
         """What of an OpenAI-shaped create request (`model`, `method`, `suffix`, `seed`,
-        `integrations`, `validation_file`…) this upstream cannot do, if anything."""
+        `integrations`, `validation_file`…) this provider cannot do, if anything."""
         ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Provider(JobProvider, Protocol):
+    """An upstream: a service that trains and serves jobs for ftgate over HTTP."""
 
     async def upload_file(self, filename: str, content: BinaryIO, purpose: str) -> str: ...
 
@@ -203,8 +227,6 @@ class Provider(Protocol):
     async def fetch_file(self, file_id: str) -> UpstreamFile: ...
 
     async def chat(self, body: dict[str, Any]) -> ChatReply: ...
-
-    async def close(self) -> None: ...
 
 
 @runtime_checkable

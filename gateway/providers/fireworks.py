@@ -39,6 +39,7 @@ from gateway.providers.base import (
     UPSTREAM_TERMINAL,
     Action,
     ChatReply,
+    Driver,
     JobLookup,
     Page,
     Unsupported,
@@ -61,6 +62,8 @@ ALREADY_EXISTS = "ALREADY_EXISTS"
 
 class FireworksProvider:
     actions: frozenset[Action] = frozenset({"cancel"})
+    driver = Driver.LOOKS
+    chats_here = False
 
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         assert spec.account_id is not None

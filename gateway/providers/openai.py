@@ -9,6 +9,7 @@ import httpx
 from gateway.providers.base import (
     Action,
     ChatReply,
+    Driver,
     JobLookup,
     Page,
     Unsupported,
@@ -29,6 +30,8 @@ class OpenAIProvider:
     actions: frozenset[Action] = frozenset({"cancel", "pause", "resume"})
     # The upstream's words for a job's state where they are not OpenAI's.
     state_names: Mapping[str, UpstreamStatus] = {}
+    driver = Driver.LOOKS
+    chats_here = False
 
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = spec.name

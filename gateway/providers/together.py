@@ -27,6 +27,7 @@ from gateway.providers.base import (
     UPSTREAM_TERMINAL,
     Action,
     ChatReply,
+    Driver,
     JobLookup,
     Page,
     Unsupported,
@@ -46,6 +47,8 @@ CLOCK_SKEW_SECONDS = 600
 
 class TogetherProvider:
     actions: frozenset[Action] = frozenset({"cancel"})
+    driver = Driver.LOOKS
+    chats_here = False
 
     def __init__(self, spec: UpstreamSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = spec.name

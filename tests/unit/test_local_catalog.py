@@ -48,3 +48,10 @@ def test_configured_models_win_over_folders_of_the_same_name(tmp_path: Path):
     catalog = build_catalog(configured, tmp_path)
     assert [spec.id for spec in catalog] == ["gpt-4o-mini-2024-07-18", "own", "mine"]
     assert catalog[0].provider == "openai" and catalog[1].path == (tmp_path / "mine").resolve()
+
+
+def test_only_a_local_model_with_its_folder_runs_here(tmp_path: Path):
+    assert BaseModelSpec(id="own", provider=LOCAL_PROVIDER, path=tmp_path).runs_here
+    assert not BaseModelSpec(id="own", provider=LOCAL_PROVIDER).runs_here
+    assert not BaseModelSpec(id="gpt-4o-mini-2024-07-18").runs_here
+    assert not BaseModelSpec(id="theirs", provider="together", path=tmp_path).runs_here

@@ -55,7 +55,7 @@ def test_a_fireworks_upstream_needs_its_account_and_chats_at_its_inference_url()
 
 async def test_fireworks_chat_goes_to_the_inference_url():
     fw = spec("fw", kind="fireworks", base_url="https://api.fireworks.ai/v1", account_id="acme")
-    [provider] = build_providers([fw], []).values()
+    provider = build_providers([fw], [])["fw"]
     assert isinstance(provider, FireworksProvider)
     assert provider.chat_url == "https://api.fireworks.ai/inference/v1/chat/completions"
     await provider.close()

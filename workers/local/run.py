@@ -12,8 +12,8 @@ from pathlib import Path
 import anyio
 
 from gateway import artifacts, ids
-from gateway.catalog import LOCAL_PROVIDER, resolve_base_model
-from gateway.fine_tuning import repository
+from gateway.catalog import resolve_base_model
+from gateway.fine_tuning import handoff, repository
 from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.runtime import Runtime
@@ -59,7 +59,7 @@ async def _train(runtime: Runtime, job_id: str) -> None:
         job = await repository.get_any(session, job_id)
         if (
             job is None
-            or job.provider != LOCAL_PROVIDER
+            or not handoff.trained_here(runtime, job.provider)
             or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING)
         ):
             return

@@ -50,7 +50,7 @@ async def mirror_due_jobs(runtime: Runtime, _: str = "") -> None:
 
 
 async def _look(runtime: Runtime, job: Job) -> Look:
-    provider = runtime.providers.get(job.provider)
+    provider = runtime.upstream(job.provider)
     if provider is None:
         return None
     async with runtime.upstream_look_slots:

@@ -4,10 +4,9 @@ again (soon while it runs, rarely while it waits, later and later while the upst
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.catalog import LOCAL_PROVIDER
 from gateway.errors import InsufficientQuota
 from gateway.files.upstream_copies import MissingFile, UploadInProgress
-from gateway.fine_tuning import events, lifecycle, mirroring, polling, repository, scheduling
+from gateway.fine_tuning import events, handoff, lifecycle, mirroring, polling, repository, scheduling
 from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
@@ -29,9 +28,9 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
         if held is None:
             return
         job = held.job
-        if job.provider == LOCAL_PROVIDER or job.status == JobStatus.VALIDATING_FILES:
+        if handoff.trained_here(runtime, job.provider) or job.status == JobStatus.VALIDATING_FILES:
             return
-        provider = runtime.providers.get(job.provider)
+        provider = runtime.upstream(job.provider)
         if provider is None:
             delay = runtime.settings.upstream_poll_paused_seconds
             await _schedule(runtime, held, polling.at_ms(delay), job.upstream_failures)
