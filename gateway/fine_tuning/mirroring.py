@@ -16,6 +16,7 @@ from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job, JobCheckpoint
 from gateway.providers.base import (
+    Action,
     UpstreamCheckpoint,
     UpstreamEvent,
     UpstreamFile,
@@ -96,6 +97,28 @@ async def record(session: AsyncSession, runtime: Runtime, looks: list[tuple[Job,
             await _record_status_change(session, runtime, job, target, seen.job, seen.results, new)
         if seen.job is not None and seen.job.estimated_cost_micros is not None:
             await ledger.hold_upstream_estimate(session, job.id, seen.job.estimated_cost_micros)
+
+
+async def record_carried_action(session: AsyncSession, job: Job, upstream: UpstreamJob) -> None:
+    """The upstream carried out the client's action: its state as it answered."""
+    await repository.transition(session, job.id, [job.status], upstream_status=upstream.status)
+
+
+async def record_refused_action(
+    session: AsyncSession, job: Job, action: Action, upstream: UpstreamJob, reason: str
+) -> None:
+    """The upstream refused the client's `action` (say, it cannot pause this kind of job) and
+    keeps its state: ftgate's job goes back to what the upstream's implies (a cancel stands),
+    with the reason as a warning."""
+    restored = STATUS_FROM_UPSTREAM.get(upstream.status)
+    if action != "cancel" and restored is not None and restored not in TERMINAL:
+        moved = await lifecycle.follow_upstream(
+            session, job.id, [job.status], restored, upstream_status=upstream.status
+        )
+    else:
+        moved = await repository.transition(session, job.id, [job.status], upstream_status=upstream.status)
+    if moved:
+        events.add(session, job.id, f"The upstream did not {action} the job: {reason}", level="warn")
 
 
 def _changes(settings: Settings, job: Job, seen: Observation, target: JobStatus | None) -> dict[str, Any]:

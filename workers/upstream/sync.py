@@ -6,9 +6,9 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.errors import InsufficientQuota
 from gateway.files.upstream_copies import MissingFile, UploadInProgress
-from gateway.fine_tuning import events, handoff, lifecycle, mirroring, polling, repository, scheduling
+from gateway.fine_tuning import handoff, mirroring, polling, repository, scheduling
 from gateway.fine_tuning.job_error import JobError
-from gateway.fine_tuning.status import TERMINAL, JobStatus
+from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job
 from gateway.providers.base import (
     UPSTREAM_TERMINAL,
@@ -115,26 +115,12 @@ async def _forward(runtime: Runtime, provider: Provider, job: Job, action: Actio
         # The upstream refused (say, it cannot pause this kind of job): it keeps its state, and
         # ftgate's job goes back to what the upstream says, with the reason as a warning.
         upstream = await provider.get_job(job.upstream_id)
-        await _refused(runtime, job, action, upstream, error.message)
+        async with runtime.transaction() as session:
+            await mirroring.record_refused_action(session, job, action, upstream, error.message)
         return upstream
     async with runtime.transaction() as session:
-        await repository.transition(session, job.id, [job.status], upstream_status=upstream.status)
+        await mirroring.record_carried_action(session, job, upstream)
     return upstream
-
-
-async def _refused(runtime: Runtime, job: Job, action: Action, upstream: UpstreamJob, reason: str) -> None:
-    restored = mirroring.STATUS_FROM_UPSTREAM.get(upstream.status)
-    async with runtime.transaction() as session:
-        if action != "cancel" and restored is not None and restored not in TERMINAL:
-            moved = await lifecycle.follow_upstream(
-                session, job.id, [job.status], restored, upstream_status=upstream.status
-            )
-        else:
-            moved = await repository.transition(
-                session, job.id, [job.status], upstream_status=upstream.status
-            )
-        if moved:
-            events.add(session, job.id, f"The upstream did not {action} the job: {reason}", level="warn")
 
 
 async def _schedule(runtime: Runtime, held: HeldJob, next_ms: int | None, failures: int) -> None:
