@@ -313,6 +313,24 @@ def test_pause_resume_and_cancel_reach_the_upstream(client: openai.OpenAI, fake:
         assert messages.count(text) == 1, text
 
 
+def test_a_pause_the_upstream_refuses_puts_the_job_back_with_its_reason(
+    client: openai.OpenAI, fake: FakeUpstream
+):
+    job = create(client, n_epochs=3, metadata={"fake_step_seconds": "0.3"})
+    wait_for_status(client, job.id, {"running"})
+    upstream_id = the_upstream_job(fake, job.id)["id"]
+    fake.add_fault("POST", rf"^/v1/fine_tuning/jobs/{upstream_id}/pause$", "status", status=400)
+
+    assert client.fine_tuning.jobs.pause(job.id).status == "paused"
+    wait_for_status(client, job.id, {"running"})
+    assert fake.job(upstream_id)["status"] == "running"
+    warnings = [event for event in chronological_events(client, job.id) if event.level == "warn"]
+    assert [event.message for event in warnings] == [
+        "The upstream did not pause the job: Injected fault: HTTP 400."
+    ]
+    client.fine_tuning.jobs.cancel(job.id)
+
+
 def test_steps_the_upstream_made_just_before_a_cancel_are_mirrored(client: openai.OpenAI, fake: FakeUpstream):
     job = create(client, n_epochs=3, metadata={"fake_step_seconds": "0.2"})
     wait_for_status(client, job.id, {"running"})
