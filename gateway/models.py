@@ -154,8 +154,8 @@ class Job(Base):
     upstream_submitted_at: Mapped[int | None]
     upstream_event_cursor: Mapped[str | None] = mapped_column(String(128))
     upstream_failures: Mapped[int] = mapped_column(default=0, server_default="0")
-    upstream_polled_at_ms: Mapped[int | None] = mapped_column(BigInteger)
-    next_poll_at_ms: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    upstream_looked_at_ms: Mapped[int | None] = mapped_column(BigInteger)
+    next_look_at_ms: Mapped[int | None] = mapped_column(BigInteger, index=True)
     # Jobs imported as history from an upstream (its base URL): read-only, never run by a worker.
     # They keep the upstream's own `hyperparameters` field (null for jobs made here: derived from
     # `method`).

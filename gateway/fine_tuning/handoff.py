@@ -50,4 +50,4 @@ def for_move(runtime: Runtime, provider_name: str, target: JobStatus, now: float
         if target != JobStatus.QUEUED:
             return Handoff({}, None)
         return Handoff({"training_sent_at": int(now)}, TRAIN_JOB)
-    return Handoff({"next_poll_at_ms": int(now * 1000)}, SYNC_UPSTREAM_JOB)
+    return Handoff({"next_look_at_ms": int(now * 1000)}, SYNC_UPSTREAM_JOB)

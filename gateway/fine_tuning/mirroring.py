@@ -125,7 +125,7 @@ def _changes(settings: Settings, job: Job, seen: Observation, target: JobStatus 
     """The job's row after the look, but for a change of status: its `seq` and the values to set."""
     values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
     if seen.job is not None:
-        values |= {"upstream_status": seen.job.status, "upstream_polled_at_ms": now_ms()}
+        values |= {"upstream_status": seen.job.status, "upstream_looked_at_ms": now_ms()}
         if job.status == JobStatus.RUNNING and seen.job.estimated_finish is not None:
             values["estimated_finish"] = seen.job.estimated_finish
     next_ms = polling.next_look_at(
@@ -135,7 +135,7 @@ def _changes(settings: Settings, job: Job, seen: Observation, target: JobStatus 
         job.updated_at if target is None else int(time.time()),
         since=seen.looked_at,
     )
-    return {"seq": job.seq, "next_poll_at_ms": next_ms, "upstream_failures": 0} | values
+    return {"seq": job.seq, "next_look_at_ms": next_ms, "upstream_failures": 0} | values
 
 
 async def _record_status_change(

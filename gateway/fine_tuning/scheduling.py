@@ -85,9 +85,9 @@ async def take_jobs_to_train(session: AsyncSession, now: int, resend_seconds: fl
 def _look_due(now_ms: int) -> Any:
     """A look whose time has come, or an upstream job that was never scheduled."""
     return or_(
-        Job.next_poll_at_ms <= now_ms,
+        Job.next_look_at_ms <= now_ms,
         and_(
-            Job.next_poll_at_ms.is_(None),
+            Job.next_look_at_ms.is_(None),
             Job.upstream_status.is_(None),
             Job.provider != LOCAL_PROVIDER,
             Job.status.in_(UPSTREAM_WORK_STATUSES),
@@ -116,7 +116,7 @@ async def take_due_looks(session: AsyncSession, now_ms: int, grace_ms: int, limi
         await session.execute(
             update(Job)
             .where(Job.id.in_(job_ids))
-            .values(next_poll_at_ms=now_ms + grace_ms)
+            .values(next_look_at_ms=now_ms + grace_ms)
             .execution_options(synchronize_session=False)
         )
     return job_ids
@@ -131,15 +131,15 @@ async def claim_due_looks(
     now = now_ms // 1000
     due = (
         select(Job.id)
-        .where(Job.next_poll_at_ms <= now_ms, _lease_free(now), _only_a_look())
-        .order_by(Job.next_poll_at_ms)
+        .where(Job.next_look_at_ms <= now_ms, _lease_free(now), _only_a_look())
+        .order_by(Job.next_look_at_ms)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     claimed = await session.scalars(
         update(Job)
         .where(Job.id.in_(due), _lease_free(now))
-        .values(locked_until=now + lease_seconds, next_poll_at_ms=now_ms + grace_ms)
+        .values(locked_until=now + lease_seconds, next_look_at_ms=now_ms + grace_ms)
         .returning(Job)
         .execution_options(synchronize_session=False)
     )
@@ -147,10 +147,10 @@ async def claim_due_looks(
 
 
 async def set_next_look(
-    session: AsyncSession, job_id: str, next_poll_at_ms: int | None, failures: int, release: bool = False
+    session: AsyncSession, job_id: str, next_look_at_ms: int | None, failures: int, release: bool = False
 ) -> None:
     """When to look at the job again; with `release`, the caller's lease goes in the same write."""
-    values: dict[str, Any] = {"next_poll_at_ms": next_poll_at_ms, "upstream_failures": failures}
+    values: dict[str, Any] = {"next_look_at_ms": next_look_at_ms, "upstream_failures": failures}
     if release:
         values["locked_until"] = None
     await session.execute(

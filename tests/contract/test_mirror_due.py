@@ -80,7 +80,7 @@ def job_row(job_id: str, **values: object) -> Job:
         "seed": 7,
         "result_files": [],
         "provider": UPSTREAM,
-        "next_poll_at_ms": 0,
+        "next_look_at_ms": 0,
     }
     return Job(**(row | values))
 
@@ -126,7 +126,7 @@ async def test_batches_mirror_every_job_once_and_in_order(runtime: Runtime, fake
         job = await stored(runtime, job_id)
         assert job.status == "succeeded"
         assert job.fine_tuned_model == fake.job(job.upstream_id)["fine_tuned_model"]
-        assert job.locked_until is None and job.next_poll_at_ms is None
+        assert job.locked_until is None and job.next_look_at_ms is None
         assert await messages(runtime, job_id) == mirrored_texts(fake, job.upstream_id)
 
 
@@ -137,7 +137,7 @@ async def test_a_failing_upstream_read_holds_back_no_other_job(runtime: Runtime,
     await mirror_due_jobs(runtime)
     job = await stored(runtime, failing)
     assert (job.upstream_failures, job.locked_until, job.upstream_event_cursor) == (1, None, None)
-    assert job.next_poll_at_ms > time.time() * 1000
+    assert job.next_look_at_ms > time.time() * 1000
     for job_id in others:
         looked_at = await stored(runtime, job_id)
         assert (looked_at.upstream_failures, looked_at.locked_until) == (0, None)
@@ -161,12 +161,12 @@ async def test_a_look_that_cannot_be_recorded_holds_back_no_other_job(
     await mirror_due_jobs(runtime)
     job = await stored(runtime, broken)
     assert (job.locked_until, job.upstream_event_cursor) == (None, None)
-    assert job.next_poll_at_ms > (time.time() + runtime.settings.job_lease_seconds / 2) * 1000
+    assert job.next_look_at_ms > (time.time() + runtime.settings.job_lease_seconds / 2) * 1000
     for job_id in others:
         assert (await stored(runtime, job_id)).upstream_event_cursor is not None
     monkeypatch.undo()
     async with runtime.transaction() as session:
-        await session.execute(update(Job).where(Job.id == broken).values(next_poll_at_ms=0))
+        await session.execute(update(Job).where(Job.id == broken).values(next_look_at_ms=0))
     await mirror_until_finished(runtime, [broken, *others])
     assert await messages(runtime, broken) == mirrored_texts(fake, job.upstream_id)
 

@@ -47,7 +47,7 @@ def test_a_local_job_paused_or_cancelled_wakes_nothing_the_trainer_notices_itsel
 @pytest.mark.parametrize("target", MOVES)
 def test_an_upstream_job_is_looked_at_at_once_after_every_move(runtime, target):
     moved = handoff.for_move(runtime, "up", target, NOW)
-    assert moved.values == {"next_poll_at_ms": 1_700_000_000_250}
+    assert moved.values == {"next_look_at_ms": 1_700_000_000_250}
     assert woken(moved) == [(SYNC_UPSTREAM_JOB, "ftjob-1")]
 
 
@@ -56,7 +56,7 @@ def test_a_job_of_an_upstream_not_configured_here_is_still_an_upstream_job(runti
     assert handoff.driver(runtime, "gone") is Driver.LOOKS
     assert not handoff.trained_here(runtime, "gone")
     moved = handoff.for_move(runtime, "gone", target, NOW)
-    assert moved.values == {"next_poll_at_ms": 1_700_000_000_250}
+    assert moved.values == {"next_look_at_ms": 1_700_000_000_250}
     assert woken(moved) == [(SYNC_UPSTREAM_JOB, "ftjob-1")]
 
 

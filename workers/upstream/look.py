@@ -71,11 +71,11 @@ async def _read_what_came_with(
 
 
 def _job_may_have_changed(settings: Settings, job: Job, seen: Observation) -> bool:
-    if job.upstream_status != UpstreamStatus.RUNNING or job.upstream_polled_at_ms is None:
+    if job.upstream_status != UpstreamStatus.RUNNING or job.upstream_looked_at_ms is None:
         return True
     if any(event.type != "metrics" for event in seen.events.values()):
         return True
-    return now_ms() - job.upstream_polled_at_ms >= settings.upstream_job_refresh_seconds * 1000
+    return now_ms() - job.upstream_looked_at_ms >= settings.upstream_job_refresh_seconds * 1000
 
 
 async def _collect_events(provider: Provider, job: Job, seen: Observation, full: bool) -> None:

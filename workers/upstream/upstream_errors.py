@@ -46,5 +46,5 @@ async def record(session: AsyncSession, settings: Settings, job: Job, error: Ups
 
 async def fail(session: AsyncSession, job: Job, error: JobError) -> None:
     """Fail the job, unless the client's cancel came first, and look at it no more."""
-    if not await lifecycle.fail(session, job.id, WORKING, error, next_poll_at_ms=None):
-        await repository.transition(session, job.id, [job.status], next_poll_at_ms=None)
+    if not await lifecycle.fail(session, job.id, WORKING, error, next_look_at_ms=None):
+        await repository.transition(session, job.id, [job.status], next_look_at_ms=None)
