@@ -10,8 +10,8 @@ import anyio
 from gateway import artifacts
 from gateway.evals import repository as evals_repository
 from gateway.files import service as files_service
+from gateway.fine_tuning import handoff, scheduling
 from gateway.fine_tuning import repository as jobs_repository
-from gateway.fine_tuning import scheduling
 from gateway.fine_tuning.file_checks import validate_job_files
 from gateway.fine_tuning.status import JobStatus
 from gateway.runtime import Runtime
@@ -70,7 +70,9 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
         now = int(time.time())
         to_validate = await scheduling.job_ids_to_advance(session, ADVANCEABLE, now)
         resend_seconds = _resend_seconds(runtime)
-        to_train = await scheduling.take_jobs_to_train(session, now, resend_seconds)
+        to_train = await scheduling.take_jobs_to_train(
+            session, now, resend_seconds, handoff.trainers(runtime)
+        )
         to_run = await evals_repository.take_runs_to_send(session, now, resend_seconds)
         await files_service.delete_expired(session, runtime.blobs)
         await uploads_service.sweep(session, runtime.blobs)
@@ -101,7 +103,9 @@ async def poll_upstreams(runtime: Runtime, _: str = "") -> None:
     now_ms = int(time.time() * 1000)
     grace_ms = runtime.settings.job_lease_seconds * 1000
     async with runtime.transaction() as session:
-        due = await scheduling.take_due_looks(session, now_ms, grace_ms, POLL_BATCH)
+        due = await scheduling.take_due_looks(
+            session, now_ms, grace_ms, POLL_BATCH, handoff.trainers(runtime)
+        )
     for job_id in due:
         runtime.dispatch(SYNC_UPSTREAM_JOB, job_id)
     runtime.dispatch(MIRROR_UPSTREAM_JOBS, "")

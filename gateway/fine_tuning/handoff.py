@@ -28,6 +28,11 @@ def trained_here(runtime: Runtime, provider_name: str) -> bool:
     return driver(runtime, provider_name) is Driver.TRAINER
 
 
+def trainers(runtime: Runtime) -> list[str]:
+    """The providers whose jobs ftgate's own trainer moves on."""
+    return [name for name, provider in runtime.providers.items() if provider.driver is Driver.TRAINER]
+
+
 @dataclass(frozen=True)
 class Handoff:
     # The columns to set with the move, so that the reconciler or the upstream polling takes the

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.catalog import LOCAL_PROVIDER
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job
 from gateway.providers.base import UpstreamStatus
@@ -58,11 +57,14 @@ async def renew_all(session: AsyncSession, job_ids: Collection[str], until: int)
     )
 
 
-async def take_jobs_to_train(session: AsyncSession, now: int, resend_seconds: float) -> list[str]:
-    """Local jobs to train that no task holds, and for which no training task was sent since
-    one last held them, nor in the last `resend_seconds`; marked sent now."""
+async def take_jobs_to_train(
+    session: AsyncSession, now: int, resend_seconds: float, trainers: Collection[str]
+) -> list[str]:
+    """Jobs of the `trainers` (ftgate's own) to train that no task holds, and for which no
+    training task was sent since one last held them, nor in the last `resend_seconds`; marked
+    sent now."""
     query = select(Job.id).where(
-        Job.provider == LOCAL_PROVIDER,
+        Job.provider.in_(list(trainers)),
         Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
         _lease_free(now),
         or_(
@@ -82,14 +84,15 @@ async def take_jobs_to_train(session: AsyncSession, now: int, resend_seconds: fl
     return job_ids
 
 
-def _look_due(now_ms: int) -> Any:
-    """A look whose time has come, or an upstream job that was never scheduled."""
+def _look_due(now_ms: int, trainers: Collection[str]) -> Any:
+    """A look whose time has come, or an upstream job (not one of the `trainers`') that was
+    never scheduled."""
     return or_(
         Job.next_look_at_ms <= now_ms,
         and_(
             Job.next_look_at_ms.is_(None),
             Job.upstream_status.is_(None),
-            Job.provider != LOCAL_PROVIDER,
+            Job.provider.not_in(list(trainers)),
             Job.status.in_(UPSTREAM_WORK_STATUSES),
         ),
     )
@@ -106,11 +109,17 @@ def _only_a_look() -> Any:
     )
 
 
-async def take_due_looks(session: AsyncSession, now_ms: int, grace_ms: int, limit: int) -> list[str]:
+async def take_due_looks(
+    session: AsyncSession, now_ms: int, grace_ms: int, limit: int, trainers: Collection[str]
+) -> list[str]:
     """The upstream jobs due for more than a look (see `claim_due_looks`), pushed `grace_ms`
     ahead so that the next tick does not send them again while their task waits in the queue (a
     lost task's job comes round again)."""
-    query = select(Job.id).where(_look_due(now_ms), _lease_free(now_ms // 1000), ~_only_a_look()).limit(limit)
+    query = (
+        select(Job.id)
+        .where(_look_due(now_ms, trainers), _lease_free(now_ms // 1000), ~_only_a_look())
+        .limit(limit)
+    )
     job_ids = list((await session.scalars(query)).all())
     if job_ids:
         await session.execute(

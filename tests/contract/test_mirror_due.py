@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from gateway import migrations
-from gateway.fine_tuning import mirroring, repository, scheduling
+from gateway.fine_tuning import handoff, mirroring, repository, scheduling
 from gateway.models import Job, JobEvent, Project
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
@@ -199,6 +199,8 @@ async def test_a_tick_sends_jobs_that_need_more_than_a_look_to_their_own_task(ru
     now_ms = int(time.time() * 1000)
     async with runtime.transaction() as session:
         claimed = await scheduling.claim_due_looks(session, now_ms, 60, grace_ms=60_000, limit=10)
-        taken = await scheduling.take_due_looks(session, now_ms, grace_ms=60_000, limit=10)
+        taken = await scheduling.take_due_looks(
+            session, now_ms, grace_ms=60_000, limit=10, trainers=handoff.trainers(runtime)
+        )
     assert [job.id for job in claimed] == ["ftjob-running"]
     assert sorted(taken) == ["ftjob-to-cancel", "ftjob-to-resume", "ftjob-unsent"]
