@@ -4,7 +4,7 @@ jobs to train, and the upstream jobs due for a look (`polling` says when that is
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.fine_tuning.status import JobStatus
@@ -73,15 +73,7 @@ async def take_jobs_to_train(
             Job.training_sent_at <= now - resend_seconds,
         ),
     )
-    job_ids = list((await session.scalars(query)).all())
-    if job_ids:
-        await session.execute(
-            update(Job)
-            .where(Job.id.in_(job_ids))
-            .values(training_sent_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    return job_ids
+    return await _take(session, query, training_sent_at=now)
 
 
 def _look_due(now_ms: int, trainers: Collection[str]) -> Any:
@@ -120,12 +112,17 @@ async def take_due_looks(
         .where(_look_due(now_ms, trainers), _lease_free(now_ms // 1000), ~_only_a_look())
         .limit(limit)
     )
+    return await _take(session, query, next_look_at_ms=now_ms + grace_ms)
+
+
+async def _take(session: AsyncSession, query: Select[Any], **values: Any) -> list[str]:
+    """The ids of the jobs `query` selects, with `values` set on them in the same transaction."""
     job_ids = list((await session.scalars(query)).all())
     if job_ids:
         await session.execute(
             update(Job)
             .where(Job.id.in_(job_ids))
-            .values(next_look_at_ms=now_ms + grace_ms)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
     return job_ids
