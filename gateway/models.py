@@ -7,7 +7,7 @@ pagination; public ids are random strings and carry no order.
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.db import Base, JSONValue, Sequence
 
@@ -53,7 +53,7 @@ class StoredFile(Base):
     purpose: Mapped[str] = mapped_column(String(32))
     bytes: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[int]
-    expires_at: Mapped[int | None]
+    expires_at: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(16))
     status_details: Mapped[str | None]
     blob_key: Mapped[str] = mapped_column(String(256))
@@ -147,20 +147,31 @@ class Job(Base):
     # (so a step replayed after a crash is counted once). A job that stops part-way reports and is
     # billed on them; `trained_tokens` stays null until the job finishes, as at OpenAI.
     steps_trained_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # Upstream jobs: the last status seen there, when ftgate started sending the job (so a
-    # retry looks it up before sending again), the newest upstream event already seen, failed
-    # tries in a row, and when to look again (milliseconds; null when there is nothing to do).
+    # Jobs imported as history from an upstream (its base URL): read-only, never run by a worker.
+    # They keep the upstream's own `hyperparameters` field (null for jobs made here: derived from
+    # `method`).
+    imported_from: Mapped[str | None] = mapped_column(String(512))
+    hyperparameters: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    # What ftgate knows of the job's upstream, for a job an upstream runs (None for the local
+    # trainer's jobs and for imported history). Loaded with the job, one query for a whole page.
+    mirror: Mapped["JobMirror | None"] = relationship(lazy="selectin")
+
+
+class JobMirror(Base):
+    """An upstream job as ftgate last saw it: the last status seen there, when ftgate started
+    sending the job (so a retry looks it up before sending again), the newest upstream event
+    already seen, failed tries in a row, and when to look again (milliseconds; null when there is
+    nothing to do, as for every finished job, so the due looks are read from the index alone)."""
+
+    __tablename__ = "fine_tuning_job_mirrors"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("fine_tuning_jobs.id"), primary_key=True)
     upstream_status: Mapped[str | None] = mapped_column(String(32))
     upstream_submitted_at: Mapped[int | None]
     upstream_event_cursor: Mapped[str | None] = mapped_column(String(128))
     upstream_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     upstream_looked_at_ms: Mapped[int | None] = mapped_column(BigInteger)
     next_look_at_ms: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    # Jobs imported as history from an upstream (its base URL): read-only, never run by a worker.
-    # They keep the upstream's own `hyperparameters` field (null for jobs made here: derived from
-    # `method`).
-    imported_from: Mapped[str | None] = mapped_column(String(512))
-    hyperparameters: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
 
 
 class UpstreamFile(Base):

@@ -103,9 +103,7 @@ async def poll_upstreams(runtime: Runtime, _: str = "") -> None:
     now_ms = int(time.time() * 1000)
     grace_ms = runtime.settings.job_lease_seconds * 1000
     async with runtime.transaction() as session:
-        due = await scheduling.take_due_looks(
-            session, now_ms, grace_ms, POLL_BATCH, handoff.trainers(runtime)
-        )
+        due = await scheduling.take_due_looks(session, now_ms, grace_ms, POLL_BATCH)
     for job_id in due:
         runtime.dispatch(SYNC_UPSTREAM_JOB, job_id)
     runtime.dispatch(MIRROR_UPSTREAM_JOBS, "")

@@ -45,7 +45,7 @@ async def validate_job_files(runtime: Runtime, job_id: str) -> None:
             return
         queued = handoff.for_move(runtime, job.provider, JobStatus.QUEUED, time.time())
         if await lifecycle.queue_validated(session, job.id, outcome, **queued.values):
-            queued.wake(session, job.id)
+            await queued.wake(session, job.id)
 
 
 async def _check(

@@ -3,14 +3,17 @@ decides between the local trainer (the job's `training_sent_at`, a train task) a
 (the job's next look, a sync task) for a job that was just queued, paused, resumed or cancelled.
 
 A caller asks `for_move` for the job's `Handoff` before the move, sets its `values` with the move
-(`lifecycle.move` and its kin), and calls `wake` once the move took effect."""
+(`lifecycle.move` and its kin), and calls `wake` once the move took effect, in the same
+transaction: an upstream job's next look is set there."""
 
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import db
+from gateway.fine_tuning import scheduling
 from gateway.fine_tuning.status import JobStatus
+from gateway.models import JobMirror
 from gateway.providers.base import Driver
 from gateway.runtime import Runtime
 from gateway.task_names import SYNC_UPSTREAM_JOB, TRAIN_JOB
@@ -33,16 +36,27 @@ def trainers(runtime: Runtime) -> list[str]:
     return [name for name, provider in runtime.providers.items() if provider.driver is Driver.TRAINER]
 
 
+def new_mirror(runtime: Runtime, provider_name: str) -> JobMirror | None:
+    """The mirror of a new job of `provider_name`: one for a job an upstream runs, none for the
+    trainer's."""
+    return None if trained_here(runtime, provider_name) else JobMirror()
+
+
 @dataclass(frozen=True)
 class Handoff:
-    # The columns to set with the move, so that the reconciler or the upstream polling takes the
-    # job up should the task below be lost.
+    # The job's columns to set with the move, and an upstream job's next look (ms) to set once it
+    # took effect, so that the reconciler or the upstream polling takes the job up should the task
+    # below be lost.
     values: dict[str, int]
+    next_look_at_ms: int | None
     # The task to send once the move commits, if any.
     task: str | None
 
-    def wake(self, session: AsyncSession, job_id: str) -> None:
-        """Queue the task on the session's outbox: it leaves if and only if the move commits."""
+    async def wake(self, session: AsyncSession, job_id: str) -> None:
+        """Set the next look, and queue the task on the session's outbox: it leaves if and only
+        if the move commits."""
+        if self.next_look_at_ms is not None:
+            await scheduling.look_at(session, job_id, self.next_look_at_ms)
         if self.task is not None:
             db.enqueue(session, self.task, job_id)
 
@@ -53,6 +67,6 @@ def for_move(runtime: Runtime, provider_name: str, target: JobStatus, now: float
     upstream is looked at at once after every move, which carries a client's action to it."""
     if trained_here(runtime, provider_name):
         if target != JobStatus.QUEUED:
-            return Handoff({}, None)
-        return Handoff({"training_sent_at": int(now)}, TRAIN_JOB)
-    return Handoff({"next_look_at_ms": int(now * 1000)}, SYNC_UPSTREAM_JOB)
+            return Handoff({}, None, None)
+        return Handoff({"training_sent_at": int(now)}, None, TRAIN_JOB)
+    return Handoff({}, int(now * 1000), SYNC_UPSTREAM_JOB)

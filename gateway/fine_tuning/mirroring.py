@@ -79,8 +79,11 @@ async def record(session: AsyncSession, runtime: Runtime, looks: list[tuple[Job,
     looks = [(job, seen) for job, seen in looks if statuses.get(job.id) == job.status]
     known = await repository.known_event_keys(session, {job.id: list(seen.events) for job, seen in looks})
     targets = {job.id: _target_status(job, seen.job) for job, seen in looks if seen.job is not None}
+    await repository.update_mirrors(
+        session, [_mirror_changes(runtime.settings, job, seen, targets.get(job.id)) for job, seen in looks]
+    )
     await repository.update_all(
-        session, [_changes(runtime.settings, job, seen, targets.get(job.id)) for job, seen in looks]
+        session, [changes for job, seen in looks if (changes := _job_changes(job, seen))]
     )
     kept = await repository.checkpoints_of(
         session, [job.id for job, seen in looks if seen.checkpoints is not None]
@@ -101,7 +104,7 @@ async def record(session: AsyncSession, runtime: Runtime, looks: list[tuple[Job,
 
 async def record_carried_action(session: AsyncSession, job: Job, upstream: UpstreamJob) -> None:
     """The upstream carried out the client's action: its state as it answered."""
-    await repository.transition(session, job.id, [job.status], upstream_status=upstream.status)
+    await repository.update_mirror_if_status(session, job.id, [job.status], upstream_status=upstream.status)
 
 
 async def record_refused_action(
@@ -112,30 +115,41 @@ async def record_refused_action(
     with the reason as a warning."""
     restored = STATUS_FROM_UPSTREAM.get(upstream.status)
     if action != "cancel" and restored is not None and restored not in TERMINAL:
-        moved = await lifecycle.follow_upstream(
-            session, job.id, [job.status], restored, upstream_status=upstream.status
-        )
+        moved = await lifecycle.follow_upstream(session, job.id, [job.status], restored)
+        if moved:
+            await repository.update_mirror(session, job.id, upstream_status=upstream.status)
     else:
-        moved = await repository.transition(session, job.id, [job.status], upstream_status=upstream.status)
+        moved = await repository.update_mirror_if_status(
+            session, job.id, [job.status], upstream_status=upstream.status
+        )
     if moved:
         events.add(session, job.id, f"The upstream did not {action} the job: {reason}", level="warn")
 
 
-def _changes(settings: Settings, job: Job, seen: Observation, target: JobStatus | None) -> dict[str, Any]:
-    """The job's row after the look, but for a change of status: its `seq` and the values to set."""
-    values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.upstream_event_cursor}
+def _mirror_changes(
+    settings: Settings, job: Job, seen: Observation, target: JobStatus | None
+) -> dict[str, Any]:
+    """The job's mirror after the look: its `job_id` and the values to set."""
+    assert job.mirror is not None
+    values: dict[str, Any] = {"upstream_event_cursor": seen.newest_event or job.mirror.upstream_event_cursor}
     if seen.job is not None:
         values |= {"upstream_status": seen.job.status, "upstream_looked_at_ms": now_ms()}
-        if job.status == JobStatus.RUNNING and seen.job.estimated_finish is not None:
-            values["estimated_finish"] = seen.job.estimated_finish
     next_ms = polling.next_look_at(
         settings,
         target or job.status,
-        values.get("upstream_status", job.upstream_status),
+        values.get("upstream_status", job.mirror.upstream_status),
         job.updated_at if target is None else int(time.time()),
         since=seen.looked_at,
     )
-    return {"seq": job.seq, "next_look_at_ms": next_ms, "upstream_failures": 0} | values
+    return {"job_id": job.id, "next_look_at_ms": next_ms, "upstream_failures": 0} | values
+
+
+def _job_changes(job: Job, seen: Observation) -> dict[str, Any] | None:
+    """The job's row after the look, but for a change of status: its `seq` and the values to set,
+    or None when the look changes nothing there."""
+    if job.status == JobStatus.RUNNING and seen.job is not None and seen.job.estimated_finish is not None:
+        return {"seq": job.seq, "estimated_finish": seen.job.estimated_finish}
+    return None
 
 
 async def _record_status_change(
@@ -193,7 +207,8 @@ def _target_status(job: Job, upstream: UpstreamJob) -> JobStatus | None:
         return None  # never back: an upstream that restarts a job queues it again (Together)
     if (
         job.status == JobStatus.QUEUED
-        and job.upstream_status == UpstreamStatus.PAUSED
+        and job.mirror is not None
+        and job.mirror.upstream_status == UpstreamStatus.PAUSED
         and mapped == JobStatus.PAUSED
     ):
         return None

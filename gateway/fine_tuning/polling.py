@@ -10,8 +10,9 @@ from gateway.settings import Settings
 
 
 def next_look_ms(settings: Settings, job: Job) -> int | None:
-    """The moment (ms) of the next look at `job` as it now stands, or None."""
-    return next_look_at(settings, job.status, job.upstream_status, job.updated_at)
+    """The moment (ms) of the next look at `job` (an upstream's) as it now stands, or None."""
+    assert job.mirror is not None
+    return next_look_at(settings, job.status, job.mirror.upstream_status, job.updated_at)
 
 
 def next_look_at(

@@ -1,4 +1,4 @@
-"""SQL for jobs, their events and checkpoints."""
+"""SQL for jobs, their mirrors (an upstream job as last seen), events and checkpoints."""
 
 from collections.abc import Collection
 from typing import Any
@@ -7,7 +7,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.fine_tuning.status import TERMINAL
-from gateway.models import Job, JobCheckpoint, JobEvent
+from gateway.models import Job, JobCheckpoint, JobEvent, JobMirror
 
 
 async def get(session: AsyncSession, project_id: str, job_id: str) -> Job | None:
@@ -62,6 +62,37 @@ async def update_all(session: AsyncSession, changes: list[dict[str, Any]]) -> No
     to set."""
     if changes:
         await session.execute(update(Job), changes)
+
+
+async def update_mirror(session: AsyncSession, job_id: str, **values: Any) -> None:
+    await session.execute(
+        update(JobMirror)
+        .where(JobMirror.job_id == job_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def update_mirror_if_status(
+    session: AsyncSession, job_id: str, from_statuses: Collection[str], **values: Any
+) -> bool:
+    """Update the job's mirror only if the job's status is still one of `from_statuses` (its row
+    locked, where the database locks rows, until the transaction ends); True when it was."""
+    job = select(Job.id).where(Job.id == job_id, Job.status.in_(list(from_statuses))).with_for_update()
+    result = await session.execute(
+        update(JobMirror)
+        .where(JobMirror.job_id.in_(job))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def update_mirrors(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
+    """Update many mirrors in a few statements: each of `changes` holds a `job_id` and the values
+    to set."""
+    if changes:
+        await session.execute(update(JobMirror), changes)
 
 
 def events_query(job_id: str) -> Select[Any]:
@@ -185,7 +216,13 @@ async def by_upstream_id(session: AsyncSession, provider: str, upstream_id: str)
 
 async def upstream_ids_sent_since(session: AsyncSession, provider: str, since: int) -> set[str]:
     """The upstream jobs that ftgate jobs sent to `provider` since `since` already hold."""
-    query = select(Job.upstream_id).where(
-        Job.provider == provider, Job.upstream_id.is_not(None), Job.upstream_submitted_at >= since
+    query = (
+        select(Job.upstream_id)
+        .join(JobMirror, JobMirror.job_id == Job.id)
+        .where(
+            Job.provider == provider,
+            Job.upstream_id.is_not(None),
+            JobMirror.upstream_submitted_at >= since,
+        )
     )
     return {str(upstream_id) for upstream_id in (await session.scalars(query)).all()}

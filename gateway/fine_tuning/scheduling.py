@@ -8,11 +8,9 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.fine_tuning.status import JobStatus
-from gateway.models import Job
+from gateway.models import Job, JobMirror
 from gateway.providers.base import UpstreamStatus
 
-# Statuses in which an upstream job may still need ftgate to send it or look at it.
-UPSTREAM_WORK_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED)
 # Statuses, ftgate's and the upstream's, in which an upstream job needs only to be looked at.
 LOOK_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 UPSTREAM_LOOK_STATUSES = (UpstreamStatus.VALIDATING_FILES, UpstreamStatus.QUEUED, UpstreamStatus.RUNNING)
@@ -76,43 +74,34 @@ async def take_jobs_to_train(
     return await _take(session, query, training_sent_at=now)
 
 
-def _look_due(now_ms: int, trainers: Collection[str]) -> Any:
-    """A look whose time has come, or an upstream job (not one of the `trainers`') that was
-    never scheduled."""
-    return or_(
-        Job.next_look_at_ms <= now_ms,
-        and_(
-            Job.next_look_at_ms.is_(None),
-            Job.upstream_status.is_(None),
-            Job.provider.not_in(list(trainers)),
-            Job.status.in_(UPSTREAM_WORK_STATUSES),
-        ),
-    )
-
-
 def _only_a_look() -> Any:
     """An upstream job sent and at work on both sides, with no client action to carry: all it
     needs is a look at the upstream."""
     return and_(
         Job.upstream_id.is_not(None),
-        Job.upstream_status.is_not(None),
+        JobMirror.upstream_status.is_not(None),
         Job.status.in_(LOOK_STATUSES),
-        Job.upstream_status.in_(UPSTREAM_LOOK_STATUSES),
+        JobMirror.upstream_status.in_(UPSTREAM_LOOK_STATUSES),
     )
 
 
-async def take_due_looks(
-    session: AsyncSession, now_ms: int, grace_ms: int, limit: int, trainers: Collection[str]
-) -> list[str]:
+def _due(now_ms: int) -> Select[Any]:
+    """The upstream jobs whose look is due and that a worker may take, read from the index of
+    their next looks: a job with nothing left to do has none."""
+    return (
+        select(JobMirror.job_id)
+        .join(Job, Job.id == JobMirror.job_id)
+        .where(JobMirror.next_look_at_ms <= now_ms, _lease_free(now_ms // 1000))
+    )
+
+
+async def take_due_looks(session: AsyncSession, now_ms: int, grace_ms: int, limit: int) -> list[str]:
     """The upstream jobs due for more than a look (see `claim_due_looks`), pushed `grace_ms`
     ahead so that the next tick does not send them again while their task waits in the queue (a
     lost task's job comes round again)."""
-    query = (
-        select(Job.id)
-        .where(_look_due(now_ms, trainers), _lease_free(now_ms // 1000), ~_only_a_look())
-        .limit(limit)
-    )
-    return await _take(session, query, next_look_at_ms=now_ms + grace_ms)
+    job_ids = list((await session.scalars(_due(now_ms).where(~_only_a_look()).limit(limit))).all())
+    await _set_next_looks(session, job_ids, now_ms + grace_ms)
+    return job_ids
 
 
 async def _take(session: AsyncSession, query: Select[Any], **values: Any) -> list[str]:
@@ -128,6 +117,14 @@ async def _take(session: AsyncSession, query: Select[Any], **values: Any) -> lis
     return job_ids
 
 
+async def _set_next_looks(session: AsyncSession, job_ids: list[str], next_look_at_ms: int) -> None:
+    """Also on the mirrors loaded in the session (the claimed jobs')."""
+    if job_ids:
+        await session.execute(
+            update(JobMirror).where(JobMirror.job_id.in_(job_ids)).values(next_look_at_ms=next_look_at_ms)
+        )
+
+
 async def claim_due_looks(
     session: AsyncSession, now_ms: int, lease_seconds: int, grace_ms: int, limit: int
 ) -> list[Job]:
@@ -136,32 +133,51 @@ async def claim_due_looks(
     `grace_ms` ahead, so that a claimer that dies only delays them."""
     now = now_ms // 1000
     due = (
-        select(Job.id)
-        .where(Job.next_look_at_ms <= now_ms, _lease_free(now), _only_a_look())
-        .order_by(Job.next_look_at_ms)
+        _due(now_ms)
+        .where(_only_a_look())
+        .order_by(JobMirror.next_look_at_ms)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     claimed = await session.scalars(
         update(Job)
         .where(Job.id.in_(due), _lease_free(now))
-        .values(locked_until=now + lease_seconds, next_look_at_ms=now_ms + grace_ms)
+        .values(locked_until=now + lease_seconds)
         .returning(Job)
         .execution_options(synchronize_session=False)
     )
-    return list(claimed.all())
+    jobs = list(claimed.all())
+    await _set_next_looks(session, [job.id for job in jobs], now_ms + grace_ms)
+    return jobs
+
+
+async def look_at(session: AsyncSession, job_id: str, next_look_at_ms: int) -> None:
+    """Look at the job at `next_look_at_ms`, its failures in a row kept."""
+    await session.execute(
+        update(JobMirror)
+        .where(JobMirror.job_id == job_id)
+        .values(next_look_at_ms=next_look_at_ms)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def set_next_look(
     session: AsyncSession, job_id: str, next_look_at_ms: int | None, failures: int, release: bool = False
 ) -> None:
     """When to look at the job again; with `release`, the caller's lease goes in the same write."""
-    values: dict[str, Any] = {"next_look_at_ms": next_look_at_ms, "upstream_failures": failures}
-    if release:
-        values["locked_until"] = None
     await session.execute(
-        update(Job).where(Job.id == job_id).values(**values).execution_options(synchronize_session=False)
+        update(JobMirror)
+        .where(JobMirror.job_id == job_id)
+        .values(next_look_at_ms=next_look_at_ms, upstream_failures=failures)
+        .execution_options(synchronize_session=False)
     )
+    if release:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def claim_and_get(session: AsyncSession, job_id: str, now: int, lease_seconds: int) -> Job | None:

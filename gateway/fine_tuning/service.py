@@ -141,6 +141,7 @@ async def create(session: AsyncSession, caller: Caller, runtime: Runtime, params
         result_files=[],
         provider=spec.provider,
         upstream_id=None,
+        mirror=handoff.new_mirror(runtime, spec.provider),
     )
     trained_tokens = await _trained_tokens_estimate(runtime, training, spec, method)
     session.add(job)
@@ -222,7 +223,7 @@ async def apply_action(
     message, level = ACTION_EVENTS[action]
     events.add(session, job.id, message, level=level)
     await session.refresh(job)
-    moved.wake(session, job.id)
+    await moved.wake(session, job.id)
     return job
 
 

@@ -39,7 +39,6 @@ def job_values(item: dict[str, Any], catalog: list[BaseModelSpec]) -> dict[str, 
         "user_metadata": item.get("metadata"),
         "result_files": [str(file_id) for file_id in item.get("result_files") or []],
         "upstream_id": str(item["id"]),
-        "upstream_status": str(item["status"]),
     }
 
 

@@ -2,7 +2,9 @@
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, HttpUrl, SecretStr, model_validator
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, model_validator
+
+from gateway.catalog import LOCAL_PROVIDER
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 AZURE_MANAGEMENT_URL = "https://management.azure.com"
@@ -70,6 +72,16 @@ class UpstreamSpec(BaseModel):
         description="a create whose answer was lost is looked up this long (it may still be under way "
         "upstream) before it is sent again",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _not_the_local_trainer(cls, name: str) -> str:
+        if name == LOCAL_PROVIDER:
+            raise ValueError(
+                f"an upstream cannot be named {LOCAL_PROVIDER!r}: the local trainer has that name "
+                "(its models say `provider: local`); give the upstream another name"
+            )
+        return name
 
     @model_validator(mode="after")
     def _kind_settings(self) -> Self:

@@ -23,8 +23,6 @@ ADAPTERS = {
 
 
 def build_providers(upstreams: list[UpstreamSpec], catalog: list[BaseModelSpec]) -> dict[str, JobProvider]:
-    if any(spec.name == LOCAL_PROVIDER for spec in upstreams):
-        raise ValueError(f"an upstream cannot be named {LOCAL_PROVIDER!r}: the local trainer has that name")
     providers: dict[str, JobProvider] = {LOCAL_PROVIDER: LocalProvider()}
     providers |= {spec.name: ADAPTERS[spec.kind](spec) for spec in upstreams}
     for name in sorted({spec.provider for spec in catalog} - providers.keys()):

@@ -44,5 +44,5 @@ async def take(session: AsyncSession, upstream: str, payload: dict) -> None:
     if job is None:
         log.info("webhook %s from %s names a job ftgate does not know: %s", event_type, upstream, upstream_id)
         return
-    await scheduling.set_next_look(session, job.id, int(time.time() * 1000), job.upstream_failures)
+    await scheduling.look_at(session, job.id, int(time.time() * 1000))
     db.enqueue(session, SYNC_UPSTREAM_JOB, job.id)

@@ -36,7 +36,7 @@ async def wait_until_workers_leave_it(runtime, job_id: str) -> None:
     for _ in range(200):
         async with runtime.sessions() as session:
             job = await jobs_repository.get_any(session, job_id)
-        if job.locked_until is None and (job.next_look_at_ms or 0) > (time.time() + 10) * 1000:
+        if job.locked_until is None and (job.mirror.next_look_at_ms or 0) > (time.time() + 10) * 1000:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the workers kept the job")

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select, update
 
 from gateway import migrations
-from gateway.fine_tuning import handoff, mirroring, repository, scheduling
-from gateway.models import Job, JobEvent, Project
+from gateway.fine_tuning import mirroring, repository, scheduling
+from gateway.models import Job, JobEvent, JobMirror, Project
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
 from tests.support.fake_upstream import FakeUpstream
@@ -64,7 +64,8 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await built.close()
 
 
-def job_row(job_id: str, **values: object) -> Job:
+def job_row(job_id: str, upstream_status: str | None = None, **values: object) -> Job:
+    """An upstream job due for a look, with its mirror."""
     now = int(time.time())
     row: dict[str, object] = {
         "id": job_id,
@@ -80,7 +81,7 @@ def job_row(job_id: str, **values: object) -> Job:
         "seed": 7,
         "result_files": [],
         "provider": UPSTREAM,
-        "next_look_at_ms": 0,
+        "mirror": JobMirror(upstream_status=upstream_status, next_look_at_ms=0),
     }
     return Job(**(row | values))
 
@@ -126,7 +127,7 @@ async def test_batches_mirror_every_job_once_and_in_order(runtime: Runtime, fake
         job = await stored(runtime, job_id)
         assert job.status == "succeeded"
         assert job.fine_tuned_model == fake.job(job.upstream_id)["fine_tuned_model"]
-        assert job.locked_until is None and job.next_look_at_ms is None
+        assert job.locked_until is None and job.mirror.next_look_at_ms is None
         assert await messages(runtime, job_id) == mirrored_texts(fake, job.upstream_id)
 
 
@@ -136,12 +137,16 @@ async def test_a_failing_upstream_read_holds_back_no_other_job(runtime: Runtime,
     fake.add_fault("GET", rf"/fine_tuning/jobs/{upstream_id}/events$", "status", status=500, times=3)
     await mirror_due_jobs(runtime)
     job = await stored(runtime, failing)
-    assert (job.upstream_failures, job.locked_until, job.upstream_event_cursor) == (1, None, None)
-    assert job.next_look_at_ms > time.time() * 1000
+    assert (job.mirror.upstream_failures, job.locked_until, job.mirror.upstream_event_cursor) == (
+        1,
+        None,
+        None,
+    )
+    assert job.mirror.next_look_at_ms > time.time() * 1000
     for job_id in others:
         looked_at = await stored(runtime, job_id)
-        assert (looked_at.upstream_failures, looked_at.locked_until) == (0, None)
-        assert looked_at.upstream_event_cursor is not None
+        assert (looked_at.mirror.upstream_failures, looked_at.locked_until) == (0, None)
+        assert looked_at.mirror.upstream_event_cursor is not None
     await mirror_until_finished(runtime, [failing, *others])
     assert await messages(runtime, failing) == mirrored_texts(fake, job.upstream_id)
 
@@ -160,13 +165,13 @@ async def test_a_look_that_cannot_be_recorded_holds_back_no_other_job(
     monkeypatch.setattr(mirroring, "_add_events", add_events_unless_broken)
     await mirror_due_jobs(runtime)
     job = await stored(runtime, broken)
-    assert (job.locked_until, job.upstream_event_cursor) == (None, None)
-    assert job.next_look_at_ms > (time.time() + runtime.settings.job_lease_seconds / 2) * 1000
+    assert (job.locked_until, job.mirror.upstream_event_cursor) == (None, None)
+    assert job.mirror.next_look_at_ms > (time.time() + runtime.settings.job_lease_seconds / 2) * 1000
     for job_id in others:
-        assert (await stored(runtime, job_id)).upstream_event_cursor is not None
+        assert (await stored(runtime, job_id)).mirror.upstream_event_cursor is not None
     monkeypatch.undo()
     async with runtime.transaction() as session:
-        await session.execute(update(Job).where(Job.id == broken).values(next_look_at_ms=0))
+        await session.execute(update(JobMirror).where(JobMirror.job_id == broken).values(next_look_at_ms=0))
     await mirror_until_finished(runtime, [broken, *others])
     assert await messages(runtime, broken) == mirrored_texts(fake, job.upstream_id)
 
@@ -199,8 +204,6 @@ async def test_a_tick_sends_jobs_that_need_more_than_a_look_to_their_own_task(ru
     now_ms = int(time.time() * 1000)
     async with runtime.transaction() as session:
         claimed = await scheduling.claim_due_looks(session, now_ms, 60, grace_ms=60_000, limit=10)
-        taken = await scheduling.take_due_looks(
-            session, now_ms, grace_ms=60_000, limit=10, trainers=handoff.trainers(runtime)
-        )
+        taken = await scheduling.take_due_looks(session, now_ms, grace_ms=60_000, limit=10)
     assert [job.id for job in claimed] == ["ftjob-running"]
     assert sorted(taken) == ["ftjob-to-cancel", "ftjob-to-resume", "ftjob-unsent"]

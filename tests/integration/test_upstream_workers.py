@@ -18,7 +18,7 @@ import redis
 from sqlalchemy import select
 
 from gateway import db
-from gateway.models import Job
+from gateway.models import Job, JobMirror
 from gateway.settings import Settings
 from tests.support.celery_worker import Worker
 from tests.support.fake_upstream import FakeUpstream
@@ -189,7 +189,11 @@ def stored_job(settings: Settings, job_id: str) -> Any:
         engine = db.create_engine(settings.database_url)
         try:
             async with engine.connect() as connection:
-                query = select(Job.upstream_id, Job.upstream_submitted_at).where(Job.id == job_id)
+                query = (
+                    select(Job.upstream_id, JobMirror.upstream_submitted_at)
+                    .join(JobMirror, JobMirror.job_id == Job.id)
+                    .where(Job.id == job_id)
+                )
                 return (await connection.execute(query)).one()
         finally:
             await engine.dispose()

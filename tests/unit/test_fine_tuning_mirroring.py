@@ -10,7 +10,7 @@ from gateway.providers.base import UpstreamJob, UpstreamStatus
 
 
 def target(status: JobStatus, upstream_status: str | None, seen: str) -> JobStatus | None:
-    job = SimpleNamespace(status=status, upstream_status=upstream_status)
+    job = SimpleNamespace(status=status, mirror=SimpleNamespace(upstream_status=upstream_status))
     return _target_status(job, UpstreamJob(id="u", status=UpstreamStatus.read(seen)))  # type: ignore[arg-type]
 
 

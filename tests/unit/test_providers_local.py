@@ -1,9 +1,11 @@
 """The local trainer as a provider (gateway/providers/local.py): registered beside the upstreams,
 answering what every provider answers, and no upstream."""
 
+import json
 from types import SimpleNamespace
 
 import pytest
+from pydantic import ValidationError
 
 from gateway.catalog import LOCAL_PROVIDER
 from gateway.errors import InvalidRequest
@@ -14,6 +16,7 @@ from gateway.providers.config import UpstreamSpec
 from gateway.providers.local import LocalProvider
 from gateway.providers.registry import build_providers
 from gateway.providers.together import TogetherProvider
+from gateway.settings import Settings
 
 CREATE = {
     "model": "tiny",
@@ -52,9 +55,13 @@ async def test_it_is_registered_beside_the_upstreams_and_is_no_upstream():
             await provider.close()
 
 
-def test_no_upstream_may_take_the_local_trainers_name():
-    with pytest.raises(ValueError, match="local trainer"):
-        build_providers([spec(LOCAL_PROVIDER)], [])
+def test_no_upstream_may_take_the_local_trainers_name(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("FTGATE_UPSTREAMS", json.dumps([{"name": LOCAL_PROVIDER, "api_key": "k"}]))
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    [error] = refused.value.errors()
+    assert error["loc"] == ("upstreams", 0, "name")
+    assert "an upstream cannot be named 'local': the local trainer has that name" in error["msg"]
 
 
 def test_a_local_job_goes_through_the_same_limits_as_an_upstreams_and_none_refuses_it():

@@ -57,7 +57,7 @@ async def _read_what_came_with(
         seen.results = [await provider.fetch_file(file_id) for file_id in upstream.result_files]
 
     reads = []
-    if upstream.status != job.upstream_status:
+    if upstream.status != job.mirror.upstream_status:
         reads.append(_collect_events(provider, job, seen, full=upstream.status in UPSTREAM_TERMINAL))
     if upstream.status == UpstreamStatus.RUNNING or (
         upstream.status in UPSTREAM_TERMINAL and job.status not in TERMINAL
@@ -71,11 +71,11 @@ async def _read_what_came_with(
 
 
 def _job_may_have_changed(settings: Settings, job: Job, seen: Observation) -> bool:
-    if job.upstream_status != UpstreamStatus.RUNNING or job.upstream_looked_at_ms is None:
+    if job.mirror.upstream_status != UpstreamStatus.RUNNING or job.mirror.upstream_looked_at_ms is None:
         return True
     if any(event.type != "metrics" for event in seen.events.values()):
         return True
-    return now_ms() - job.upstream_looked_at_ms >= settings.upstream_job_refresh_seconds * 1000
+    return now_ms() - job.mirror.upstream_looked_at_ms >= settings.upstream_job_refresh_seconds * 1000
 
 
 async def _collect_events(provider: Provider, job: Job, seen: Observation, full: bool) -> None:
@@ -91,7 +91,7 @@ async def _collect_events(provider: Provider, job: Job, seen: Observation, full:
         ids = [event.id for event in page.items]
         if after is None and seen.newest_event is None:
             seen.newest_event = ids[0]
-        reached = job.upstream_event_cursor in ids or any(i in seen.events for i in ids)
+        reached = job.mirror.upstream_event_cursor in ids or any(i in seen.events for i in ids)
         for event in page.items:
             seen.add_event(event)
         if (reached and not full) or not page.has_more:

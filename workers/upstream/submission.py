@@ -36,12 +36,12 @@ LOOKUP_WINDOW_SECONDS = 24 * 3600
 
 async def submit(runtime: Runtime, provider: Provider, job: Job) -> UpstreamJob | None:
     """The job as the upstream now has it, or None when it left `queued` meanwhile."""
-    if job.upstream_submitted_at is not None:
+    if job.mirror.upstream_submitted_at is not None:
         found = await provider.find_job(await _lookup(runtime, provider, job))
         if found is not None:
             log.info("job %s was already at %s as %s", job.id, provider.name, found.id)
             return found if await _record(runtime, provider, job, found) else None
-        if time.time() < job.upstream_submitted_at + _resend_after_seconds(runtime, provider.name):
+        if time.time() < job.mirror.upstream_submitted_at + _resend_after_seconds(runtime, provider.name):
             raise CreateInFlight(job.id)
     uploaded_again: set[str] = set()
     while True:
@@ -78,7 +78,7 @@ async def _send(
 ) -> UpstreamJob | None:
     """Mark the job as being sent, then create it upstream; None when it left `queued` meanwhile."""
     async with runtime.transaction() as session:
-        if not await repository.transition(
+        if not await repository.update_mirror_if_status(
             session, job.id, [JobStatus.QUEUED], upstream_submitted_at=int(time.time())
         ):
             return None
@@ -86,12 +86,12 @@ async def _send(
 
 
 async def _lookup(runtime: Runtime, provider: Provider, job: Job) -> JobLookup:
-    assert job.upstream_submitted_at is not None
-    since = job.upstream_submitted_at - LOOKUP_WINDOW_SECONDS
+    assert job.mirror.upstream_submitted_at is not None
+    since = job.mirror.upstream_submitted_at - LOOKUP_WINDOW_SECONDS
     async with runtime.sessions() as session:
         taken = await repository.upstream_ids_sent_since(session, provider.name, since)
     request = await _request(runtime, provider, job)
-    return JobLookup(MARKER_KEY, job.id, request, job.upstream_submitted_at, frozenset(taken))
+    return JobLookup(MARKER_KEY, job.id, request, job.mirror.upstream_submitted_at, frozenset(taken))
 
 
 async def _forget_upstream_copy(
@@ -108,8 +108,8 @@ async def _forget_upstream_copy(
         job.id,
     )
     async with runtime.transaction() as session:
-        await repository.transition(
-            session, job.id, [JobStatus.QUEUED], upstream_submitted_at=job.upstream_submitted_at
+        await repository.update_mirror_if_status(
+            session, job.id, [JobStatus.QUEUED], upstream_submitted_at=job.mirror.upstream_submitted_at
         )
         await files_repository.forget_upstream_copy(session, file_id, provider.name, upstream_file_id)
 
@@ -127,14 +127,16 @@ async def _record(runtime: Runtime, provider: Provider, job: Job, upstream: Upst
                 "job %s: %s %s is job %s's; looking again", job.id, provider.name, upstream.id, holder.id
             )
             raise CreateInFlight(job.id)
-        return await repository.transition(
+        recorded = await repository.transition(
             session,
             job.id,
             [JobStatus.QUEUED, JobStatus.PAUSED, JobStatus.CANCELLED],
             upstream_id=upstream.id,
-            upstream_status=upstream.status,
             updated_at=int(time.time()),
         )
+        if recorded:
+            await repository.update_mirror(session, job.id, upstream_status=upstream.status)
+        return recorded
 
 
 async def _request(runtime: Runtime, provider: Provider, job: Job) -> dict[str, Any]:

@@ -30,10 +30,12 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
         job = held.job
         if handoff.trained_here(runtime, job.provider) or job.status == JobStatus.VALIDATING_FILES:
             return
+        assert job.mirror is not None
+        failures = job.mirror.upstream_failures
         provider = runtime.upstream(job.provider)
         if provider is None:
             delay = runtime.settings.upstream_poll_paused_seconds
-            await _schedule(runtime, held, polling.at_ms(delay), job.upstream_failures)
+            await _schedule(runtime, held, polling.at_ms(delay), failures)
             return
         try:
             if await _sync(runtime, provider, held):
@@ -46,7 +48,7 @@ async def sync_job(runtime: Runtime, job_id: str) -> None:
             # Another job is sending the same file (or just started to), or this job's lost
             # create may still land upstream: look again shortly.
             delay = runtime.settings.upstream_poll_running_seconds
-            await _schedule(runtime, held, polling.at_ms(delay), job.upstream_failures)
+            await _schedule(runtime, held, polling.at_ms(delay), failures)
             return
         except InsufficientQuota as refused:
             error = JobError(str(refused.code), refused.message)
@@ -93,7 +95,8 @@ async def _reread(runtime: Runtime, job_id: str) -> Job:
 
 def _pending_action(job: Job) -> Action | None:
     """What the client asked of ftgate that the upstream has not done yet."""
-    upstream = job.upstream_status
+    assert job.mirror is not None
+    upstream = job.mirror.upstream_status
     if upstream in UPSTREAM_TERMINAL:
         return None
     if job.status == JobStatus.CANCELLED:

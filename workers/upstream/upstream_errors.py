@@ -20,7 +20,8 @@ WORKING = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED)
 async def record(session: AsyncSession, settings: Settings, job: Job, error: UpstreamError) -> None:
     """Write, in the caller's transaction, what `error` means for `job` (as its lease was taken)."""
     if error.retryable:
-        failures = job.upstream_failures + 1
+        assert job.mirror is not None
+        failures = job.mirror.upstream_failures + 1
         backoff = settings.upstream_poll_waiting_seconds * 2 ** (failures - 1)
         delay = min(backoff, settings.upstream_max_backoff_seconds)
         log.warning(
@@ -46,5 +47,7 @@ async def record(session: AsyncSession, settings: Settings, job: Job, error: Ups
 
 async def fail(session: AsyncSession, job: Job, error: JobError) -> None:
     """Fail the job, unless the client's cancel came first, and look at it no more."""
-    if not await lifecycle.fail(session, job.id, WORKING, error, next_look_at_ms=None):
-        await repository.transition(session, job.id, [job.status], next_look_at_ms=None)
+    if await lifecycle.fail(session, job.id, WORKING, error):
+        await repository.update_mirror(session, job.id, next_look_at_ms=None)
+    else:
+        await repository.update_mirror_if_status(session, job.id, [job.status], next_look_at_ms=None)
