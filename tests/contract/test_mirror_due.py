@@ -207,3 +207,22 @@ async def test_a_tick_sends_jobs_that_need_more_than_a_look_to_their_own_task(ru
         taken = await scheduling.take_due_looks(session, now_ms, grace_ms=60_000, limit=10)
     assert [job.id for job in claimed] == ["ftjob-running"]
     assert sorted(taken) == ["ftjob-to-cancel", "ftjob-to-resume", "ftjob-unsent"]
+
+
+async def test_finished_local_and_imported_jobs_are_never_due(runtime: Runtime):
+    async with runtime.transaction() as session:
+        session.add(job_row("ftjob-due", upstream_id="up-1", upstream_status="paused"))
+        finished = job_row(
+            "ftjob-finished", status="succeeded", upstream_id="up-2", upstream_status="succeeded"
+        )
+        finished.mirror.next_look_at_ms = None
+        session.add(finished)
+        session.add(job_row("ftjob-local", provider="local", mirror=None))
+        session.add(job_row("ftjob-imported", imported_from="https://api.openai.com/v1", mirror=None))
+    now_ms = int(time.time() * 1000)
+    async with runtime.transaction() as session:
+        taken = await scheduling.take_due_looks(session, now_ms, grace_ms=60_000, limit=10)
+        claimed = await scheduling.claim_due_looks(session, now_ms, 60, grace_ms=60_000, limit=10)
+    assert (taken, claimed) == (["ftjob-due"], [])
+    assert (await stored(runtime, "ftjob-due")).mirror.next_look_at_ms == now_ms + 60_000
+    assert (await stored(runtime, "ftjob-local")).mirror is None
