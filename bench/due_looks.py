@@ -106,7 +106,7 @@ async def fill(engine: AsyncEngine, finished: int, due: int) -> None:
             ]
             await connection.execute(insert, rows)
             files = [
-                {"id": f"file-{n}", "expires_at": None if n % 2 else 4_000_000_000}
+                {"id": f"file-{n}", "expires_at": None if n % 2 else 2_000_000_000}
                 for n in range(start, start + len(rows))
             ]
             await connection.execute(file_insert, files)
@@ -188,6 +188,55 @@ def alembic(database_url: str) -> Config:
     return config
 
 
+async def at_0012(database_url: str, args: argparse.Namespace) -> tuple[float, int, dict[str, str]]:
+    engine = db.create_engine(database_url)
+    try:
+        started = time.perf_counter()
+        await fill(engine, args.finished, args.due)
+        print(
+            f"{args.database}: {args.finished:,} finished upstream jobs and {args.due} due, "
+            f"filled in {time.perf_counter() - started:.1f} s"
+        )
+        if engine.dialect.name == "postgresql":
+            async with engine.begin() as connection:
+                await connection.execute(text("ANALYZE"))
+        anchor_ms, found = await anchor(engine, args.rounds)
+        now_ms = int(time.time() * 1000)
+        bounds = {"now_ms": now_ms, "now": now_ms // 1000}
+        plans = {
+            "take": await plan(engine, ANCHOR_SELECT, bounds),
+            "claim": await plan(engine, ANCHOR_CLAIM, bounds),
+        }
+        return anchor_ms, found, plans
+    finally:
+        await engine.dispose()
+
+
+async def at_0013(
+    database_url: str, args: argparse.Namespace
+) -> tuple[dict[str, tuple[float, int]], dict[str, str]]:
+    engine = db.create_engine(database_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            async with engine.begin() as connection:
+                await connection.execute(text("ANALYZE"))
+        figures = await current(engine, args.rounds)
+        now_ms = int(time.time() * 1000)
+        due = scheduling._due(now_ms)
+        plans = {
+            "take_due_looks": await plan(engine, due.where(~scheduling._only_a_look()).limit(1000)),
+            "claim_due_looks": await plan(
+                engine, due.where(scheduling._only_a_look()).order_by(JobMirror.next_look_at_ms).limit(100)
+            ),
+            "files expired": await plan(
+                engine, select(StoredFile).where(StoredFile.expires_at <= now_ms // 1000).limit(100)
+            ),
+        }
+        return figures, plans
+    finally:
+        await engine.dispose()
+
+
 def main() -> None:
     args = parse()
     with ExitStack() as stack:
@@ -198,41 +247,11 @@ def main() -> None:
             database_url = stack.enter_context(temporary_database())
         config = alembic(database_url)
         command.upgrade(config, "0012")
-        engine = db.create_engine(database_url)
-        started = time.perf_counter()
-        asyncio.run(fill(engine, args.finished, args.due))
-        print(
-            f"{args.database}: {args.finished:,} finished upstream jobs and {args.due} due, "
-            f"filled in {time.perf_counter() - started:.1f} s"
-        )
-        now_ms = int(time.time() * 1000)
-        anchor_ms, anchor_found = asyncio.run(anchor(engine, args.rounds))
-        bounds = {"now_ms": now_ms, "now": now_ms // 1000}
-        anchor_plans = {
-            "take": asyncio.run(plan(engine, ANCHOR_SELECT, bounds)),
-            "claim": asyncio.run(plan(engine, ANCHOR_CLAIM, bounds)),
-        }
-        asyncio.run(engine.dispose())
-
+        anchor_ms, anchor_found, anchor_plans = asyncio.run(at_0012(database_url, args))
         started = time.perf_counter()
         command.upgrade(config, "0013")
         upgrade_seconds = time.perf_counter() - started
-        engine = db.create_engine(database_url)
-        figures = asyncio.run(current(engine, args.rounds))
-        due = scheduling._due(now_ms)
-        plans = {
-            "take_due_looks": asyncio.run(plan(engine, due.where(~scheduling._only_a_look()).limit(1000))),
-            "claim_due_looks": asyncio.run(
-                plan(
-                    engine,
-                    due.where(scheduling._only_a_look()).order_by(JobMirror.next_look_at_ms).limit(100),
-                )
-            ),
-            "files expired": asyncio.run(
-                plan(engine, select(StoredFile).where(StoredFile.expires_at <= now_ms // 1000).limit(100))
-            ),
-        }
-        asyncio.run(engine.dispose())
+        figures, plans = asyncio.run(at_0013(database_url, args))
 
     print(f"alembic upgrade 0012 -> 0013: {upgrade_seconds:.1f} s")
     print(f"{'':<28}{'median ms':>10}{'jobs':>7}")

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, JobMirror
@@ -71,7 +72,7 @@ async def take_jobs_to_train(
             Job.training_sent_at <= now - resend_seconds,
         ),
     )
-    return await _take(session, query, training_sent_at=now)
+    return await _take(session, query, Job.id, training_sent_at=now)
 
 
 def _only_a_look() -> Any:
@@ -99,30 +100,26 @@ async def take_due_looks(session: AsyncSession, now_ms: int, grace_ms: int, limi
     """The upstream jobs due for more than a look (see `claim_due_looks`), pushed `grace_ms`
     ahead so that the next tick does not send them again while their task waits in the queue (a
     lost task's job comes round again)."""
-    job_ids = list((await session.scalars(_due(now_ms).where(~_only_a_look()).limit(limit))).all())
-    await _set_next_looks(session, job_ids, now_ms + grace_ms)
-    return job_ids
+    query = _due(now_ms).where(~_only_a_look()).limit(limit)
+    return await _take(session, query, JobMirror.job_id, next_look_at_ms=now_ms + grace_ms)
 
 
-async def _take(session: AsyncSession, query: Select[Any], **values: Any) -> list[str]:
-    """The ids of the jobs `query` selects, with `values` set on them in the same transaction."""
+async def _take(
+    session: AsyncSession, query: Select[Any], key: InstrumentedAttribute[str], **values: Any
+) -> list[str]:
+    """The ids of the jobs `query` selects, with `values` set on their rows (`key`: the job id of
+    the table they are in) in the same transaction."""
     job_ids = list((await session.scalars(query)).all())
-    if job_ids:
-        await session.execute(
-            update(Job)
-            .where(Job.id.in_(job_ids))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+    await _mark(session, key, job_ids, **values)
     return job_ids
 
 
-async def _set_next_looks(session: AsyncSession, job_ids: list[str], next_look_at_ms: int) -> None:
-    """Also on the mirrors loaded in the session (the claimed jobs')."""
+async def _mark(
+    session: AsyncSession, key: InstrumentedAttribute[str], job_ids: list[str], **values: Any
+) -> None:
+    """Set `values` on the rows of `job_ids`, and on those the session has loaded."""
     if job_ids:
-        await session.execute(
-            update(JobMirror).where(JobMirror.job_id.in_(job_ids)).values(next_look_at_ms=next_look_at_ms)
-        )
+        await session.execute(update(key.class_).where(key.in_(job_ids)).values(**values))
 
 
 async def claim_due_looks(
@@ -147,7 +144,7 @@ async def claim_due_looks(
         .execution_options(synchronize_session=False)
     )
     jobs = list(claimed.all())
-    await _set_next_looks(session, [job.id for job in jobs], now_ms + grace_ms)
+    await _mark(session, JobMirror.job_id, [job.id for job in jobs], next_look_at_ms=now_ms + grace_ms)
     return jobs
 
 

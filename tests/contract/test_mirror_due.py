@@ -11,11 +11,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from gateway import migrations
 from gateway.fine_tuning import mirroring, repository, scheduling
 from gateway.models import Job, JobEvent, JobMirror, Project
+from gateway.pagination import fetch_page
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
 from tests.support.fake_upstream import FakeUpstream
@@ -226,3 +227,29 @@ async def test_finished_local_and_imported_jobs_are_never_due(runtime: Runtime):
     assert (taken, claimed) == (["ftjob-due"], [])
     assert (await stored(runtime, "ftjob-due")).mirror.next_look_at_ms == now_ms + 60_000
     assert (await stored(runtime, "ftjob-local")).mirror is None
+
+
+async def test_a_page_of_jobs_loads_their_mirrors_in_one_more_query(runtime: Runtime):
+    async with runtime.transaction() as session:
+        for index in range(30):
+            session.add(job_row(f"ftjob-page{index}", upstream_id=f"up-{index}", upstream_status="running"))
+        session.add(job_row("ftjob-page-local", provider="local", mirror=None))
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with runtime.sessions() as session:
+            query = repository.list_query(PROJECT, {}, without_metadata=False)
+            jobs, has_more = await fetch_page(session, query, Job.seq, after_seq=None, limit=100)
+            mirrors = {job.id: job.mirror for job in jobs}
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+    assert (len(jobs), has_more) == (31, False)
+    assert mirrors["ftjob-page-local"] is None
+    assert {mirror.upstream_status for job_id, mirror in mirrors.items() if job_id != "ftjob-page-local"} == {
+        "running"
+    }
+    assert len(statements) == 2  # the page, then every mirror on it
