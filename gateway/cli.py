@@ -174,7 +174,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for chatty in ("alembic", "httpx"):  # httpx logs every upstream request at INFO
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    args = parser().parse_args(argv)
+    from gateway.client import commands as client_commands
+
+    argv = sys.argv[1:] if argv is None else argv
+    # The client's commands parse without the server's modules, whose imports take seconds.
+    root = client_commands.parser() if argv[:1] and argv[0] in client_commands.NAMES else parser()
+    args = root.parse_args(argv)
     args.handler(args)
 
 

@@ -10,6 +10,7 @@ from gateway.client.http import ClientError, Gateway
 from gateway.client.output import fail
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+NAMES = frozenset({"files", "jobs", "chat"})
 
 Command = Callable[[Gateway, argparse.Namespace], None]
 
@@ -43,6 +44,13 @@ def connection_options() -> argparse.ArgumentParser:
         "--api-key", default=os.environ.get("OPENAI_API_KEY"), help="a project key (default: OPENAI_API_KEY)"
     )
     return options
+
+
+def parser() -> argparse.ArgumentParser:
+    """The `ftgate` parser with the client's commands alone, which import none of the server's modules."""
+    root = argparse.ArgumentParser(prog="ftgate", description="OpenAI-compatible fine-tuning gateway")
+    add_commands(root.add_subparsers(required=True, metavar="COMMAND"))
+    return root
 
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -15,7 +15,7 @@ import pexpect
 import pytest
 
 from tests.conftest import DATA, TINY_MODEL
-from tests.support.jobs import ELLE, upload
+from tests.support.jobs import ELLE, upload, wait_until_validated
 from tests.support.server import RunningServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -146,7 +146,7 @@ def test_watch_follows_a_job_to_its_end_and_its_model_answers_in_chat(server, cl
     assert status == 0
 
 
-def test_watch_exits_with_the_outcome_of_a_failed_and_a_cancelled_job(server, client):
+def test_pause_resume_cancel_and_watch_exits_with_a_failed_or_cancelled_outcome(server, client):
     env = client_env(server, client)
     too_few = upload(client, "marv-sarcastic.jsonl")  # 3 examples: the job fails its file checks
     failed = piped(env, "jobs", "create", "--model", TINY_MODEL, "--training-file", too_few, "--json")
@@ -155,14 +155,20 @@ def test_watch_exits_with_the_outcome_of_a_failed_and_a_cancelled_job(server, cl
     assert "failed: Training file has 3 example(s), but must have at least 10 examples" in watched.stdout
 
     file_id = upload(client, "elle-limericks.jsonl")
-    created = json.loads(
-        piped(env, "jobs", "create", "--model", TINY_MODEL, "--training-file", file_id, "--json").stdout
-    )
-    assert piped(env, "jobs", "cancel", created["id"]).returncode == 0
-    watched = piped(env, "jobs", "watch", created["id"], "--interval", "0.2")
+    created = piped(
+        env, "jobs", "create", "--model", TINY_MODEL, "--training-file", file_id, "--n-epochs", "50", "--json"
+    )  # 500 steps: the job is still going when it is cancelled
+    job_id = json.loads(created.stdout)["id"]
+    assert json.loads(created.stdout)["method"]["supervised"]["hyperparameters"]["n_epochs"] == 50
+    wait_until_validated(client, job_id)
+    for action, status in (("pause", "paused"), ("resume", "queued"), ("cancel", "cancelled")):
+        acted = piped(env, "jobs", action, job_id)
+        assert acted.returncode == 0, acted.stderr
+        assert f"status\t{status}" in acted.stdout.splitlines()
+    watched = piped(env, "jobs", "watch", job_id, "--interval", "0.2")
     assert watched.returncode == 2
-    assert watched.stdout.splitlines()[-1] == f"{created['id']} cancelled"
-    resumed = piped(env, "jobs", "resume", created["id"])
+    assert watched.stdout.splitlines()[-1] == f"{job_id} cancelled"
+    resumed = piped(env, "jobs", "resume", job_id)
     assert resumed.returncode == 1
     assert resumed.stderr.startswith("ftgate: ") and "(400, " in resumed.stderr
 
