@@ -113,7 +113,7 @@ def test_watch_follows_a_job_to_its_end_and_its_model_answers_in_chat(server, cl
 
     watch = spawn(env, "jobs", "watch", job["id"], "--interval", "0.5", timeout=600)
     watch.expect("Fine-tuning job started")
-    watch.expect(r"steps .*\d+/100.* ETA")
+    watch.expect(r"steps \S+ \S* *\d+/100\S* ETA (\x1b\[[0-9;]*m)?\d+:\d\d:\d\d")  # a bar with a time left
     watch.expect(SPARKLINE)
     text, status = finish(watch)
     assert status == 0, text
