@@ -1,5 +1,6 @@
-"""The `ftgate` command: serve, migrate, quote, build a local model, and the operator's commands
-(projects, keys, limits, usage, audit, capture, aliases, openai import|replace|compare)."""
+"""The `ftgate` command: serve, migrate, quote, build a local model, the operator's commands
+(projects, keys, limits, usage, audit, capture, aliases, openai import|replace|compare), and the
+client's (files, jobs, chat: gateway/client/)."""
 
 import argparse
 import asyncio
@@ -113,6 +114,7 @@ def build_tiny_model(args: argparse.Namespace) -> None:
 def parser() -> argparse.ArgumentParser:
     from gateway.admin.commands import add_commands
     from gateway.capture import commands as capture_commands
+    from gateway.client import commands as client_commands
     from gateway.home.commands import add_command as add_bring_home_command
     from gateway.openai_import.command import add_command as add_openai_command
     from gateway.replacement import commands as replacement_commands
@@ -164,6 +166,7 @@ def parser() -> argparse.ArgumentParser:
     add_commands(commands, keys_cmd)
     capture_commands.add_commands(commands)
     replacement_commands.add_commands(add_openai_command(commands))
+    client_commands.add_commands(commands)
     return root
 
 
@@ -171,7 +174,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for chatty in ("alembic", "httpx"):  # httpx logs every upstream request at INFO
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    args = parser().parse_args(argv)
+    from gateway.client import commands as client_commands
+
+    argv = sys.argv[1:] if argv is None else argv
+    # The client's commands parse without the server's modules, whose imports take seconds.
+    root = client_commands.parser() if argv[:1] and argv[0] in client_commands.NAMES else parser()
+    args = root.parse_args(argv)
     args.handler(args)
 
 
