@@ -61,9 +61,10 @@ class MergedWeights:
                     raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        self._evict(keep=folder)
+        self.evict(keep=folder)
 
-    def _evict(self, keep: Path) -> None:
+    def evict(self, keep: Path) -> None:
+        """Drops the least recently used merges beyond `kept` (`keep` counted), and abandoned builds."""
         now = time.time()
         others: list[tuple[float, Path]] = []
         for path in self.root.iterdir():
