@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from gateway.admission import ProjectRoute
 from gateway.deps import CallerDep, RuntimeDep, SessionDep
@@ -13,6 +14,16 @@ from gateway.models_api.schemas import Model, ModelDeleted, ModelList
 from gateway.openapi import errors
 from gateway.weights import service as weights
 from gateway.weights.service import WeightsFormat
+
+
+class ModelNameConvertor(PathConvertor):
+    """A model's name, slashes and all, unless it ends in `/weights`: that path exports the
+    weights of the model before it, and no other method is served there."""
+
+    regex = r"(?!.*/weights$).*"
+
+
+register_url_convertor("model_name", ModelNameConvertor())
 
 router = APIRouter(prefix="/v1/models", tags=["models"], route_class=ProjectRoute)
 
@@ -29,7 +40,6 @@ WEIGHTS_ARCHIVE = {
 }
 
 
-# Before retrieve, whose `{model:path}` would take `…/weights` as part of a model's name.
 @router.get(
     "/{model:path}/weights", response_class=StreamingResponse, responses={200: WEIGHTS_ARCHIVE} | errors(404)
 )
@@ -50,12 +60,12 @@ async def export_weights(
     return StreamingResponse(exported.archive.chunks(), media_type="application/x-tar", headers=headers)
 
 
-@router.get("/{model:path}", responses=errors(404))
+@router.get("/{model:model_name}", responses=errors(404))
 async def retrieve(model: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> Model:
     return await service.retrieve(session, caller, runtime.offered_models, model)
 
 
-@router.delete("/{model:path}", responses=errors(403, 404))
+@router.delete("/{model:model_name}", responses=errors(403, 404))
 async def delete(model: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep) -> ModelDeleted:
     await service.delete(session, caller, runtime.offered_models, model)
     return ModelDeleted(id=model, deleted=True)
