@@ -118,6 +118,7 @@ def parser() -> argparse.ArgumentParser:
     from gateway.home.commands import add_command as add_bring_home_command
     from gateway.openai_import.command import add_command as add_openai_command
     from gateway.replacement import commands as replacement_commands
+    from gateway.weights.commands import add_command as add_export_command
 
     root = argparse.ArgumentParser(prog="ftgate", description="OpenAI-compatible fine-tuning gateway")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
@@ -155,6 +156,7 @@ def parser() -> argparse.ArgumentParser:
     tiny_cmd.add_argument("--force", action="store_true", help="rebuild it if it exists")
     tiny_cmd.set_defaults(handler=build_tiny_model)
     add_bring_home_command(models_cmd)
+    add_export_command(models_cmd)
 
     keys_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(
         required=True, metavar="ACTION"

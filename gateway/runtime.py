@@ -19,6 +19,7 @@ from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
 from gateway.storage.local import LocalBlobStore
+from gateway.weights.merged import MergedWeights
 from graders import PythonSandbox, SandboxLimits
 
 
@@ -33,6 +34,7 @@ class Runtime:
     dispatch: db.Dispatch
     catalog: list[BaseModelSpec]
     rate_limiter: RateLimiter
+    merged_weights: MergedWeights
     training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     upstream_look_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
@@ -68,6 +70,7 @@ class Runtime:
 
 def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
     assert settings.blob_dir is not None and settings.models_dir is not None
+    assert settings.artifacts_dir is not None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = db.create_engine(settings.database_url)
     catalog = build_catalog(list(settings.base_models), settings.models_dir, settings.local_model_prices())
@@ -85,6 +88,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         upstream_look_slots=asyncio.Semaphore(settings.upstream_concurrent_looks),
         chat_engine=ChatEngine(settings.training_device, settings.max_loaded_adapters),
         providers=build_providers(settings.upstreams, catalog),
+        merged_weights=MergedWeights(settings.artifacts_dir / "merged", settings.merged_weights_kept),
         grader_sandbox=PythonSandbox(
             SandboxLimits(
                 wall_seconds=settings.python_grader_seconds,

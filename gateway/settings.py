@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         description="Celery: how long a queued local job's training message may wait before another is sent",
     )
     max_loaded_adapters: int = Field(default=8, ge=1)
+    merged_weights_kept: int = Field(
+        default=2, ge=1, description="weights export: merged models kept on disk for the next download"
+    )
     chat_max_seconds: float = Field(
         default=30.0, gt=0, description="local chat: a generation's choices end ('length') after this long"
     )

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 import zstandard
@@ -213,3 +214,39 @@ def test_the_cli_brings_a_model_home(project: tuple[str, openai.OpenAI], server:
     assert not greedy(client, model).choices[0].message.content.startswith(f"[{model}]")
     [entry] = [e for e in admin.audit(project_id=project_id) if e["action"] == "model.brought_home"]
     assert entry["actor"] == "cli"
+
+
+def test_a_model_brought_home_exports_its_adapter_and_its_checkpoints_stay_at_together(
+    project: tuple[str, openai.OpenAI], admin: Admin, server: RunningServer, tmp_path: Path
+):
+    project_id, client = project
+    model = trained_model(client, "export")
+    job = next(iter(client.fine_tuning.jobs.list(limit=1)))
+
+    def export(name: str) -> httpx.Response:
+        return httpx.get(
+            f"{server.base_url}/v1/models/{name}/weights",
+            headers={"authorization": f"Bearer {client.api_key}"},
+            timeout=60,
+        )
+
+    refused = export(model)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "weights_held_upstream" and "Bring the model home first" in error["message"]
+
+    admin.call("POST", f"/projects/{project_id}/home_adapters", json={"model": model})
+    exported = export(model)
+    assert exported.status_code == 200, exported.text
+    with tarfile.open(fileobj=io.BytesIO(exported.content)) as tar:
+        tar.extractall(tmp_path, filter="data")
+    [folder] = list(tmp_path.iterdir())
+    assert json.loads((folder / "ftgate-export.json").read_text())["base_model"] == TINY_MODEL
+    home = server.settings.artifacts_dir / job.id / "model"
+    assert (folder / "adapter_model.safetensors").read_bytes() == (
+        home / "adapter_model.safetensors"
+    ).read_bytes()
+
+    checkpoint = next(iter(client.fine_tuning.jobs.checkpoints.list(job.id))).fine_tuned_model_checkpoint
+    held = export(checkpoint).json()["error"]
+    assert held["code"] == "weights_held_upstream" and "Bring the model home" not in held["message"]

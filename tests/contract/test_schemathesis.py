@@ -266,6 +266,7 @@ def test_every_operation_conforms_to_the_document(server: RunningServer, objects
     [
         ("PUT", "/v1/files", "GET, POST"),
         ("POST", "/v1/models/tiny-chat", "DELETE, GET"),
+        ("DELETE", "/v1/models/ft:tiny-chat:acme::x/weights", "GET"),
         ("GET", "/v1/chat/completions", "POST"),
         ("PATCH", "/admin/projects", "GET, POST"),
         ("PUT", "/dashboard", "GET, HEAD"),

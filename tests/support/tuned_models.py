@@ -36,14 +36,23 @@ def make_adapter(base: Path, dest: Path, seed: int) -> Path:
 
 
 def seed_tuned_model(
-    settings: Settings, api_key: str, base: str, base_path: Path, steps: list[int], suffix: str = "chat"
+    settings: Settings,
+    api_key: str,
+    base: str,
+    base_path: Path | None,
+    steps: list[int],
+    suffix: str = "chat",
+    provider: str = "local",
 ) -> TunedModel:
-    """A succeeded job of the key's project on `base`, its final adapter and one per step."""
+    """A succeeded job of the key's project on `base`, its final adapter and one per step; an
+    upstream's job (`provider`, `base_path` None) has its weights at the upstream, none here."""
     job_id = ids.new_job_id()
     name = f"ft:{base}:seeded:{suffix}:{ids.random_base62(8)}"
     checkpoints = {step: f"{name}:ckpt-step-{step}" for step in steps}
-    asyncio.run(_insert(settings, api_key, job_id, base, name, checkpoints))
+    asyncio.run(_insert(settings, api_key, job_id, base, name, checkpoints, provider))
     assert settings.artifacts_dir is not None
+    if base_path is None:
+        return TunedModel(job_id=job_id, name=name, checkpoints=checkpoints)
     make_adapter(base_path, artifacts.model_dir(settings.artifacts_dir, job_id), seed=1)
     for step in steps:
         make_adapter(
@@ -53,7 +62,13 @@ def seed_tuned_model(
 
 
 async def _insert(
-    settings: Settings, api_key: str, job_id: str, base: str, name: str, checkpoints: dict[int, str]
+    settings: Settings,
+    api_key: str,
+    job_id: str,
+    base: str,
+    name: str,
+    checkpoints: dict[int, str],
+    provider: str,
 ) -> None:
     runtime = build_runtime(settings, lambda *_: None)
     now = int(time.time())
@@ -94,8 +109,8 @@ async def _insert(
                     integrations=[],
                     user_metadata=None,
                     result_files=[],
-                    provider="local",
-                    upstream_id=None,
+                    provider=provider,
+                    upstream_id=None if provider == "local" else "ftjob-upstream" + ids.random_base62(8),
                 )
             )
             await session.flush()

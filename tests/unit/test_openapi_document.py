@@ -32,7 +32,7 @@ MIRRORED = {
     "/evals/{eval_id}/runs/{run_id}/output_items",
     "/evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}",
 }
-FTGATE_ONLY = {"/files/{file_id}/validation", "/files/{file_id}/quote"}
+FTGATE_ONLY = {"/files/{file_id}/validation", "/files/{file_id}/quote", "/models/{model}/weights"}
 
 
 def load_script():
@@ -74,7 +74,7 @@ def test_operations_declare_the_errors_they_send_never_422():
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
-def test_file_content_is_octet_stream_and_uploads_are_multipart():
+def test_file_content_is_octet_stream_weights_a_tar_and_uploads_are_multipart():
     paths = json.loads(load_script().OUTPUT.read_text(encoding="utf-8"))["paths"]
     content = paths["/v1/files/{file_id}/content"]["get"]["responses"]["200"]["content"]
     assert set(content) == {"application/octet-stream"}
@@ -88,5 +88,8 @@ def test_file_content_is_octet_stream_and_uploads_are_multipart():
     assert {"expires_after[anchor]", "expires_after[seconds]"} <= form["properties"].keys()
     part = paths["/v1/uploads/{upload_id}/parts"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert part["schema"]["required"] == ["data"]
+    weights = paths["/v1/models/{model}/weights"]["get"]
+    assert set(weights["responses"]["200"]["content"]) == {"application/x-tar"}
+    assert weights["parameters"][1]["schema"]["enum"] == ["adapter", "merged"]
     assert "502" in paths["/v1/chat/completions"]["post"]["responses"]
     assert "503" in paths["/v1/files"]["post"]["responses"]
