@@ -114,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
     from gateway.admin.commands import add_commands
     from gateway.capture import commands as capture_commands
     from gateway.home.commands import add_command as add_bring_home_command
+    from gateway.model_imports import add_commands as add_model_import_commands
     from gateway.openai_import.command import add_command as add_openai_command
     from gateway.replacement import commands as replacement_commands
 
@@ -152,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     )
     tiny_cmd.add_argument("--force", action="store_true", help="rebuild it if it exists")
     tiny_cmd.set_defaults(handler=build_tiny_model)
+    add_model_import_commands(models_cmd)
     add_bring_home_command(models_cmd)
 
     keys_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(
