@@ -16,9 +16,9 @@ SMOLLM2_NAME = "smollm2-135m-instruct"
 # A folder name that is also a model id clients can send, and a part of `ft:MODEL:...` ids.
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
-# What an imported model trains with unless its ftgate.json is edited: LoRA at a base rate that
-# teaches a small pretrained chat model ten examples by heart in the "auto" epochs while it keeps
-# answering what it knew (bench/real_model.py measures both on SmolLM2-135M-Instruct).
+# What an imported model trains with unless its ftgate.json is edited. On SmolLM2-135M-Instruct
+# with the ten limericks and "auto" (100 steps), 1e-3 recites 10 of 10 and still names Paris;
+# the catalog's 2e-4 recites 1 of 10 (bench/real_model.py).
 IMPORTED_MODEL_SIDECAR: dict[str, Any] = {"owned_by": "ftgate", "learning_rate": 1e-3}
 
 
