@@ -116,6 +116,7 @@ def parser() -> argparse.ArgumentParser:
     from gateway.capture import commands as capture_commands
     from gateway.client import commands as client_commands
     from gateway.home.commands import add_command as add_bring_home_command
+    from gateway.model_imports import add_commands as add_model_import_commands
     from gateway.openai_import.command import add_command as add_openai_command
     from gateway.replacement import commands as replacement_commands
     from gateway.weights.commands import add_command as add_export_command
@@ -155,6 +156,7 @@ def parser() -> argparse.ArgumentParser:
     )
     tiny_cmd.add_argument("--force", action="store_true", help="rebuild it if it exists")
     tiny_cmd.set_defaults(handler=build_tiny_model)
+    add_model_import_commands(models_cmd)
     add_bring_home_command(models_cmd)
     add_export_command(models_cmd)
 
