@@ -14,6 +14,7 @@ from gateway.db import Dispatch
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings, get_settings
 from gateway.task_names import DELIVER_DUE_WEBHOOKS, POLL_UPSTREAMS, RECONCILE, TRAIN_JOB
+from workers import observability
 from workers.tasks import TASKS, Task
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def dispatcher(celery: Celery) -> Dispatch:
     def dispatch(task_name: str, object_id: str) -> None:
         """Send a task; if the broker is unreachable the reconciler sends it again later."""
         try:
-            celery.send_task(task_name, args=[object_id])
+            celery.send_task(task_name, args=[object_id], headers=observability.task_headers())
         except Exception:
             log.exception("could not send %s(%s); the reconciler will retry", task_name, object_id)
 
@@ -63,6 +64,7 @@ def dispatcher(celery: Celery) -> Dispatch:
 
 
 app = make_celery(get_settings())
+observability.connect(get_settings())
 
 
 class _WorkerProcess:
