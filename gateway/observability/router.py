@@ -20,11 +20,14 @@ health_router = APIRouter(tags=["operations"], route_class=GuardedRoute)
 
 @health_router.get("/healthz")
 async def healthz() -> Alive:
+    """The process answers (a liveness probe: nothing else is asked)."""
     return Alive()
 
 
 @health_router.get("/readyz", response_model=Readiness, responses=errors(503))
 async def readyz(runtime: RuntimeDep) -> Readiness | JSONResponse:
+    """The database, Redis (where used) and the blob store answer within a short timeout; a 503
+    names those that do not, and `checks` says how each one did."""
     checks = await readiness.readiness(runtime)
     failed = [f"{name} {state}" for name, state in checks.items() if state != readiness.OK]
     if not failed:
@@ -58,5 +61,7 @@ METRICS_RESPONSE = {
 
 @metrics_router.get("/metrics", response_class=Response, responses={**METRICS_RESPONSE, **errors(401)})
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics. Open to anyone unless the operator sets FTGATE_METRICS_TOKEN, whose
+    value is then the bearer token this asks for."""
     state = await request.app.state.metrics_state.families()
     return Response(exposition.render(state), media_type=CONTENT_TYPE_LATEST)
