@@ -1,7 +1,10 @@
 """/readyz names the dependency that cannot be reached (a closed port, a blob folder that is a
-file), /metrics may ask for a token, and reads the depth of Celery's queues from Redis."""
+file), /metrics may ask for a token, and reads the depth of Celery's queues from Redis; the
+example Grafana dashboard asks for no metric that /metrics lacks."""
 
 import asyncio
+import json
+import re
 import secrets
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from gateway.settings import Settings
 from tests.support.metrics import parse
 from tests.support.redis_isolation import REDIS_KEY_PREFIX, REDIS_URL
 from tests.support.server import free_port
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "ftgate-dashboard.json"
 
 pytestmark = pytest.mark.redis
 
@@ -111,3 +116,11 @@ async def test_queue_depth_is_read_from_redis(tmp_path: Path):
     assert scraped.value("ftgate_celery_queue_depth", queue=settings.celery_training_queue) == 1
     assert scraped.value("ftgate_state_readable", source="redis") == 1
     assert scraped.value("ftgate_state_readable", source="database") == 1
+    dashboard = json.loads(DASHBOARD.read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    asked = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for e in expressions
+        for name in re.findall(r"ftgate_\w+", e)
+    }
+    assert asked and asked <= scraped.families, sorted(asked - scraped.families)

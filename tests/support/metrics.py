@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 @dataclass(frozen=True)
 class Scrape:
     text: str
+    families: set[str]  # every metric's name, shown with samples or not (a counter's without `_total`)
     samples: dict[tuple[str, frozenset[tuple[str, str]]], float]
 
     def value(self, name: str, **labels: str) -> float:
@@ -20,12 +21,13 @@ class Scrape:
 
 
 def parse(text: str) -> Scrape:
+    families = list(text_string_to_metric_families(text))
     samples = {
         (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
+        for family in families
         for sample in family.samples
     }
-    return Scrape(text, samples)
+    return Scrape(text, {family.name for family in families}, samples)
 
 
 def scrape(base_url: str, token: str | None = None) -> Scrape:
