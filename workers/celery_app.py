@@ -5,6 +5,7 @@ beat` once, for the periodic reconciler).
 """
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable
 
@@ -79,7 +80,9 @@ class _WorkerProcess:
             cls.runner = asyncio.Runner()
             cls.runtime = build_runtime(get_settings(), dispatcher(app))
         assert cls.runtime is not None
-        cls.runner.run(task(cls.runtime, object_id))
+        # In the thread's context as it is now, where the prerun signal put the task's log ids (the
+        # runner's own context was copied when it first ran).
+        cls.runner.run(task(cls.runtime, object_id), context=contextvars.copy_context())
 
 
 def _register(name: str, task: Task) -> Callable[[str], None]:

@@ -11,6 +11,7 @@ from celery import Task, signals
 from prometheus_client import start_http_server
 
 from gateway.observability import exposition, logs
+from gateway.observability.metrics import CELERY_TASKS
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ def connect(settings: Settings) -> None:
         logs.request_id.set(getattr(task.request, REQUEST_ID_HEADER, None))
 
     @signals.task_postrun.connect(weak=False)
-    def leave_task(**_: Any) -> None:
+    def leave_task(task: Task, state: str | None = None, **_: Any) -> None:
+        CELERY_TASKS.labels(task.name, state or "unknown").inc()
         logs.task.set(None)
         logs.request_id.set(None)
 

@@ -46,6 +46,12 @@ UPSTREAM_ERRORS = Counter(
     ["upstream", "status"],
 )
 
+CELERY_TASKS = Counter(
+    "ftgate_celery_tasks",
+    "Tasks a Celery worker ran, by name and final state (SUCCESS, FAILURE…).",
+    ["task", "state"],
+)
+
 JOB_MOVES = Counter(
     "ftgate_job_status_changes",
     "Fine-tuning jobs that entered a status, by status and provider.",
