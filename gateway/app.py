@@ -19,6 +19,9 @@ from gateway.fine_tuning.router import router as fine_tuning_router
 from gateway.graders.router import router as graders_router
 from gateway.home.router import router as home_router
 from gateway.models_api.router import router as models_router
+from gateway.observability.http_metrics import HttpMetricsMiddleware
+from gateway.observability.router import health_router, metrics_router
+from gateway.observability.state import StateReader
 from gateway.replacement.router import router as replacement_router
 from gateway.request_context import RequestContextMiddleware
 from gateway.runtime import Runtime
@@ -48,6 +51,11 @@ def create_app(
     app = FastAPI(title="ftgate", version="0.1.0", lifespan=lifespan, dependencies=[Depends(reject_nul)])
     app.state.runtime = runtime
     app.add_middleware(RequestContextMiddleware)
+    if runtime.settings.metrics_enabled:
+        # Outermost: it counts the 500s that RequestContextMiddleware answers too.
+        app.add_middleware(HttpMetricsMiddleware)
+        app.state.metrics_state = StateReader(runtime)
+        app.include_router(metrics_router)
     error_handlers.install(app)
     for router in (
         files_router,
@@ -65,6 +73,7 @@ def create_app(
         admin_aliases_router,
         replacement_router,
         home_router,
+        health_router,
     ):
         app.include_router(router)
     openapi.install(app)

@@ -4,7 +4,6 @@ client's (files, jobs, chat: gateway/client/)."""
 
 import argparse
 import asyncio
-import logging
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -17,6 +16,9 @@ if TYPE_CHECKING:
 
 
 def serve(args: argparse.Namespace) -> None:
+    from gateway.observability import exposition
+
+    exposition.clean_multiprocess_dir()  # before any process of this run writes a metric
     import uvicorn
 
     from gateway.main import build_app
@@ -28,7 +30,18 @@ def serve(args: argparse.Namespace) -> None:
         migrated = subprocess.run([sys.executable, "-m", "gateway.cli", "migrate"])
         if migrated.returncode:
             raise SystemExit(migrated.returncode)
-    uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    # In JSON, the root logger's handler (see `logs.configure`) formats uvicorn's lines too.
+    log_config = None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG
+    served = build_app(settings) if args.workers == 1 else "gateway.main:build_app"
+    uvicorn.run(
+        served,
+        factory=args.workers > 1,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=log_config,
+    )
 
 
 def migrate(_: argparse.Namespace) -> None:
@@ -128,6 +141,9 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
     serve_cmd.add_argument("--log-level", default="info")
+    serve_cmd.add_argument(
+        "--workers", type=int, default=1, help="server processes (metrics: set PROMETHEUS_MULTIPROC_DIR)"
+    )
     serve_cmd.add_argument("--no-migrate", action="store_true", help="skip the schema upgrade")
     serve_cmd.set_defaults(handler=serve)
 
@@ -175,15 +191,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for chatty in ("alembic", "httpx"):  # httpx logs every upstream request at INFO
-        logging.getLogger(chatty).setLevel(logging.WARNING)
     from gateway.client import commands as client_commands
 
     argv = sys.argv[1:] if argv is None else argv
-    # The client's commands parse without the server's modules, whose imports take seconds.
-    root = client_commands.parser() if argv[:1] and argv[0] in client_commands.NAMES else parser()
-    args = root.parse_args(argv)
+    if argv[:1] and argv[0] in client_commands.NAMES:
+        # The client's commands parse without the server's modules, whose imports take seconds.
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        args = client_commands.parser().parse_args(argv)
+    else:
+        from gateway.observability import logs
+        from gateway.settings import get_settings
+
+        logs.configure(get_settings().log_format)
+        args = parser().parse_args(argv)
     args.handler(args)
 
 

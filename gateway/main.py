@@ -6,12 +6,15 @@
 from fastapi import FastAPI
 
 from gateway.app import create_app
+from gateway.observability import logs
 from gateway.runtime import build_runtime
 from gateway.settings import Settings, get_settings
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if settings.log_format == "json":
+        logs.configure(settings.log_format)
     if settings.queue == "celery":
         from workers.celery_app import dispatcher, make_celery
 

@@ -1,5 +1,6 @@
-"""An `x-request-id` on every response, the headers a handler left for it, and a 500 envelope
-for anything unexpected. A client that went away is no server error: one line at info."""
+"""An `x-request-id` on every response and on the log lines of its request, the headers a handler
+left for it, and a 500 envelope for anything unexpected. A client that went away is no server
+error: one line at info."""
 
 import json
 import logging
@@ -10,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import ids
 from gateway.errors import ServerError
+from gateway.observability import logs
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class RequestContextMiddleware:
                 ]
             await send(message)
 
+        logged_as = logs.request_id.set(request_id)
         try:
             await self.app(scope, receive, send_with_id)
         except ClientDisconnect:
@@ -70,3 +73,5 @@ class RequestContextMiddleware:
                 }
             )
             await send_with_id({"type": "http.response.body", "body": body})
+        finally:
+            logs.request_id.reset(logged_as)

@@ -115,6 +115,24 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="project webhooks: how often due retries are sent to the workers"
     )
 
+    metrics_enabled: bool = Field(
+        default=True, description="serve /metrics and count requests (off: neither, for the last microsecond)"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="when set, /metrics answers only `Authorization: Bearer <token>`"
+    )
+    metrics_refresh_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="/metrics reads jobs and queues from the database and Redis this often",
+    )
+    worker_metrics_port: int | None = Field(
+        default=None, description="Celery workers: serve their processes' metrics on this port"
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per log line, with the request or task id"
+    )
+
     def local_model_prices(self) -> dict[str, float]:
         return {
             "training_price_per_1m": self.local_training_price_per_1m,

@@ -5,6 +5,7 @@ beat` once, for the periodic reconciler).
 """
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable
 
@@ -14,6 +15,7 @@ from gateway.db import Dispatch
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings, get_settings
 from gateway.task_names import DELIVER_DUE_WEBHOOKS, POLL_UPSTREAMS, RECONCILE, TRAIN_JOB
+from workers import observability
 from workers.tasks import TASKS, Task
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ def dispatcher(celery: Celery) -> Dispatch:
     def dispatch(task_name: str, object_id: str) -> None:
         """Send a task; if the broker is unreachable the reconciler sends it again later."""
         try:
-            celery.send_task(task_name, args=[object_id])
+            celery.send_task(task_name, args=[object_id], headers=observability.task_headers())
         except Exception:
             log.exception("could not send %s(%s); the reconciler will retry", task_name, object_id)
 
@@ -63,6 +65,7 @@ def dispatcher(celery: Celery) -> Dispatch:
 
 
 app = make_celery(get_settings())
+observability.connect(get_settings())
 
 
 class _WorkerProcess:
@@ -77,7 +80,9 @@ class _WorkerProcess:
             cls.runner = asyncio.Runner()
             cls.runtime = build_runtime(get_settings(), dispatcher(app))
         assert cls.runtime is not None
-        cls.runner.run(task(cls.runtime, object_id))
+        # In the thread's context as it is now, where the prerun signal put the task's log ids (the
+        # runner's own context was copied when it first ran).
+        cls.runner.run(task(cls.runtime, object_id), context=contextvars.copy_context())
 
 
 def _register(name: str, task: Task) -> Callable[[str], None]:

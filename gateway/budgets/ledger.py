@@ -15,6 +15,7 @@ from gateway.budgets.limits import parse as parse_limits
 from gateway.catalog import BaseModelSpec
 from gateway.errors import InsufficientQuota, InvalidRequest
 from gateway.models import ChatUsage, JobCharge
+from gateway.observability.metrics import BUDGET_REFUSALS
 from gateway.projects import Caller
 
 QUOTA_MESSAGE = "You exceeded your current quota, please check your plan and billing details."
@@ -33,7 +34,9 @@ def _scopes_of(
     yield "API key", key_id, key_limits
 
 
-def _refuse(reason: str) -> InsufficientQuota:
+def _refuse(limit: str, scope: str, reason: str) -> InsufficientQuota:
+    """The refusal, counted by the limit (a field of `Limits`) and the scope that refused."""
+    BUDGET_REFUSALS.labels(limit, scope).inc()
     return InsufficientQuota(f"{QUOTA_MESSAGE} {reason} Ask your ftgate operator to raise the limit.")
 
 
@@ -62,8 +65,10 @@ async def reserve_job(
             running = await repository.unfinished_jobs(session, caller.project_id, key_id)
             if running + 1 > limits.concurrent_jobs:
                 raise _refuse(
+                    "concurrent_jobs",
+                    scope,
                     f"This {scope} may run {limits.concurrent_jobs} fine-tuning jobs at once and "
-                    f"{running} have not finished."
+                    f"{running} have not finished.",
                 )
         if limits.spend_usd is not None or limits.trained_tokens is not None:
             used = await repository.used_since(session, caller.project_id, key_id, limits.period_start(now))
@@ -94,15 +99,19 @@ def _check_job_budget(
         if used.micros + cost > budget:
             left = pricing.usd_text(max(budget - used.micros, 0))
             raise _refuse(
+                "spend_usd",
+                scope,
                 f"This job would cost {pricing.usd_text(cost)} ({trained_tokens:,} trained tokens at "
                 f"${spec.training_price_per_1m:g} per 1M) and {left} of this {scope}'s {period} budget "
-                f"of {pricing.usd_text(budget)} is left."
+                f"of {pricing.usd_text(budget)} is left.",
             )
     if limits.trained_tokens is not None and used.trained_tokens + trained_tokens > limits.trained_tokens:
         left_tokens = max(limits.trained_tokens - used.trained_tokens, 0)
         raise _refuse(
+            "trained_tokens",
+            scope,
             f"This job would train {trained_tokens:,} tokens and {left_tokens:,} of this {scope}'s "
-            f"{period} {limits.trained_tokens:,} are left."
+            f"{period} {limits.trained_tokens:,} are left.",
         )
 
 
@@ -130,10 +139,12 @@ async def reserve_upstream_estimate(
         budget = pricing.usd_to_micros(scope_limits.spend_usd)
         if others + estimate_micros > budget:
             raise _refuse(
+                "spend_usd",
+                scope,
                 f"The upstream {upstream} estimates this job at {pricing.usd_text(estimate_micros)}, "
                 f"more than ftgate's quote of {pricing.usd_text(quote)}, and "
                 f"{pricing.usd_text(max(budget - others, 0))} of this {scope}'s "
-                f"{PERIOD_ADJECTIVES[scope_limits.period]} budget of {pricing.usd_text(budget)} is left."
+                f"{PERIOD_ADJECTIVES[scope_limits.period]} budget of {pricing.usd_text(budget)} is left.",
             )
     charge.reserved_micros = estimate_micros
 
@@ -169,11 +180,15 @@ async def admit_file(session: AsyncSession, caller: Caller, size: int) -> None:
     for scope, key_id, limits in _scopes(caller):
         stored_bytes, count = await repository.stored_files(session, caller.project_id, key_id, now)
         if limits.files is not None and count + 1 > limits.files:
-            raise _refuse(f"This {scope} may keep {limits.files:,} files and keeps {count:,}.")
+            raise _refuse(
+                "files", scope, f"This {scope} may keep {limits.files:,} files and keeps {count:,}."
+            )
         if limits.stored_bytes is not None and stored_bytes + size > limits.stored_bytes:
             raise _refuse(
+                "stored_bytes",
+                scope,
                 f"This file has {size:,} bytes and this {scope} may keep {limits.stored_bytes:,} bytes, "
-                f"of which {stored_bytes:,} are used."
+                f"of which {stored_bytes:,} are used.",
             )
 
 
@@ -187,7 +202,9 @@ async def require_chat_budget(session: AsyncSession, caller: Caller) -> None:
         used = await repository.used_since(session, caller.project_id, key_id, limits.period_start(now))
         if used.micros >= budget:
             period = PERIOD_ADJECTIVES[limits.period]
-            raise _refuse(f"This {scope}'s {period} budget of {pricing.usd_text(budget)} is spent.")
+            raise _refuse(
+                "spend_usd", scope, f"This {scope}'s {period} budget of {pricing.usd_text(budget)} is spent."
+            )
 
 
 def record_chat(

@@ -4,6 +4,7 @@ minute; a chat whose budget is already spent does not start."""
 from gateway.budgets import ledger
 from gateway.chat import service
 from gateway.chat.metering import UsageHook
+from gateway.observability.metrics import count_chat_tokens
 from gateway.projects import Caller
 from gateway.ratelimit.admission import ChatTokensDebit
 from gateway.runtime import Runtime
@@ -16,6 +17,7 @@ async def open_meter(runtime: Runtime, caller: Caller, model: str, debit: ChatTo
 
     async def on_usage(prompt_tokens: int, completion_tokens: int) -> None:
         await debit(prompt_tokens + completion_tokens)
+        count_chat_tokens(spec.provider if spec is not None else "unknown", prompt_tokens, completion_tokens)
         if spec is not None:
             async with runtime.transaction() as session:
                 ledger.record_chat(session, caller, model, spec, prompt_tokens, completion_tokens)

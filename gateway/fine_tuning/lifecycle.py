@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import audit
+from gateway import audit, db
 from gateway.budgets import ledger
 from gateway.fine_tuning import events, repository
 from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.models import Job
+from gateway.observability.metrics import JOB_MOVES
 from gateway.webhooks import outbox
 
 STATUS_CHANGED = "job.status_changed"
@@ -36,12 +37,15 @@ async def move(
     before = await session.scalar(select(Job.status).where(Job.id == job_id))
     if not await repository.update_if_status(session, job_id, from_statuses, status=to, **values):
         return False
-    project_id, trained_tokens, steps_trained_tokens = (
+    project_id, provider, trained_tokens, steps_trained_tokens = (
         await session.execute(
-            select(Job.project_id, Job.trained_tokens, Job.steps_trained_tokens).where(Job.id == job_id)
+            select(Job.project_id, Job.provider, Job.trained_tokens, Job.steps_trained_tokens).where(
+                Job.id == job_id
+            )
         )
     ).one()
     if before != to:
+        db.after_commit(session, JOB_MOVES.labels(to, provider).inc)
         audit.record(
             session,
             actor,

@@ -16,6 +16,7 @@ import anyio
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from gateway.observability.metrics import UPSTREAM_ERRORS, UPSTREAM_REQUESTS, UPSTREAM_RETRIES
 from gateway.providers import retry
 from gateway.providers.base import ChatReply, UpstreamError, UpstreamFileNotFound
 from gateway.providers.config import UpstreamSpec
@@ -23,6 +24,7 @@ from gateway.providers.config import UpstreamSpec
 log = logging.getLogger(__name__)
 
 USER_AGENT = "ftgate/0.1"
+NO_ANSWER = "no_answer"  # the outcome of a try that timed out or lost its connection
 FILE_PARAMS = ("training_file", "validation_file")
 # How upstreams word "no such file" in a 400 (OpenAI: `invalid training_file: <id>`).
 NOT_FOUND_WORDING = re.compile(
@@ -103,10 +105,27 @@ class UpstreamHttp:
         A request that may have taken effect upstream without an answer (a timed-out create) is
         never resent here: the caller looks it up before trying again.
         """
+        try:
+            return await self._send(method, path, safe_to_resend, stream, follow_redirects, rewind, kwargs)
+        except UpstreamError as failure:
+            UPSTREAM_ERRORS.labels(self.name, failure.status or NO_ANSWER).inc()
+            raise
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        safe_to_resend: bool,
+        stream: bool,
+        follow_redirects: bool,
+        rewind: BinaryIO | None,
+        kwargs: dict[str, Any],
+    ) -> httpx.Response:
         failure: UpstreamError | None = None
         for attempt in range(self.spec.attempts):
             if attempt:
                 assert failure is not None
+                UPSTREAM_RETRIES.labels(self.name).inc()
                 await asyncio.sleep(
                     failure.retry_after if failure.retry_after is not None else retry.backoff(attempt - 1)
                 )
@@ -116,12 +135,14 @@ class UpstreamHttp:
                 request = self.client.build_request(method, path, **kwargs)
                 response = await self.client.send(request, stream=stream, follow_redirects=follow_redirects)
             except httpx.TransportError as error:
+                UPSTREAM_REQUESTS.labels(self.name, NO_ANSWER).inc()
                 failure = UpstreamError(
                     f"{self.name}: {method} {path} got no answer ({type(error).__name__})", retryable=True
                 )
                 if not safe_to_resend:
                     raise failure from error
                 continue
+            UPSTREAM_REQUESTS.labels(self.name, response.status_code).inc()
             if response.is_success:
                 return response
             if stream:

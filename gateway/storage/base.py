@@ -20,6 +20,10 @@ class BlobStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    async def check(self) -> None:
+        """Raise (OSError, or the store's own error) unless blobs can be written now: /readyz asks."""
+        ...
+
     def remove_abandoned_writes(self) -> int:
         """Remove what writers that died before commit or abort left behind, never what a live
         writer (in any process) is writing; return how many were removed."""

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import anyio
+
 PARTIAL_PREFIX = ".partial-"
 PARTIALS_DIR = ".partials"
 # A partial younger than this is left alone even when unlocked: it covers the instant between its
@@ -62,6 +64,15 @@ class LocalBlobStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    async def check(self) -> None:
+        """The folder exists (or can be made) and a file can be written in it."""
+        await anyio.to_thread.run_sync(self._write_probe)
+
+    def _write_probe(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=self.root):
+            pass
 
     def remove_abandoned_writes(self, min_age_seconds: float = ABANDONED_MIN_AGE_SECONDS) -> int:
         """Delete the partial blobs that no writer holds any more (a process killed mid-upload),

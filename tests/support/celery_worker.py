@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 from gateway.settings import Settings
 
@@ -15,9 +16,17 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Worker:
-    def __init__(self, settings: Settings, env: dict[str, str], with_beat: bool, trains: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        env: dict[str, str],
+        with_beat: bool,
+        trains: bool = True,
+        log_level: str = "warning",
+        log: IO[bytes] | None = None,
+    ) -> None:
         """A worker on `settings`' queue and, if it `trains`, on the training queue; `env` adds
-        what it needs beyond their place."""
+        what it needs beyond their place; its log goes to `log` (a file) if given."""
         queues = [settings.celery_queue, *([settings.celery_training_queue] if trains else [])]
         command = [
             sys.executable,
@@ -31,7 +40,7 @@ class Worker:
             "-c",
             "1",
             "-l",
-            "warning",
+            log_level,
         ]
         if with_beat:
             command += ["-B", "-s", str(settings.data_dir / f"beat-{secrets.token_hex(4)}")]
@@ -46,7 +55,7 @@ class Worker:
             "FTGATE_CELERY_TRAINING_QUEUE": settings.celery_training_queue,
             **env,
         }
-        self.process = subprocess.Popen(command, cwd=REPO, env=full_env, start_new_session=True)
+        self.process = subprocess.Popen(command, cwd=REPO, env=full_env, start_new_session=True, stderr=log)
 
     def kill(self) -> None:
         """SIGKILL the worker, its pool and its beat."""

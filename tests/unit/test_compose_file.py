@@ -14,6 +14,8 @@ def test_every_ftgate_variable_is_a_setting():
     environment = COMPOSE["x-ftgate-env"]
     for name in environment:
         assert name.startswith("FTGATE_") and name[len("FTGATE_") :].lower() in Settings.model_fields, name
+    for name in COMPOSE["x-metrics-env"].keys() - environment.keys():
+        assert name == "PROMETHEUS_MULTIPROC_DIR" or name[len("FTGATE_") :].lower() in Settings.model_fields
     settings = Settings(**{name[len("FTGATE_") :].lower(): value for name, value in environment.items()})
     assert settings.database_url.startswith("postgresql+asyncpg://") and settings.queue == "celery"
 

@@ -15,6 +15,7 @@ from gateway.fine_tuning.checkpoints import checkpoint_row
 from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, Project
+from gateway.observability.metrics import TRAINED_TOKENS
 from gateway.runtime import Runtime
 from training.trainer import StepMetrics
 from workers.local import results
@@ -144,6 +145,7 @@ class Recorder:
                 session.add(checkpoint_row(self.job.id, metrics.step, checkpoint_name, metrics_data(metrics)))
                 await self.prune_checkpoints(session)
         self.known_keys.add(key)
+        TRAINED_TOKENS.labels(self.job.base_model).inc(metrics.tokens)
         if checkpoint_name is not None:
             self.known_checkpoints.add(metrics.step)
         self.latest_step = metrics.step
