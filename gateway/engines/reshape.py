@@ -13,8 +13,9 @@ from gateway.providers.base import ChatReply
 
 ENGINE_FIELDS = frozenset({"prompt_logprobs", "prompt_token_ids", "kv_transfer_params"})
 CHOICE_FIELDS = frozenset({"stop_reason", "token_ids", "matched_stop", "hidden_states"})
-# Kept where they carry something; OpenAI has no such field.
-MESSAGE_FIELDS = frozenset({"reasoning_content", "reasoning"})
+# The message fields that OpenAI writes as null; an engine's other nulls (`annotations`,
+# `function_call`, `reasoning_content`…) are left out, as OpenAI leaves out what it does not send.
+NULLABLE_MESSAGE_FIELDS = frozenset({"content", "refusal"})
 
 
 def reshaped(reply: ChatReply, model: str, fingerprint: str) -> ChatReply:
@@ -38,9 +39,11 @@ def reshape(answer: dict[str, Any], model: str, fingerprint: str) -> dict[str, A
             choice.pop(key, None)
         for part in (choice.get("message"), choice.get("delta")):
             if isinstance(part, dict):
-                for key in MESSAGE_FIELDS:
-                    if part.get(key, 0) is None:
+                for key in [key for key, value in part.items() if value is None]:
+                    if key not in NULLABLE_MESSAGE_FIELDS:
                         del part[key]
+        if isinstance(choice.get("message"), dict):
+            choice["message"] = dict.fromkeys(NULLABLE_MESSAGE_FIELDS) | choice["message"]
     if isinstance(usage := shaped.get("usage"), dict):
         shaped["usage"] = {key: value for key, value in usage.items() if value is not None}
     return shaped
