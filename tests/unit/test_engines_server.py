@@ -4,7 +4,7 @@ that replicas share, answers reshaped as ftgate's, and failures as defined error
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -38,12 +38,25 @@ def fake(kind: str, artifacts: Path) -> Iterator[FakeEngine]:
         yield running
 
 
-def server(kind: str, fake: FakeEngine, artifacts: Path, **options: object) -> AdapterServer:
-    key = "vllm-key" if kind == "vllm" else "sglang-key"
-    spec = EngineSpec.model_validate(
-        {"kind": kind, "base_url": fake.root_url, "api_key": key, "attempts": 1, **options}
-    )
-    return DIALECTS[kind][1](BASE, spec, artifacts)
+@pytest.fixture
+async def engines() -> AsyncIterator[list[AdapterServer]]:
+    """The engines a test made, closed after it."""
+    made: list[AdapterServer] = []
+    yield made
+    for engine in made:
+        await engine.close()
+
+
+@pytest.fixture
+def server(kind: str, artifacts: Path, engines: list[AdapterServer]) -> Callable[..., AdapterServer]:
+    def make(fake: FakeEngine, **options: object) -> AdapterServer:
+        spec = EngineSpec.model_validate(
+            {"kind": kind, "base_url": fake.root_url, "api_key": fake.default_key, "attempts": 1, **options}
+        )
+        engines.append(DIALECTS[kind][1](BASE, spec, artifacts))
+        return engines[-1]
+
+    return make
 
 
 def adapter(artifacts: Path, job: str, rank: int = 8, **config: object) -> Path:
@@ -66,8 +79,8 @@ async def chat(engine: AdapterServer, folder: Path | None, **body: object) -> di
     return json.loads(content)
 
 
-async def test_a_base_model_chat_loads_nothing_and_is_answered_as_ftgates(kind, fake, artifacts):
-    engine = server(kind, fake, artifacts)
+async def test_a_base_model_chat_loads_nothing_and_is_answered_as_ftgates(server, kind, fake):
+    engine = server(fake)
     answer = await chat(engine, None)
     assert fake.bodies[0]["model"] == BASE and fake.loads == []
     assert answer["model"] == "ft:tiny-chat:org::abc" and answer["system_fingerprint"] == "fp_test"
@@ -79,11 +92,10 @@ async def test_a_base_model_chat_loads_nothing_and_is_answered_as_ftgates(kind, 
     assert not engine_fields & answer.keys()
     assert not {"stop_reason", "matched_stop"} & answer["choices"][0].keys()
     assert "reasoning_content" not in answer["choices"][0]["message"]
-    await engine.close()
 
 
-async def test_an_adapter_is_loaded_on_its_first_chat_only(kind, fake, artifacts):
-    engine = server(kind, fake, artifacts, adapter_root="/mnt/ftgate")
+async def test_an_adapter_is_loaded_on_its_first_chat_only(server, kind, fake, artifacts):
+    engine = server(fake, adapter_root="/mnt/ftgate")
     folder = adapter(artifacts, "ftjob-a")
     name = name_of(folder, artifacts, "/mnt/ftgate")
     await chat(engine, folder)
@@ -93,21 +105,19 @@ async def test_an_adapter_is_loaded_on_its_first_chat_only(kind, fake, artifacts
     served = name if kind == "vllm" else f"{BASE}:{name}"
     assert [body["model"] for body in fake.bodies] == [served, served]
     assert fake.requests_to("GET", "/v1/models") == 1, "the second chat trusts what the first saw"
-    await engine.close()
 
 
-async def test_at_max_loras_the_least_recently_used_adapter_is_unloaded(kind, fake, artifacts):
-    engine = server(kind, fake, artifacts, max_loras=2)
+async def test_at_max_loras_the_least_recently_used_adapter_is_unloaded(server, fake, artifacts):
+    engine = server(fake, max_loras=2)
     a, b, c = (adapter(artifacts, job) for job in ("ftjob-a", "ftjob-b", "ftjob-c"))
     for folder in (a, b, a, c):
         await chat(engine, folder)
     assert fake.unloads == [name_of(b, artifacts)]
     assert set(fake.adapters) == {name_of(a, artifacts), name_of(c, artifacts)}
-    await engine.close()
 
 
-async def test_eviction_goes_by_the_servers_list_not_the_replicas_memory(kind, fake, artifacts):
-    engine = server(kind, fake, artifacts, max_loras=2)
+async def test_eviction_goes_by_the_servers_list_not_the_replicas_memory(server, fake, artifacts):
+    engine = server(fake, max_loras=2)
     a, b, c = (adapter(artifacts, job) for job in ("ftjob-a", "ftjob-b", "ftjob-c"))
     await chat(engine, a)
     await chat(engine, b)
@@ -115,13 +125,12 @@ async def test_eviction_goes_by_the_servers_list_not_the_replicas_memory(kind, f
     await chat(engine, c)
     assert fake.unloads == []
     assert set(fake.adapters) == {name_of(b, artifacts), name_of(c, artifacts)}
-    await engine.close()
 
 
 async def test_an_adapter_another_replica_unloaded_is_loaded_again_and_the_chat_sent_again(
-    kind, fake, artifacts
+    server, kind, fake, artifacts
 ):
-    engine = server(kind, fake, artifacts)
+    engine = server(fake)
     folder = adapter(artifacts, "ftjob-a")
     await chat(engine, folder)
     fake.unload(name_of(folder, artifacts))
@@ -133,11 +142,10 @@ async def test_an_adapter_another_replica_unloaded_is_loaded_again_and_the_chat_
         404 if kind == "vllm" else 400,
         200,
     ]
-    await engine.close()
 
 
-async def test_an_adapter_another_replica_just_loaded_is_taken_as_loaded(kind, fake, artifacts):
-    engine = server(kind, fake, artifacts)
+async def test_an_adapter_another_replica_just_loaded_is_taken_as_loaded(server, fake, artifacts):
+    engine = server(fake)
     folder = adapter(artifacts, "ftjob-a")
     name = name_of(folder, artifacts)
     fake.preload(name, str(folder))
@@ -145,11 +153,10 @@ async def test_an_adapter_another_replica_just_loaded_is_taken_as_loaded(kind, f
     answer = await chat(engine, folder)
     assert answer["choices"][0]["message"]["content"].endswith("hello there")
     assert fake.loads == [name], "the load was refused as a duplicate, and that is success"
-    await engine.close()
 
 
-async def test_replicas_share_the_servers_list_and_each_evicts_by_its_own_use(kind, fake, artifacts):
-    first, second = server(kind, fake, artifacts, max_loras=2), server(kind, fake, artifacts, max_loras=2)
+async def test_replicas_share_the_servers_list_and_each_evicts_by_its_own_use(server, fake, artifacts):
+    first, second = server(fake, max_loras=2), server(fake, max_loras=2)
     a, b, c = (adapter(artifacts, job) for job in ("ftjob-a", "ftjob-b", "ftjob-c"))
     await chat(first, a)
     await chat(first, b)
@@ -161,12 +168,10 @@ async def test_replicas_share_the_servers_list_and_each_evicts_by_its_own_use(ki
     await chat(first, lost)  # refused, loaded again in place of c, which the first never used
     assert fake.unloads[1:] == [name_of(c, artifacts)]
     assert set(fake.adapters) == {name_of(a, artifacts), name_of(b, artifacts)}
-    await first.close()
-    await second.close()
 
 
-async def test_a_replaced_adapter_is_a_new_version_and_the_old_one_is_unloaded(kind, fake, artifacts):
-    engine = server(kind, fake, artifacts)
+async def test_a_replaced_adapter_is_a_new_version_and_the_old_one_is_unloaded(server, fake, artifacts):
+    engine = server(fake)
     folder = adapter(artifacts, "ftjob-a")
     old = name_of(folder, artifacts)
     await chat(engine, folder)
@@ -176,7 +181,6 @@ async def test_a_replaced_adapter_is_a_new_version_and_the_old_one_is_unloaded(k
     await chat(engine, folder)
     assert fake.loads == [old, new] and fake.unloads == [old]
     assert list(fake.adapters) == [new]
-    await engine.close()
 
 
 @pytest.mark.parametrize(
@@ -188,42 +192,40 @@ async def test_a_replaced_adapter_is_a_new_version_and_the_old_one_is_unloaded(k
     ],
 )
 async def test_an_adapter_the_server_cannot_load_is_refused_before_loading(
-    kind, fake, artifacts, config, why
+    server, fake, artifacts, config, why
 ):
-    engine = server(kind, fake, artifacts)
+    engine = server(fake)
     folder = adapter(artifacts, "ftjob-a", **config)
     with pytest.raises(InvalidRequest) as refused:
         await chat(engine, folder)
     assert refused.value.code == "model_not_servable" and refused.value.param == "model"
     assert why in refused.value.message and "ft:tiny-chat:org::abc" in refused.value.message
     assert fake.loads == []
-    await engine.close()
 
 
-async def test_the_servers_own_refusal_of_an_adapter_is_the_callers_400(kind, fake, artifacts):
-    engine = server(kind, fake, artifacts, max_lora_rank=64)  # ftgate thinks 64, the server takes 16
+async def test_the_servers_own_refusal_of_an_adapter_is_the_callers_400(server, kind, fake, artifacts):
+    engine = server(fake, max_lora_rank=64)  # ftgate thinks 64, the server takes 16
     folder = adapter(artifacts, "ftjob-a", rank=32)
     with pytest.raises(InvalidRequest) as refused:
         await chat(engine, folder)
     assert refused.value.code == "model_not_servable"
     assert "max_lora_rank 16" in refused.value.message
-    await engine.close()
 
 
-async def test_a_full_sglang_server_gives_up_one_more_adapter(artifacts):
+@pytest.mark.parametrize("kind", ["sglang"])
+async def test_a_full_sglang_server_gives_up_one_more_adapter(server, artifacts):
     with FakeSglang(BASE, max_loaded=1) as fake:
-        engine = server("sglang", fake, artifacts, max_loras=2)
+        engine = server(fake, max_loras=2)
         a, b = adapter(artifacts, "ftjob-a"), adapter(artifacts, "ftjob-b")
         await chat(engine, a)
         await chat(engine, b)
         assert fake.loads == [name_of(a, artifacts), name_of(b, artifacts), name_of(b, artifacts)]
         assert fake.unloads == [name_of(a, artifacts)]
         assert list(fake.adapters) == [name_of(b, artifacts)]
-        await engine.close()
 
 
-async def test_a_stream_is_reshaped_event_by_event(kind, fake, artifacts):
-    engine = server(kind, fake, artifacts)
+async def test_a_stream_is_reshaped_event_by_event(server, fake):
+    engine = server(fake)
     body = HELLO | {"stream": True, "stream_options": {"include_usage": True}}
     reply = await engine.chat(body, adapter=None, model="mine", fingerprint="fp_test")
     assert reply.content_type.startswith("text/event-stream")
@@ -237,7 +239,6 @@ async def test_a_stream_is_reshaped_event_by_event(kind, fake, artifacts):
     ) == (f"{BASE}: hello there")
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 3
     assert all("stop_reason" not in choice for chunk in chunks for choice in chunk["choices"])
-    await engine.close()
 
 
 @pytest.mark.parametrize(
@@ -251,8 +252,8 @@ async def test_a_stream_is_reshaped_event_by_event(kind, fake, artifacts):
         {"method": "POST", "path_pattern": "load_lora_adapter", "action": "status", "status": 500},
     ],
 )
-async def test_a_failing_server_is_a_503_that_says_so(kind, fake, artifacts, fault):
-    engine = server(kind, fake, artifacts, timeout_seconds=0.5)
+async def test_a_failing_server_is_a_503_that_says_so(server, fake, artifacts, fault):
+    engine = server(fake, timeout_seconds=0.5)
     fake.add_fault(**fault)
     with pytest.raises(EngineUnavailable) as failed:
         await chat(engine, adapter(artifacts, "ftjob-a"))
@@ -260,23 +261,20 @@ async def test_a_failing_server_is_a_503_that_says_so(kind, fake, artifacts, fau
     assert failed.value.message == (
         "The server that serves the model `ft:tiny-chat:org::abc` is unavailable. Please try again later."
     )
-    await engine.close()
 
 
-async def test_a_server_that_is_down_is_a_503(kind, artifacts):
+async def test_a_server_that_is_down_is_a_503(server, kind):
     with DIALECTS[kind][0](BASE) as fake:
-        engine = server(kind, fake, artifacts)
+        engine = server(fake)
     with pytest.raises(EngineUnavailable):
         await chat(engine, None)
-    await engine.close()
 
 
-async def test_retries_ride_out_a_passing_failure(kind, fake, artifacts):
-    engine = server(kind, fake, artifacts, attempts=2)
+async def test_retries_ride_out_a_passing_failure(server, fake, artifacts):
+    engine = server(fake, attempts=2)
     fake.add_fault("POST", "/chat/completions", "status", status=500)
     answer = await chat(engine, adapter(artifacts, "ftjob-a"))
     assert answer["choices"][0]["finish_reason"] == "stop"
-    await engine.close()
 
 
 def test_the_adapter_path_is_where_the_server_sees_the_artifacts(tmp_path):
