@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from gateway.engines.config import EngineSpec
+
 
 class BaseModelSpec(BaseModel):
     """One fine-tunable base model.
@@ -42,6 +44,10 @@ class BaseModelSpec(BaseModel):
         "adapters brought home from the upstream",
     )
     learning_rate: float = Field(default=2e-4, gt=0, description="local models: LR at multiplier 1.0")
+    engine: EngineSpec = Field(
+        default_factory=EngineSpec,
+        description="local models: what serves chats with it and its fine-tuned models (vLLM, SGLang)",
+    )
 
     @property
     def runs_here(self) -> bool:

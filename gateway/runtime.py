@@ -9,6 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway import db
 from gateway.catalog import BaseModelSpec, build_catalog, offered
+from gateway.engines.base import ServedEngine
+from gateway.engines.registry import Engines, build_served_engines
+from gateway.engines.transformers import TransformersEngine
 from gateway.files.upload_slots import UploadSlots
 from gateway.files.validator_pool import ValidatorPool
 from gateway.fine_tuning.local_counts import LocalTokenCounter
@@ -42,6 +45,12 @@ class Runtime:
     # The local trainer and each configured upstream, by the name jobs and base models carry.
     providers: dict[str, JobProvider] = field(default_factory=dict)
     grader_sandbox: PythonSandbox = field(default_factory=PythonSandbox)
+    # The local base models that a vLLM or SGLang server serves, by id; `chat_engine` serves the rest.
+    served_engines: dict[str, ServedEngine] = field(default_factory=dict)
+    engines: Engines = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engines = Engines(TransformersEngine(self.chat_engine), self.served_engines)
 
     @property
     def offered_models(self) -> list[BaseModelSpec]:
@@ -61,7 +70,7 @@ class Runtime:
 
     async def close(self) -> None:
         self.validators.close()
-        await self.chat_engine.close()
+        await self.engines.close()
         for provider in self.providers.values():
             await provider.close()
         await self.rate_limiter.close()
@@ -89,6 +98,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         chat_engine=ChatEngine(settings.training_device, settings.max_loaded_adapters),
         providers=build_providers(settings.upstreams, catalog),
         merged_weights=MergedWeights(settings.artifacts_dir / "merged", settings.merged_weights_kept),
+        served_engines=build_served_engines(catalog, settings.artifacts_dir),
         grader_sandbox=PythonSandbox(
             SandboxLimits(
                 wall_seconds=settings.python_grader_seconds,

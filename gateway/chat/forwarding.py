@@ -14,7 +14,7 @@ from starlette.background import BackgroundTask
 
 from gateway.chat.metering import UsageHook, metered_events, reported_usage
 from gateway.errors import BadGateway, GatewayError, InvalidRequest, NotFound, RateLimited
-from gateway.providers.base import Provider, UpstreamError
+from gateway.providers.base import ChatUpstream, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ AnswerHook = Callable[[bytes, bool], Awaitable[None]]
 
 
 async def forward(
-    provider: Provider,
+    provider: ChatUpstream,
     body: dict[str, Any],
     model: str,
     caller_model: str,

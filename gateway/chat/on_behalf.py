@@ -53,7 +53,7 @@ class ProjectChat:
             debit = await self.admit()
             body = body | {"model": await service.served_model(self.runtime, self.caller, body["model"])}
             on_usage = await billing.open_meter(self.runtime, self.caller, body["model"], debit)
-            route = await service.upstream_route(self.runtime, self.caller, body["model"])
+            route = await service.forwarded_route(self.runtime, self.caller, body["model"])
             reply = await (self._upstream(route, body) if route is not None else self._local(body))
         except GatewayError as error:
             if error.status_code == 429:

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/chat", tags=["chat"], route_class=ProjectRoute)
 
 T = TypeVar("T")
 STREAM_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`."}}
-RESPONSES = STREAM_RESPONSE | errors(404, 502)
+RESPONSES = STREAM_RESPONSE | errors(404, 502, 503)
 
 
 @router.post("/completions", response_model=ChatCompletion, responses=RESPONSES)
@@ -35,7 +35,7 @@ async def create(
     # replacement): routed, billed and answered as if the caller had named that model.
     params = params.model_copy(update={"model": await service.served_model(runtime, caller, params.model)})
     on_usage = await billing.open_meter(runtime, caller, params.model, debit)
-    route = await service.upstream_route(runtime, caller, params.model)
+    route = await service.forwarded_route(runtime, caller, params.model)
     if route is not None:
         body = await request.json()
         on_answer = recorder.hook(runtime, caller.project_id, params.model, body)

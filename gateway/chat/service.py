@@ -15,12 +15,13 @@ from gateway import artifacts, ids
 from gateway.aliases import repository as aliases_repository
 from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.chat.params import ChatCompletionParams, MediaPart, Message
+from gateway.engines.base import EngineChat
 from gateway.errors import InvalidRequest, NotFound, ServerError
 from gateway.fine_tuning import repository as jobs_repository
 from gateway.inference.generation import PromptError, PromptTooLong, Sampling, Target
 from gateway.models import HomeAdapter, Job
 from gateway.projects import Caller
-from gateway.providers.base import Provider
+from gateway.providers.base import ChatUpstream
 from gateway.runtime import Runtime
 from training import examples
 
@@ -46,7 +47,7 @@ def chats_here(runtime: Runtime, provider_name: str) -> bool:
 
 @dataclass(frozen=True)
 class UpstreamRoute:
-    provider: Provider
+    provider: ChatUpstream
     model: str
 
 
@@ -139,6 +140,30 @@ def _route(runtime: Runtime, provider: str, name: str, upstream_model: str) -> U
     if upstream is None:
         raise model_not_found(name)
     return UpstreamRoute(upstream, upstream_model)
+
+
+# Local models whose base model a vLLM or SGLang server serves (gateway.engines) are forwarded
+# to it as to an upstream: it answers in OpenAI's shapes, and reports the usage it bills.
+
+
+async def forwarded_route(runtime: Runtime, caller: Caller, name: str) -> UpstreamRoute | None:
+    """Where a chat for `name` is forwarded: the upstream that serves it, or the server that
+    serves its local base model; None where ftgate's own engine answers it."""
+    return await upstream_route(runtime, caller, name) or await engine_route(runtime, caller, name)
+
+
+async def engine_route(runtime: Runtime, caller: Caller, name: str) -> UpstreamRoute | None:
+    """Where to forward a chat for a local model (a base model, or a fine-tuned model or
+    checkpoint of the caller's project) that a served engine serves; None where ftgate's own
+    engine does."""
+    if not runtime.served_engines:
+        return None
+    async with runtime.sessions() as session:
+        spec, target = await resolve(session, caller, runtime, name)
+    engine = runtime.engines.served_for(spec)
+    if engine is None:
+        return None
+    return UpstreamRoute(EngineChat(engine, target.adapter, name, fingerprint(target)), name)
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,15 @@ class ChatReply:
     body: AsyncIterator[bytes]
 
 
+class ChatUpstream(Protocol):
+    """What ftgate forwards chats to: an upstream, or a serving engine bound to one model."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def chat(self, body: dict[str, Any]) -> ChatReply: ...
+
+
 @dataclass(frozen=True)
 class JobLookup:
     """A create that was sent but whose answer never came, to be found upstream: the metadata

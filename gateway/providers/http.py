@@ -168,6 +168,8 @@ def _error(upstream: str, response: httpx.Response) -> UpstreamError:
     try:
         answered = response.json()
         envelope = answered.get("error") or (answered if "message" in answered else {})
+        if not envelope and isinstance(answered.get("error_message"), str):  # SGLang's refusals
+            envelope = {"message": answered["error_message"]}
     except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
         envelope = {}
     if not isinstance(envelope, dict):
