@@ -95,7 +95,9 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         rate_limiter=build_rate_limiter(settings),
         training_slots=asyncio.Semaphore(settings.training_slots),
         upstream_look_slots=asyncio.Semaphore(settings.upstream_concurrent_looks),
-        chat_engine=ChatEngine(settings.training_device, settings.max_loaded_adapters),
+        chat_engine=ChatEngine(
+            settings.training_device, settings.max_loaded_adapters, settings.chat_max_batch
+        ),
         providers=build_providers(settings.upstreams, catalog),
         merged_weights=MergedWeights(settings.artifacts_dir / "merged", settings.merged_weights_kept),
         served_engines=build_served_engines(catalog, settings.artifacts_dir),

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     chat_max_seconds: float = Field(
         default=30.0, gt=0, description="local chat: a generation's choices end ('length') after this long"
     )
+    chat_max_batch: int = Field(
+        default=16,
+        ge=1,
+        description="local chat: sequences decoded together per base model (one per choice)",
+    )
     python_grader_seconds: float = Field(
         default=120.0, gt=0, description="python graders: wall-clock limit of one grade() call"
     )

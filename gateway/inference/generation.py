@@ -1,8 +1,10 @@
 """What a generation asks for and what it yields: the target model, the sampling, text deltas and
-finishes, and the prompt refusals. The engine and the local model both speak these."""
+finishes, the request a scheduler runs, and the prompt refusals. The engine, the scheduler and
+the local model all speak these."""
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -50,6 +52,19 @@ class Finished:
 
 Event = TextDelta | Finished
 Emit = Callable[[Event], None]
+
+
+@dataclass
+class Request:
+    """A generation handed to a model's scheduler; setting `cancel` takes it out of the batch."""
+
+    prompt: list[int]
+    adapter: Path | None
+    sampling: Sampling
+    emit: Emit
+    # Called once, last: with None when the request is over, else with the error that ended it.
+    end: Callable[[BaseException | None], None]
+    cancel: threading.Event = field(default_factory=threading.Event)
 
 
 class PromptError(ValueError):

@@ -59,3 +59,17 @@ def test_names_are_stable_and_peft_safe():
 def test_capacity_must_hold_one():
     with pytest.raises(ValueError):
         AdapterSlots(0, lambda *_: None, lambda _: None)
+
+
+def test_adapters_in_use_are_never_evicted_and_a_full_house_of_them_loads_nothing():
+    recorder = Recorder()
+    slots = AdapterSlots(2, recorder.load, recorder.unload)
+    a, b, c = Path("a"), Path("b"), Path("c")
+    slots.activate(a)
+    slots.activate(b)
+    assert slots.activate(c, in_use={adapter_name(a), adapter_name(b)}) is None
+    assert slots.loaded == [a, b] and recorder.calls == [("load", "a"), ("load", "b")]
+    assert slots.activate(a, in_use={adapter_name(a), adapter_name(b)}) == adapter_name(a)  # loaded already
+    slots.activate(c, in_use={adapter_name(b)})  # a is the least recently used, but b is in use
+    assert recorder.calls[-2:] == [("load", "c"), ("unload", "a")]
+    assert slots.loaded == [b, c]
