@@ -18,7 +18,7 @@ from gateway.providers.registry import build_providers
 from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
-from gateway.storage.local import LocalBlobStore
+from gateway.storage.choice import blob_store
 from graders import PythonSandbox, SandboxLimits
 
 
@@ -67,7 +67,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
-    assert settings.blob_dir is not None and settings.models_dir is not None
+    assert settings.models_dir is not None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = db.create_engine(settings.database_url)
     catalog = build_catalog(list(settings.base_models), settings.models_dir, settings.local_model_prices())
@@ -75,7 +75,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         settings=settings,
         engine=engine,
         sessions=db.create_sessionmaker(engine),
-        blobs=LocalBlobStore(settings.blob_dir),
+        blobs=blob_store(settings),
         validators=ValidatorPool(settings.validation_processes),
         upload_slots=UploadSlots(settings.max_concurrent_uploads_per_project),
         dispatch=dispatch,

@@ -17,6 +17,7 @@ from gateway.errors import GatewayError, InvalidRequest, PayloadTooLarge
 from gateway.files import multipart
 from gateway.files.purposes import FINE_TUNE, check_fields
 from gateway.files.validator_pool import Validator, ValidatorPool
+from gateway.storage import aio as blob_calls
 from gateway.storage.base import BlobStore, BlobWriter
 from gateway.validation import ValidationReport
 
@@ -188,10 +189,10 @@ async def _receive(
             if sink is None:
                 raise InvalidRequest(f"Missing required parameter: '{file_field}'.", param=file_field)
             report = await anyio.to_thread.run_sync(sink.finish)
-        sink.writer.commit()
+        await blob_calls.commit(sink.writer)
     except BaseException as error:
         if sink is not None:
-            sink.writer.abort()
+            await blob_calls.abort(sink.writer)
         if isinstance(error, BaseExceptionGroup):
             raise _cause_of(error) from None
         raise
@@ -223,9 +224,9 @@ async def store_concatenation(
             md5 = await anyio.to_thread.run_sync(_concatenate, sink, blobs, sources)
             report = await anyio.to_thread.run_sync(sink.finish)
         except BaseException:
-            sink.writer.abort()
+            await blob_calls.abort(sink.writer)
             raise
-    sink.writer.commit()
+    await blob_calls.commit(sink.writer)
     return ReceivedUpload(fields, filename, sink.size, sink.digest.hexdigest(), report), md5
 
 

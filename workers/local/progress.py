@@ -179,7 +179,7 @@ async def succeed(recorder: Recorder, model_name: str, trained_tokens: int) -> b
         ):
             return False
         all_metrics = await repository.metrics_data(session, job.id)
-        result_file = results.store_results(session, runtime.blobs, job, all_metrics)
+        result_file = await results.store_results(session, runtime.blobs, job, all_metrics)
         await repository.transition(session, job.id, [JobStatus.SUCCEEDED], result_files=[result_file])
         final = all_metrics[-1]
         session.add(checkpoint_row(job.id, int(final["step"]), model_name, final))
