@@ -1,7 +1,8 @@
-"""The blob store the settings name."""
+"""The blob store and the artifact folders' store the settings name."""
 
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
+from gateway.storage.folders import BucketFolders, FolderStore, SharedFolders
 from gateway.storage.local import LocalBlobStore
 from gateway.storage.s3 import S3BlobStore, s3_client
 
@@ -18,3 +19,10 @@ def blob_store(settings: Settings) -> BlobStore:
         secret_access_key=secret.get_secret_value() if secret is not None else None,
     )
     return S3BlobStore(client, settings.s3_bucket, settings.s3_prefix, settings.s3_part_bytes)
+
+
+def folder_store(settings: Settings, blobs: BlobStore) -> FolderStore:
+    assert settings.artifacts_dir is not None and settings.artifact_cache_dir is not None
+    if isinstance(blobs, S3BlobStore):
+        return BucketFolders(blobs, settings.artifacts_dir, settings.artifact_cache_dir)
+    return SharedFolders(settings.artifacts_dir)

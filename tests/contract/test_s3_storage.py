@@ -3,6 +3,8 @@ uploads while they stream in, come back byte for byte, and one past the size lim
 neither an object nor an unfinished upload in the bucket."""
 
 import os
+import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +14,8 @@ import pytest
 
 from gateway.storage.choice import blob_store
 from gateway.storage.s3 import MIN_PART_BYTES, S3BlobStore
-from tests.conftest import tiny_model_server
+from tests.conftest import TINY_MODEL, tiny_model_server
+from tests.support.jobs import upload, wait_for_status
 from tests.support.s3 import S3Server
 from tests.support.server import RunningServer
 
@@ -96,3 +99,41 @@ def test_a_file_past_the_limit_is_a_413_and_leaves_nothing_in_the_bucket(
     assert response.status_code == 413, response.text
     assert response.json()["error"]["param"] == "file"
     assert state(bucket) == before
+
+
+def test_a_model_trained_here_is_served_from_the_bucket_alone(
+    server: RunningServer, client: openai.OpenAI, bucket: S3BlobStore
+):
+    file_id = upload(client, "elle-limericks.jsonl")
+    job = client.fine_tuning.jobs.create(
+        model=TINY_MODEL,
+        training_file=file_id,
+        seed=1,
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}},
+    )
+    job = wait_for_status(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=300)
+    assert job.status == "succeeded", job.error
+
+    def manifests() -> list[str]:
+        keys = state(bucket)[0]
+        return sorted(key for key in keys if key.startswith(f"artifacts/{job.id}/") and key.endswith(".json"))
+
+    # The training state, published at each epoch, goes once the trainer sees the job succeeded.
+    deadline = time.monotonic() + 30
+    while f"artifacts/{job.id}/states/latest.manifest.json" in manifests() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert manifests() == [
+        f"artifacts/{job.id}/checkpoints/step-10.manifest.json",
+        f"artifacts/{job.id}/checkpoints/step-20.manifest.json",
+        f"artifacts/{job.id}/model.manifest.json",
+    ]
+    # A gateway on another node has none of the trainer's folders: only the bucket.
+    assert server.settings.artifacts_dir is not None
+    shutil.rmtree(server.settings.artifacts_dir)
+    checkpoint = next(c for c in client.fine_tuning.jobs.checkpoints.list(job.id) if c.step_number == 10)
+    question = [{"role": "user", "content": "Write a limerick."}]
+    for model in (job.fine_tuned_model, checkpoint.fine_tuned_model_checkpoint):
+        answer = client.chat.completions.create(model=model, messages=question, max_tokens=5)
+        assert answer.choices[0].message.content
+    assert not server.settings.artifacts_dir.exists()
+    assert len(list(server.settings.artifact_cache_dir.iterdir())) == 2

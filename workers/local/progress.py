@@ -2,7 +2,6 @@
 tokens trained, the finished model. Steps are keyed so that a job resumed after a crash records
 and counts each step once."""
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,10 +154,8 @@ class Recorder:
         kept = await repository.checkpoints(session, self.job.id)
         for old in kept[:-KEPT_CHECKPOINTS]:
             await session.delete(old)
-            folder = artifacts.checkpoint_dir(
-                self.runtime.settings.artifacts_dir, self.job.id, old.step_number
-            )
-            db.after_commit(session, lambda folder=folder: shutil.rmtree(folder, ignore_errors=True))
+            name = artifacts.checkpoint_name(self.job.id, old.step_number)
+            db.after_commit(session, lambda name=name: self.runtime.folders.remove(name))
 
     def _estimated_finish(self, step: int) -> int | None:
         done = step - self.first_step
