@@ -16,8 +16,9 @@ from botocore.exceptions import ClientError
 
 S3Client = Any  # botocore builds its clients' classes at run time
 
-# S3's smallest part, the last one excepted.
+# S3's smallest part, the last one excepted, and its largest copied part.
 MIN_PART_BYTES = 5 * 1024 * 1024
+MAX_COPIED_PART_BYTES = 5 * 1024**3
 DEFAULT_PART_BYTES = 8 * 1024 * 1024
 # A multipart upload older than this is taken for one whose writer died (S3 keeps no lock to ask).
 ABANDONED_MIN_AGE_SECONDS = 24 * 3600.0
@@ -54,11 +55,12 @@ def is_missing(error: ClientError) -> bool:
 
 
 class S3BlobWriter:
-    def __init__(self, client: S3Client, bucket: str, key: str, part_bytes: int) -> None:
-        self._client = client
-        self._bucket = bucket
-        self._key = key
-        self._part_bytes = part_bytes
+    def __init__(self, store: "S3BlobStore", key: str) -> None:
+        self._store = store
+        self._client = store.client
+        self._bucket = store.bucket
+        self._key = store.object_key(key)
+        self._part_bytes = store.part_bytes
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
@@ -89,13 +91,36 @@ class S3BlobWriter:
             self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
             self._upload_id = None
 
-    def _upload_part(self, data: bytes) -> None:
+    def splice(self, key: str, size: int) -> bool:
+        """UploadPartCopy of the object `key` as the next part, when it starts a part (nothing
+        is held back) and is a part's size for S3; the bytes never pass through here."""
+        if self._buffer or not MIN_PART_BYTES <= size <= MAX_COPIED_PART_BYTES:
+            return False
+        upload_id = self._started()
+        number = len(self._parts) + 1
+        source = {"Bucket": self._bucket, "Key": self._store.object_key(key)}
+        try:
+            copied = self._client.upload_part_copy(
+                Bucket=self._bucket, Key=self._key, UploadId=upload_id, PartNumber=number, CopySource=source
+            )
+        except ClientError as error:
+            if is_missing(error):
+                raise FileNotFoundError(key) from error
+            raise
+        self._parts.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
+        return True
+
+    def _started(self) -> str:
         if self._upload_id is None:
             created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
             self._upload_id = created["UploadId"]
+        return self._upload_id
+
+    def _upload_part(self, data: bytes) -> None:
+        upload_id = self._started()
         number = len(self._parts) + 1
         sent = self._client.upload_part(
-            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=data
+            Bucket=self._bucket, Key=self._key, UploadId=upload_id, PartNumber=number, Body=data
         )
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
 
@@ -117,7 +142,7 @@ class S3BlobStore:
         return self.prefix + key
 
     def writer(self, key: str) -> S3BlobWriter:
-        return S3BlobWriter(self.client, self.bucket, self.object_key(key), self.part_bytes)
+        return S3BlobWriter(self, key)
 
     def open(self, key: str) -> BinaryIO:
         """The object as a stream read from the network as it is consumed."""

@@ -2,6 +2,7 @@
 uploads while they stream in, come back byte for byte, and one past the size limit leaves
 neither an object nor an unfinished upload in the bucket."""
 
+import hashlib
 import os
 import shutil
 import time
@@ -137,3 +138,19 @@ def test_a_model_trained_here_is_served_from_the_bucket_alone(
         assert answer.choices[0].message.content
     assert not server.settings.artifacts_dir.exists()
     assert len(list(server.settings.artifact_cache_dir.iterdir())) == 2
+
+
+def test_an_upload_of_parts_larger_and_smaller_than_an_s3_part_is_joined_in_order(
+    client: openai.OpenAI, bucket: S3BlobStore
+):
+    pieces = [os.urandom(MIN_PART_BYTES + 1), b"between\n", os.urandom(MIN_PART_BYTES + 2), b"end"]
+    content = b"".join(pieces)
+    created = client.uploads.create(
+        bytes=len(content), filename="big.bin", mime_type="application/octet-stream", purpose="user_data"
+    )
+    parts = [client.uploads.parts.create(created.id, data=piece).id for piece in pieces]
+    done = client.uploads.complete(created.id, part_ids=parts, md5=hashlib.md5(content).hexdigest())
+    assert done.status == "completed" and done.file is not None
+    assert client.files.content(done.file.id).read() == content
+    objects, uploads = state(bucket)
+    assert uploads == [] and not any(part in objects for part in parts)  # the parts are dropped

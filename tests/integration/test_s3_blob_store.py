@@ -118,3 +118,30 @@ def test_check_raises_for_a_missing_bucket(s3_server: S3Server, store):
     gone = S3BlobStore(store.client, "ftgate-no-such-bucket")
     with pytest.raises(ClientError):
         gone.check()
+
+
+def test_splice_copies_a_part_sized_blob_in_the_bucket_and_refuses_otherwise(store):
+    big, small = os.urandom(PART + 7), b"small tail"
+    for key, content in (("part-big", big), ("part-small", small)):
+        write_in_chunks(store, key, content).commit()
+    writer = store.writer("file-joined")
+    assert not writer.splice("part-small", len(small))  # under S3's smallest part
+    assert writer.splice("part-big", len(big))
+    writer.write(small)
+    assert not writer.splice("part-big", len(big))  # bytes held back: not at a part boundary
+    writer.write(big)
+    writer.commit()
+    with store.open("file-joined") as blob:
+        assert blob.read() == big + small + big
+
+
+def test_splice_as_the_last_part_completes(store):
+    big = os.urandom(PART)
+    write_in_chunks(store, "part-big", big).commit()
+    writer = store.writer("file-copy")
+    with pytest.raises(FileNotFoundError):
+        writer.splice("part-gone", PART)
+    assert writer.splice("part-big", len(big))
+    writer.commit()
+    with store.open("file-copy") as blob:
+        assert blob.read() == big
