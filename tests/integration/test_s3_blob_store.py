@@ -7,6 +7,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
+from gateway.storage import aio as blob_calls
 from gateway.storage.s3 import MIN_PART_BYTES, S3BlobStore
 from tests.support.s3 import S3Server
 
@@ -145,3 +146,14 @@ def test_splice_as_the_last_part_completes(store):
     writer.commit()
     with store.open("file-copy") as blob:
         assert blob.read() == big
+
+
+async def test_a_blob_for_an_upstream_upload_can_be_read_again_from_the_start(store):
+    write_in_chunks(store, "file-abc", b"line one\nline two\n").commit()
+    content = await blob_calls.open_seekable(store, "file-abc")
+    try:
+        assert content.read() == b"line one\nline two\n"
+        content.seek(0)
+        assert content.read(8) == b"line one"
+    finally:
+        content.close()
