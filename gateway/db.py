@@ -77,12 +77,19 @@ async def transaction(
             await session.rollback()
             session.info.clear()
             raise
-        for action in session.info.pop("after_commit", []):
-            action()
+        actions = session.info.pop("after_commit", [])
+        if actions:
+            # Dropping blobs and folders may wait on the disk or the object store.
+            await anyio.to_thread.run_sync(_run_all, actions)
         outbox = session.info.pop("outbox", [])
         if outbox:
             # Sending may block on the broker; keep it off the event loop.
             await anyio.to_thread.run_sync(_send_all, dispatch, outbox)
+
+
+def _run_all(actions: list[Callable[[], None]]) -> None:
+    for action in actions:
+        action()
 
 
 def _send_all(dispatch: Dispatch, outbox: list[tuple[str, str]]) -> None:

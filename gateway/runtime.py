@@ -21,8 +21,9 @@ from gateway.providers.registry import build_providers
 from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
-from gateway.storage.local import LocalBlobStore
 from gateway.weights.merged import MergedWeights
+from gateway.storage.choice import blob_store, folder_store
+from gateway.storage.folders import FolderStore
 from graders import PythonSandbox, SandboxLimits
 
 
@@ -32,6 +33,8 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     blobs: BlobStore
+    # Adapters, checkpoints and training states, by their path under the artifacts folder.
+    folders: FolderStore
     validators: ValidatorPool
     upload_slots: UploadSlots
     dispatch: db.Dispatch
@@ -78,16 +81,17 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
-    assert settings.blob_dir is not None and settings.models_dir is not None
-    assert settings.artifacts_dir is not None
+    assert settings.models_dir is not None and settings.artifacts_dir is not None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = db.create_engine(settings.database_url)
+    blobs = blob_store(settings)
     catalog = build_catalog(list(settings.base_models), settings.models_dir, settings.local_model_prices())
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=db.create_sessionmaker(engine),
-        blobs=LocalBlobStore(settings.blob_dir),
+        blobs=blobs,
+        folders=folder_store(settings, blobs),
         validators=ValidatorPool(settings.validation_processes),
         upload_slots=UploadSlots(settings.max_concurrent_uploads_per_project),
         dispatch=dispatch,

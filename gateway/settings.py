@@ -17,6 +17,21 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str = ""
     blob_dir: Path | None = None
+    storage: Literal["local", "s3"] = Field(
+        default="local", description="where files and trained adapters live: blob_dir, or an S3 bucket"
+    )
+    s3_bucket: str = ""
+    s3_prefix: str = Field(default="", description="put before every object key ftgate writes")
+    s3_endpoint_url: str | None = Field(default=None, description="MinIO, R2, GCS…; unset: AWS S3")
+    s3_region: str | None = None
+    s3_access_key_id: str | None = Field(default=None, description="unset: the standard AWS chain")
+    s3_secret_access_key: SecretStr | None = None
+    s3_part_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=5 * 1024 * 1024, description="multipart uploads: one part's bytes"
+    )
+    artifact_cache_dir: Path | None = Field(
+        default=None, description="S3 storage: local copies of adapters, by content (default data_dir/cache)"
+    )
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     max_upload_part_bytes: int = Field(
         default=64 * 1024 * 1024, gt=0, description="the Uploads API: one part's bytes"
@@ -153,6 +168,10 @@ class Settings(BaseSettings):
             self.database_url = "postgresql+asyncpg://" + self.database_url.split("://", 1)[1]
         if self.blob_dir is None:
             self.blob_dir = self.data_dir / "blobs"
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("FTGATE_STORAGE=s3 needs FTGATE_S3_BUCKET")
+        if self.artifact_cache_dir is None:
+            self.artifact_cache_dir = self.data_dir / "cache"
         if self.models_dir is None:
             self.models_dir = self.data_dir / "models"
         if self.artifacts_dir is None:

@@ -23,6 +23,7 @@ from gateway.settings import Settings
 from tests.support.admin import ADMIN_KEY
 from tests.support.parked import PARKED
 from tests.support.postgres import temporary_database
+from tests.support.s3 import S3Server, moto_server
 from tests.support.server import RunningServer, serve
 from tests.support.wire import WireChecker
 
@@ -64,15 +65,38 @@ def tiny_model_server(
         yield stack.enter_context(serve(config))
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+SERVERS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+# On SQLite, its blobs in a bucket of the S3 server the tests start.
+S3_SERVER = pytest.param("s3", marks=pytest.mark.s3)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The shared `server` runs on each database; in a module marked `s3`, on the S3 blob store too."""
+    if "server_kind" in metafunc.fixturenames:
+        kinds = [*SERVERS, S3_SERVER] if metafunc.definition.get_closest_marker("s3") else SERVERS
+        metafunc.parametrize("server_kind", kinds, scope="session")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    with moto_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_model: Path
+    server_kind: str,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_model: Path,
 ) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp(f"ftgate-{request.param}")
+    data_dir = tmp_path_factory.mktemp(f"ftgate-{server_kind}")
+    storage = request.getfixturevalue("s3_server").settings() if server_kind == "s3" else {}
     with tiny_model_server(
         data_dir,
         tiny_model,
-        request.param,
+        "postgres" if server_kind == "postgres" else "sqlite",
+        **storage,
         max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
         max_upload_part_bytes=TEST_MAX_UPLOAD_PART_BYTES,
         max_chunked_upload_bytes=TEST_MAX_CHUNKED_UPLOAD_BYTES,

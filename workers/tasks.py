@@ -65,7 +65,7 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
     if removed:
         log.info("removed %d partial blobs left by uploads that died", removed)
     artifacts_dir = runtime.settings.artifacts_dir
-    with_states = artifacts.jobs_with_states(artifacts_dir)
+    with_states = await anyio.to_thread.run_sync(artifacts.jobs_with_states, artifacts_dir, runtime.folders)
     async with runtime.transaction() as session:
         now = int(time.time())
         to_validate = await scheduling.job_ids_to_advance(session, ADVANCEABLE, now)
@@ -78,7 +78,7 @@ async def reconcile(runtime: Runtime, _: str = "") -> None:
         await uploads_service.sweep(session, runtime.blobs)
         finished = await jobs_repository.finished_job_ids(session, with_states)
     for job_id in finished:
-        artifacts.remove_states(artifacts_dir, job_id)
+        await anyio.to_thread.run_sync(artifacts.remove_states, artifacts_dir, runtime.folders, job_id)
     for job_id in to_validate:
         runtime.dispatch(ADVANCE_JOB, job_id)
     for job_id in to_train:

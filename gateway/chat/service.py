@@ -6,9 +6,9 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import artifacts, ids
@@ -220,28 +220,30 @@ async def resolve(
         if not spec.runs_here:
             raise model_not_found(name)
         return spec, Target(spec.path)
-    assert runtime.settings.artifacts_dir is not None
     job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
     if job is not None:
         home = await home_of(runtime, session, job, name)
         base = home.base_model if home is not None else job.base_model
-        return _tuned(runtime, base, name, artifacts.model_dir(runtime.settings.artifacts_dir, job.id))
+        return await _tuned(runtime, base, name, artifacts.model_name(job.id))
     found = await jobs_repository.checkpoint_by_model(session, caller.project_id, name)
     if found is not None:
         job, checkpoint = found
-        folder = artifacts.checkpoint_dir(runtime.settings.artifacts_dir, job.id, checkpoint.step_number)
-        return _tuned(runtime, job.base_model, name, folder)
+        return await _tuned(
+            runtime, job.base_model, name, artifacts.checkpoint_name(job.id, checkpoint.step_number)
+        )
     raise model_not_found(name)
 
 
-def _tuned(runtime: Runtime, base: str, name: str, adapter: Path) -> tuple[BaseModelSpec, Target]:
+async def _tuned(runtime: Runtime, base: str, name: str, adapter: str) -> tuple[BaseModelSpec, Target]:
+    """The base model and the local copy of the adapter published as `adapter`."""
     spec = resolve_base_model(runtime.catalog, base)
     if spec is None or not spec.runs_here:
         raise model_not_found(name)
-    if not (adapter / ADAPTER_CONFIG).is_file():
-        log.error("model %s has no adapter at %s", name, adapter)
+    folder = await anyio.to_thread.run_sync(runtime.folders.fetch, adapter)
+    if folder is None or not (folder / ADAPTER_CONFIG).is_file():
+        log.error("model %s has no adapter %s", name, adapter)
         raise ServerError(f"The weights of model `{name}` are missing on this server.")
-    return spec, Target(spec.path, adapter.resolve())
+    return spec, Target(spec.path, folder.resolve())
 
 
 def check_supported(params: ChatCompletionParams) -> None:

@@ -16,6 +16,7 @@ from gateway.fine_tuning import quotes
 from gateway.fine_tuning.quotes import Quote
 from gateway.openapi import errors
 from gateway.pagination import ListPageWithIds
+from gateway.storage import aio as blob_calls
 
 router = APIRouter(prefix="/v1/files", tags=["files"], route_class=ProjectRoute)
 
@@ -48,7 +49,7 @@ async def create(request: Request, caller: CallerDep, runtime: RuntimeDep) -> Fi
             await ledger.admit_file(session, caller, upload.size)
             stored = service.add_uploaded(session, caller, file_id=file_id, upload=upload)
     except BaseException:
-        runtime.blobs.delete(file_id)
+        await blob_calls.delete(runtime.blobs, file_id)
         raise
     return FileObject.of(stored)
 

@@ -17,6 +17,7 @@ from gateway.errors import GatewayError, InvalidRequest, PayloadTooLarge
 from gateway.files import multipart
 from gateway.files.purposes import FINE_TUNE, check_fields
 from gateway.files.validator_pool import Validator, ValidatorPool
+from gateway.storage import aio as blob_calls
 from gateway.storage.base import BlobStore, BlobWriter
 from gateway.validation import ValidationReport
 
@@ -58,12 +59,14 @@ class _FileSink:
         self.size = 0
         self.digest = hashlib.sha256()
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes, *, stored: bool = False) -> None:
+        """`stored`: the chunk is in the blob already (spliced in by the store), only read here."""
         self.size += len(chunk)
         if self.size > self.max_bytes:
             raise self.too_large(self.max_bytes)
         self.digest.update(chunk)
-        self.writer.write(chunk)
+        if not stored:
+            self.writer.write(chunk)
         if self.validator is not None:
             self.validator.feed(chunk)
 
@@ -188,10 +191,10 @@ async def _receive(
             if sink is None:
                 raise InvalidRequest(f"Missing required parameter: '{file_field}'.", param=file_field)
             report = await anyio.to_thread.run_sync(sink.finish)
-        sink.writer.commit()
+        await blob_calls.commit(sink.writer)
     except BaseException as error:
         if sink is not None:
-            sink.writer.abort()
+            await blob_calls.abort(sink.writer)
         if isinstance(error, BaseExceptionGroup):
             raise _cause_of(error) from None
         raise
@@ -200,7 +203,7 @@ async def _receive(
 
 async def store_concatenation(
     *,
-    sources: Sequence[str],
+    sources: Sequence[tuple[str, int]],
     blobs: BlobStore,
     blob_key: str,
     fields: dict[str, str],
@@ -208,10 +211,11 @@ async def store_concatenation(
     max_bytes: int,
     validators: ValidatorPool,
 ) -> tuple[ReceivedUpload, str]:
-    """Store the blobs `sources`, one after the other, as the file `blob_key`: counted, hashed and
-    validated (by `fields`' purpose) exactly as an uploaded file, in a worker thread. Returns the
-    upload and the content's MD5 (hex). The blob is committed only if this returns; a source
-    that is gone raises FileNotFoundError."""
+    """Store the blobs `sources` (key, bytes), one after the other, as the file `blob_key`:
+    counted, hashed and validated (by `fields`' purpose) exactly as an uploaded file, in a worker
+    thread. A source the store can splice in (S3: a part copied inside the bucket) is only read;
+    the others are written. Returns the upload and the content's MD5 (hex). The blob is
+    committed only if this returns; a source that is gone raises FileNotFoundError."""
     async with AsyncExitStack() as resources:
         validator = None
         if fields.get("purpose") == FINE_TUNE:
@@ -223,19 +227,20 @@ async def store_concatenation(
             md5 = await anyio.to_thread.run_sync(_concatenate, sink, blobs, sources)
             report = await anyio.to_thread.run_sync(sink.finish)
         except BaseException:
-            sink.writer.abort()
+            await blob_calls.abort(sink.writer)
             raise
-    sink.writer.commit()
+    await blob_calls.commit(sink.writer)
     return ReceivedUpload(fields, filename, sink.size, sink.digest.hexdigest(), report), md5
 
 
-def _concatenate(sink: _FileSink, blobs: BlobStore, sources: Sequence[str]) -> str:
+def _concatenate(sink: _FileSink, blobs: BlobStore, sources: Sequence[tuple[str, int]]) -> str:
     md5 = hashlib.md5(usedforsecurity=False)
-    for key in sources:
+    for key, size in sources:
+        spliced = sink.writer.splice(key, size)
         with blobs.open(key) as source:
             while chunk := source.read(FLUSH_BYTES):
                 md5.update(chunk)
-                sink.write(chunk)
+                sink.write(chunk, stored=spliced)
     return md5.hexdigest()
 
 

@@ -4,12 +4,11 @@ file by its Together id). Later jobs and quotes reuse the copy."""
 
 import time
 
-import anyio
-
 from gateway.files import repository
 from gateway.models import UpstreamFile
 from gateway.providers.base import Provider
 from gateway.runtime import Runtime
+from gateway.storage import aio as blob_calls
 
 
 async def upload_once(runtime: Runtime, provider: Provider, project_id: str, file_id: str) -> str:
@@ -30,7 +29,7 @@ async def upload_once(runtime: Runtime, provider: Provider, project_id: str, fil
             session.add(UpstreamFile(file_id=file_id, upstream=provider.name, created_at=now))
         else:
             copy.created_at = now
-    content = await anyio.to_thread.run_sync(runtime.blobs.open, stored.blob_key)
+    content = await blob_calls.open_seekable(runtime.blobs, stored.blob_key)
     try:
         uploaded = await provider.upload_file(stored.filename, content, stored.purpose)
     finally:

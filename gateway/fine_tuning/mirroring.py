@@ -172,7 +172,7 @@ async def _record_status_change(
             trained_tokens=upstream.trained_tokens,
             finished_at=upstream.finished_at,
             result_files=[
-                result_files.store(session, runtime.blobs, job.project_id, item.filename, item.content)
+                await result_files.store(session, runtime.blobs, job.project_id, item.filename, item.content)
                 for item in results
             ],
         )

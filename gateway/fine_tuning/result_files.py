@@ -3,6 +3,7 @@
 import hashlib
 import time
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import ids
@@ -12,7 +13,7 @@ from gateway.storage.base import BlobStore
 RESULTS_PURPOSE = "fine-tune-results"
 
 
-def store(
+async def store(
     session: AsyncSession,
     blobs: BlobStore,
     project_id: str,
@@ -23,12 +24,10 @@ def store(
     created_at: int | None = None,
     imported_from: str | None = None,
 ) -> str:
-    """Write the blob now and add its row to the session; returns the file's id (a new one
-    unless `file_id` is given: an imported file keeps the upstream's)."""
+    """Write the blob now (in a worker thread) and add its row to the session; returns the
+    file's id (a new one unless `file_id` is given: an imported file keeps the upstream's)."""
     file_id = file_id or ids.new_file_id()
-    writer = blobs.writer(file_id)
-    writer.write(body)
-    writer.commit()
+    await anyio.to_thread.run_sync(_write, blobs, file_id, body)
     session.add(
         StoredFile(
             id=file_id,
@@ -47,3 +46,13 @@ def store(
         )
     )
     return file_id
+
+
+def _write(blobs: BlobStore, key: str, body: bytes) -> None:
+    writer = blobs.writer(key)
+    try:
+        writer.write(body)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit()

@@ -89,6 +89,7 @@ async def _fetch(runtime: Runtime, source: AdapterSource, job: Job, model: str) 
         digest = await source.download_adapter(job.upstream_id, archive, MAX_ADAPTER_BYTES)
         size = (await anyio.Path(archive).stat()).st_size
         await _unpack(archive, target, work)
+        await anyio.to_thread.run_sync(runtime.folders.publish, artifacts.model_name(job.id), target)
     except UpstreamError as error:
         log.error("bringing %s home from %s failed: %s (status %s)", model, job.provider, error, error.status)
         raise BadGateway(

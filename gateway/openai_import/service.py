@@ -107,7 +107,7 @@ async def _import_job(
     async with runtime.transaction() as session:
         added = await _write_job(session, runtime, project_id, provider, job, history.base_url)
         (report.jobs_added if added else report.jobs_updated).append(job["id"])
-        _write_files(session, runtime.blobs, project_id, details, results, history.base_url, report)
+        await _write_files(session, runtime.blobs, project_id, details, results, history.base_url, report)
         await _write_events(session, job["id"], details, report)
         await _write_checkpoints(session, job["id"], details, report)
 
@@ -137,7 +137,7 @@ async def _write_job(
     return False
 
 
-def _write_files(
+async def _write_files(
     session: AsyncSession,
     blobs: BlobStore,
     project_id: str,
@@ -150,7 +150,7 @@ def _write_files(
         if item is None:
             report.skipped.append(f"{file_id}: the upstream no longer has this file")
         elif file_id in results:
-            result_files.store(
+            await result_files.store(
                 session,
                 blobs,
                 project_id,

@@ -12,6 +12,10 @@ class BlobWriter(Protocol):
     def abort(self) -> None:
         """Discard everything written so far."""
 
+    def splice(self, key: str, size: int) -> bool:
+        """Append the whole blob `key` (`size` bytes) by a copy inside the store, where the store
+        can; False: nothing was appended, write its bytes instead."""
+
 
 class BlobStore(Protocol):
     def writer(self, key: str) -> BlobWriter: ...

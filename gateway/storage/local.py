@@ -44,6 +44,9 @@ class LocalBlobWriter:
         self._temp_path.unlink(missing_ok=True)
         self._file.close()
 
+    def splice(self, key: str, size: int) -> bool:
+        return False
+
 
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:

@@ -10,6 +10,7 @@ from gateway.deps import CallerDep, RuntimeDep
 from gateway.files.router import MULTIPART_OVERHEAD_BYTES
 from gateway.files.upload import part_too_large, receive_part
 from gateway.openapi import errors
+from gateway.storage import aio as blob_calls
 from gateway.uploads import service
 from gateway.uploads.schemas import (
     PART_REQUEST_BODY,
@@ -55,7 +56,7 @@ async def add_part(upload_id: str, request: Request, caller: CallerDep, runtime:
                 session, upload, part_id, size, runtime.settings.max_chunked_upload_bytes
             )
     except BaseException:
-        runtime.blobs.delete(part_id)
+        await blob_calls.delete(runtime.blobs, part_id)
         raise
     return UploadPart.of(part)
 
@@ -78,7 +79,7 @@ async def complete(
                 session, caller, runtime.blobs, upload_id, file_id, received
             )
     except BaseException:
-        runtime.blobs.delete(file_id)
+        await blob_calls.delete(runtime.blobs, file_id)
         raise
     return Upload.of(upload, "completed", stored)
 

@@ -183,7 +183,7 @@ async def concatenate(
     """The parts, in order, stored as the file `file_id` (validated as an upload); and its MD5."""
     try:
         return await store_concatenation(
-            sources=[part.id for part in parts],
+            sources=[(part.id, part.bytes) for part in parts],
             blobs=runtime.blobs,
             blob_key=file_id,
             fields=file_fields(upload),

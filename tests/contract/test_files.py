@@ -5,6 +5,8 @@ import pytest
 
 from tests.support.jobs import DATA, upload
 
+pytestmark = pytest.mark.s3
+
 
 def test_upload_is_processed_with_the_original_bytes(client: openai.OpenAI):
     with open(DATA / "elle-limericks.jsonl", "rb") as training_data:

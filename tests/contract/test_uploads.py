@@ -16,9 +16,12 @@ from sqlalchemy import update
 from gateway.models import StoredUpload
 from gateway.runtime import build_runtime
 from gateway.settings import Settings
+from gateway.storage.choice import blob_store
 from tests.conftest import TEST_MAX_CHUNKED_UPLOAD_BYTES, TEST_MAX_UPLOAD_PART_BYTES, ClientFactory
 from tests.support.jobs import DATA, chat_lines, wait_until_validated
 from tests.support.server import RunningServer
+
+pytestmark = pytest.mark.s3
 
 TRAINING = (DATA / "elle-limericks.jsonl").read_bytes()
 
@@ -33,9 +36,11 @@ def create(client: openai.OpenAI, content: bytes, filename: str = "train.jsonl",
 
 
 def blob_exists(server: RunningServer, key: str) -> bool:
-    blob_dir = server.settings.blob_dir
-    assert blob_dir is not None
-    return (Path(blob_dir) / key[-2:] / key).exists()
+    try:
+        blob_store(server.settings).open(key).close()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def expire(settings: Settings, upload_id: str) -> None:

@@ -117,7 +117,7 @@ async def test_concatenation_streams_the_parts_in_order_into_a_new_blob(tmp_path
     pool = ValidatorPool(1)
     try:
         received, md5 = await store_concatenation(
-            sources=["part_two", "part_one"],
+            sources=[("part_two", 5), ("part_one", 6)],
             blobs=blobs,
             blob_key="file-x",
             fields={"purpose": "user_data"},
@@ -131,7 +131,7 @@ async def test_concatenation_streams_the_parts_in_order_into_a_new_blob(tmp_path
             assert stored.read() == b"worldhello "
         with pytest.raises(FileNotFoundError):
             await store_concatenation(
-                sources=["part_one", "part_gone"],
+                sources=[("part_one", 6), ("part_gone", 1)],
                 blobs=blobs,
                 blob_key="file-y",
                 fields={"purpose": "user_data"},

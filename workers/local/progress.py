@@ -2,7 +2,6 @@
 tokens trained, the finished model. Steps are keyed so that a job resumed after a crash records
 and counts each step once."""
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,10 +156,8 @@ class Recorder:
         kept = await repository.checkpoints(session, self.job.id)
         for old in kept[:-KEPT_CHECKPOINTS]:
             await session.delete(old)
-            folder = artifacts.checkpoint_dir(
-                self.runtime.settings.artifacts_dir, self.job.id, old.step_number
-            )
-            db.after_commit(session, lambda folder=folder: shutil.rmtree(folder, ignore_errors=True))
+            name = artifacts.checkpoint_name(self.job.id, old.step_number)
+            db.after_commit(session, lambda name=name: self.runtime.folders.remove(name))
 
     def _estimated_finish(self, step: int) -> int | None:
         done = step - self.first_step
@@ -181,7 +178,7 @@ async def succeed(recorder: Recorder, model_name: str, trained_tokens: int) -> b
         ):
             return False
         all_metrics = await repository.metrics_data(session, job.id)
-        result_file = results.store_results(session, runtime.blobs, job, all_metrics)
+        result_file = await results.store_results(session, runtime.blobs, job, all_metrics)
         await repository.transition(session, job.id, [JobStatus.SUCCEEDED], result_files=[result_file])
         final = all_metrics[-1]
         session.add(checkpoint_row(job.id, int(final["step"]), model_name, final))

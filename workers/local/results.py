@@ -33,6 +33,8 @@ def _cell(value: Any) -> str:
     return f"{round(float(value), 5)}"
 
 
-def store_results(session: AsyncSession, blobs: BlobStore, job: Job, metrics: list[dict[str, Any]]) -> str:
+async def store_results(
+    session: AsyncSession, blobs: BlobStore, job: Job, metrics: list[dict[str, Any]]
+) -> str:
     body = base64.b64encode(step_metrics_csv(metrics))
-    return result_files.store(session, blobs, job.project_id, "step_metrics.csv", body)
+    return await result_files.store(session, blobs, job.project_id, "step_metrics.csv", body)

@@ -67,9 +67,13 @@ async def _train(runtime: Runtime, job_id: str) -> None:
         known_keys = await repository.event_keys(session, job_id)
         # Tuning a fine-tuned model continues from its adapter.
         parent = await repository.by_fine_tuned_model(session, job.project_id, job.model)
-    init_adapter = artifacts.model_dir(runtime.settings.artifacts_dir, parent.id) if parent else None
+    init_adapter = (
+        await anyio.to_thread.run_sync(runtime.folders.fetch, artifacts.model_name(parent.id))
+        if parent
+        else None
+    )
     spec = resolve_base_model(runtime.catalog, job.base_model)
-    if spec is None or spec.path is None or (job.model != job.base_model and parent is None):
+    if spec is None or spec.path is None or (job.model != job.base_model and init_adapter is None):
         await progress.fail(
             runtime,
             job_id,
@@ -115,11 +119,17 @@ async def _run(runtime, job, trainer: LocalTrainer, slug: str, known_keys: set[s
     root = runtime.settings.artifacts_dir
     states = artifacts.states_dir(root, job.id)
     saved = latest_state(states)
+    # A state saved on another node (S3 storage) when this one has none.
+    state = (
+        saved[1]
+        if saved
+        else await anyio.to_thread.run_sync(runtime.folders.fetch, artifacts.published_state_name(job.id))
+    )
     unrecorded = None
-    if saved is not None:
-        await anyio.to_thread.run_sync(trainer.load_state, saved[1])
-        unrecorded = _unrecorded_step(saved[1])
-    if not await progress.start(runtime, job.id, trainer.completed_steps if saved else None):
+    if state is not None:
+        await anyio.to_thread.run_sync(trainer.load_state, state)
+        unrecorded = _unrecorded_step(state)
+    if not await progress.start(runtime, job.id, trainer.completed_steps if state else None):
         return
     recorder = await progress.Recorder.open(
         runtime, job, trainer.total_steps, known_keys, trainer.completed_steps
@@ -132,8 +142,10 @@ async def _run(runtime, job, trainer: LocalTrainer, slug: str, known_keys: set[s
             if metrics.epoch_end:
                 # The adapter and the checkpoint's row first, the state to resume from last: a
                 # crash in between replays the epoch, whose steps and checkpoint are recorded once.
+                folder = artifacts.checkpoint_dir(root, job.id, metrics.step)
+                await anyio.to_thread.run_sync(trainer.save_adapter, folder)
                 await anyio.to_thread.run_sync(
-                    trainer.save_adapter, artifacts.checkpoint_dir(root, job.id, metrics.step)
+                    runtime.folders.publish, artifacts.checkpoint_name(job.id, metrics.step), folder
                 )
         checkpoint = (
             _checkpoint_name(job, slug, metrics.step)
@@ -142,26 +154,32 @@ async def _run(runtime, job, trainer: LocalTrainer, slug: str, known_keys: set[s
         )
         status, recorded = await recorder.record(metrics, checkpoint)
         if status in TERMINAL:  # cancelled (or failed): this step, if it was not recorded, is not billed
-            artifacts.remove_states(root, job.id)
+            await anyio.to_thread.run_sync(artifacts.remove_states, root, runtime.folders, job.id)
             return
         if status != JobStatus.RUNNING:
             # Paused (or paused and already resumed): the next task continues from this state and
             # records first the step trained after the pause, if any.
             await anyio.to_thread.run_sync(
-                _save_state, trainer, states, metrics.step, None if recorded else metrics
+                _save_state, runtime, job.id, trainer, metrics.step, None if recorded else metrics
             )
             return
         if metrics.epoch_end:
-            await anyio.to_thread.run_sync(_save_state, trainer, states, metrics.step, None)
+            await anyio.to_thread.run_sync(_save_state, runtime, job.id, trainer, metrics.step, None)
     model_name = ids.fine_tuned_model_name(job.base_model, slug, job.suffix)
-    await anyio.to_thread.run_sync(trainer.save_adapter, artifacts.model_dir(root, job.id))
+    model = artifacts.model_dir(root, job.id)
+    await anyio.to_thread.run_sync(trainer.save_adapter, model)
+    await anyio.to_thread.run_sync(runtime.folders.publish, artifacts.model_name(job.id), model)
     if await progress.succeed(recorder, model_name, trainer.trained_tokens):
-        artifacts.remove_states(root, job.id)
+        await anyio.to_thread.run_sync(artifacts.remove_states, root, runtime.folders, job.id)
 
 
-def _save_state(trainer: LocalTrainer, states: Path, step: int, unrecorded: StepMetrics | None) -> None:
+def _save_state(
+    runtime: Runtime, job_id: str, trainer: LocalTrainer, step: int, unrecorded: StepMetrics | None
+) -> None:
     """Write the new state beside the old ones, then drop the old: a crash mid-write leaves the
-    previous state intact. `unrecorded`: the step the state includes but the job's record does not."""
+    previous state intact; then publish it. `unrecorded`: the step the state includes but the
+    job's record does not."""
+    states = artifacts.states_dir(runtime.settings.artifacts_dir, job_id)
     target = states / f"state-{step}"
     partial = states / f".partial-{step}"
     shutil.rmtree(partial, ignore_errors=True)
@@ -173,6 +191,7 @@ def _save_state(trainer: LocalTrainer, states: Path, step: int, unrecorded: Step
     for other in states.glob("state-*"):
         if other != target:
             shutil.rmtree(other, ignore_errors=True)
+    runtime.folders.publish(artifacts.published_state_name(job_id), target)
 
 
 def _unrecorded_step(state: Path) -> StepMetrics | None:
