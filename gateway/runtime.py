@@ -19,6 +19,7 @@ from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
 from gateway.storage.local import LocalBlobStore
+from gateway.verified_keys import VerifiedKeys, build_verified_keys
 from graders import PythonSandbox, SandboxLimits
 
 
@@ -33,6 +34,7 @@ class Runtime:
     dispatch: db.Dispatch
     catalog: list[BaseModelSpec]
     rate_limiter: RateLimiter
+    verified_keys: VerifiedKeys
     training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     upstream_look_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
@@ -63,6 +65,7 @@ class Runtime:
         for provider in self.providers.values():
             await provider.close()
         await self.rate_limiter.close()
+        await self.verified_keys.close()
         await self.engine.dispose()
 
 
@@ -71,16 +74,20 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = db.create_engine(settings.database_url)
     catalog = build_catalog(list(settings.base_models), settings.models_dir, settings.local_model_prices())
+    sessions = db.create_sessionmaker(engine)
+    verified_keys = build_verified_keys(settings)
+    verified_keys.watch(sessions)
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=db.create_sessionmaker(engine),
+        sessions=sessions,
         blobs=LocalBlobStore(settings.blob_dir),
         validators=ValidatorPool(settings.validation_processes),
         upload_slots=UploadSlots(settings.max_concurrent_uploads_per_project),
         dispatch=dispatch,
         catalog=catalog,
         rate_limiter=build_rate_limiter(settings),
+        verified_keys=verified_keys,
         training_slots=asyncio.Semaphore(settings.training_slots),
         upstream_look_slots=asyncio.Semaphore(settings.upstream_concurrent_looks),
         chat_engine=ChatEngine(settings.training_device, settings.max_loaded_adapters),
