@@ -24,8 +24,11 @@ def bearer_secret(request: Request) -> str:
 
 
 async def authenticate(runtime: Runtime, secret: str) -> Caller:
-    async with runtime.sessions() as session:
-        caller = await projects.find_caller(session, secret)
+    async def look_up() -> Caller | None:
+        async with runtime.sessions() as session:
+            return await projects.find_caller(session, secret)
+
+    caller = await runtime.verified_keys.caller(secret, look_up)
     if caller is None:
         raise AuthenticationFailed(
             f"Incorrect API key provided: {projects.key_hint(secret) if len(secret) > 14 else '***'}.",

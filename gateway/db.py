@@ -5,7 +5,8 @@ session, and `transaction()` hands it to the queue only after the commit succeed
 rollback never leaves a task pointing at a row that does not exist.
 """
 
-from collections.abc import AsyncIterator, Callable
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,7 +14,7 @@ import anyio
 from sqlalchemy import JSON, BigInteger, Integer, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -49,7 +50,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    # A session class of its own: events listened for on it concern this engine's sessions only.
+    own_session = type("EngineSession", (Session,), {})
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=own_session)
 
 
 Dispatch = Callable[[str, str], None]
@@ -60,8 +63,9 @@ def enqueue(session: AsyncSession, task_name: str, object_id: str) -> None:
     session.info.setdefault("outbox", []).append((task_name, object_id))
 
 
-def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
-    """Run `action` once this session's transaction has committed (e.g. drop a blob)."""
+def after_commit(session: AsyncSession | Session, action: Callable[[], Awaitable[None] | None]) -> None:
+    """Run `action` once this session's transaction has committed: a coroutine function is
+    awaited, anything else (dropping a blob, a folder) runs in a worker thread."""
     session.info.setdefault("after_commit", []).append(action)
 
 
@@ -78,9 +82,13 @@ async def transaction(
             session.info.clear()
             raise
         actions = session.info.pop("after_commit", [])
-        if actions:
+        blocking = [action for action in actions if not inspect.iscoroutinefunction(action)]
+        if blocking:
             # Dropping blobs and folders may wait on the disk or the object store.
-            await anyio.to_thread.run_sync(_run_all, actions)
+            await anyio.to_thread.run_sync(_run_all, blocking)
+        for action in actions:
+            if inspect.iscoroutinefunction(action):
+                await action()
         outbox = session.info.pop("outbox", [])
         if outbox:
             # Sending may block on the broker; keep it off the event loop.

@@ -11,7 +11,7 @@ from gateway.projects import Caller
 from gateway.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 

@@ -21,9 +21,10 @@ from gateway.providers.registry import build_providers
 from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
-from gateway.weights.merged import MergedWeights
 from gateway.storage.choice import blob_store, folder_store
 from gateway.storage.folders import FolderStore
+from gateway.verified_keys import VerifiedKeys, build_verified_keys
+from gateway.weights.merged import MergedWeights
 from graders import PythonSandbox, SandboxLimits
 
 
@@ -41,6 +42,7 @@ class Runtime:
     catalog: list[BaseModelSpec]
     rate_limiter: RateLimiter
     merged_weights: MergedWeights
+    verified_keys: VerifiedKeys
     training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     upstream_look_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
@@ -77,6 +79,7 @@ class Runtime:
         for provider in self.providers.values():
             await provider.close()
         await self.rate_limiter.close()
+        await self.verified_keys.close()
         await self.engine.dispose()
 
 
@@ -86,10 +89,13 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
     engine = db.create_engine(settings.database_url)
     blobs = blob_store(settings)
     catalog = build_catalog(list(settings.base_models), settings.models_dir, settings.local_model_prices())
+    sessions = db.create_sessionmaker(engine)
+    verified_keys = build_verified_keys(settings)
+    verified_keys.watch(sessions)
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=db.create_sessionmaker(engine),
+        sessions=sessions,
         blobs=blobs,
         folders=folder_store(settings, blobs),
         validators=ValidatorPool(settings.validation_processes),
@@ -97,6 +103,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         dispatch=dispatch,
         catalog=catalog,
         rate_limiter=build_rate_limiter(settings),
+        verified_keys=verified_keys,
         training_slots=asyncio.Semaphore(settings.training_slots),
         upstream_look_slots=asyncio.Semaphore(settings.upstream_concurrent_looks),
         chat_engine=ChatEngine(

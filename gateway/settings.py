@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = Field(
         default=None, description="the admin API's bearer key; unset: no admin API"
     )
+    key_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="how long a verified API key is trusted without a database lookup, while no key or "
+        "project has changed anywhere (0: look every key up)",
+    )
     rate_limiter: Literal["memory", "redis"] = Field(
         default="memory",
         description="where per-key rate limits are counted: this process, or Redis (replicas)",

@@ -5,7 +5,7 @@ from fastapi import Request
 from gateway.errors import InvalidRequest
 
 
-def reject_nul(request: Request) -> None:
+async def reject_nul(request: Request) -> None:
     """No id, cursor or filter holds a NUL; PostgreSQL would refuse one at the database."""
     if "\x00" in request.url.path or any(
         "\x00" in key + value for key, value in request.query_params.multi_items()
