@@ -4,6 +4,7 @@ client's (files, jobs, chat: gateway/client/)."""
 
 import argparse
 import asyncio
+import logging
 import subprocess
 import sys
 from typing import TYPE_CHECKING
