@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.fine_tuning.status import TERMINAL, JobStatus
-from gateway.models import Job
+from gateway.models import Job, JobMirror
 
 UNFINISHED = [status for status in JobStatus if status not in TERMINAL]
 
@@ -32,8 +32,9 @@ async def unfinished_jobs(session: AsyncSession) -> list[UnfinishedJobs]:
             Job.provider,
             func.count(),
             func.min(Job.updated_at),
-            func.min(Job.upstream_looked_at_ms),
+            func.min(JobMirror.upstream_looked_at_ms),
         )
+        .outerjoin(JobMirror, JobMirror.job_id == Job.id)
         .where(Job.status.in_(UNFINISHED))
         .group_by(Job.status, Job.provider)
     )
@@ -41,5 +42,5 @@ async def unfinished_jobs(session: AsyncSession) -> list[UnfinishedJobs]:
 
 
 async def earliest_due_look_ms(session: AsyncSession) -> int | None:
-    """When the job most overdue for a look was due (ms), from the index on next_look_at_ms."""
-    return await session.scalar(select(func.min(Job.next_look_at_ms)))
+    """When the job most overdue for a look was due (ms), from the mirrors' index on next_look_at_ms."""
+    return await session.scalar(select(func.min(JobMirror.next_look_at_ms)))
