@@ -258,7 +258,8 @@ def test_a_run_report_shows_totals_rates_and_every_item(dashboard: Dashboard, se
         country, capital = CAPITALS[index]
         grade = baseline.grades[index]
         assert result == ("pass" if all(grade) else "fail"), (index, result)
-        assert fields == f"country{country}answer{capital}", fields
+        # PostgreSQL's jsonb keeps an item's fields in its own key order.
+        assert fields in (f"country{country}answer{capital}", f"answer{capital}country{country}"), fields
         assert output == baseline.answers[index]
         assert graders == grader_text(grade), (index, graders)
     page.get_by_role("button", name="Previous").click()
