@@ -12,6 +12,7 @@ more). A server that is down, answers 5xx or does not answer in time is a 503 fo
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,7 +38,7 @@ class EngineUnavailable(ServerError):
     status_code = 503
 
 
-class AdapterServer:
+class AdapterServer(ABC):
     """What vLLM and SGLang share; each names its endpoints and reads its own refusals."""
 
     kind: ClassVar[str]
@@ -69,20 +70,20 @@ class AdapterServer:
         self._used: OrderedDict[str, None] = OrderedDict()
         self._changing = asyncio.Lock()
 
+    @abstractmethod
     def model_name(self, adapter: ServedAdapter | None) -> str:
         """The `model` of a chat with the base model or one of its adapters."""
-        raise NotImplementedError
 
-    def already_loaded(self, error: UpstreamError) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def already_loaded(self, error: UpstreamError) -> bool: ...
 
+    @abstractmethod
     def unknown_adapter(self, error: UpstreamError) -> bool:
         """Whether an unload was refused because the server does not hold the adapter."""
-        raise NotImplementedError
 
+    @abstractmethod
     def adapter_missing(self, error: UpstreamError) -> bool:
         """Whether a chat was refused because the server does not hold its adapter."""
-        raise NotImplementedError
 
     def full(self, error: UpstreamError) -> bool:
         """Whether a load was refused because the server holds as many adapters as it takes."""
