@@ -87,32 +87,33 @@ async def locate(runtime: Runtime, session: AsyncSession, caller: Caller, name: 
             param="model",
             code="not_fine_tuned",
         )
-    assert runtime.settings.artifacts_dir is not None
     job = await jobs_repository.by_fine_tuned_model(session, caller.project_id, name)
     if job is not None:
         home = await home_of(runtime, session, job, name)
         if home is None and not chats_here(runtime, job.provider):
             raise _held_upstream(runtime, job, name)
         base = home.base_model if home is not None else job.base_model
-        return _weights(runtime, name, job, base, artifacts.model_dir(runtime.settings.artifacts_dir, job.id))
+        return await _weights(runtime, name, job, base, artifacts.model_name(job.id))
     found = await jobs_repository.checkpoint_by_model(session, caller.project_id, name)
     if found is None:
         raise model_not_found(name)
     job, checkpoint = found
     if not chats_here(runtime, job.provider):
         raise _held_upstream(runtime, job, name)
-    folder = artifacts.checkpoint_dir(runtime.settings.artifacts_dir, job.id, checkpoint.step_number)
-    return _weights(runtime, name, job, job.base_model, folder)
+    adapter = artifacts.checkpoint_name(job.id, checkpoint.step_number)
+    return await _weights(runtime, name, job, job.base_model, adapter)
 
 
-def _weights(runtime: Runtime, name: str, job: Job, base: str, adapter: Path) -> Weights:
+async def _weights(runtime: Runtime, name: str, job: Job, base: str, adapter: str) -> Weights:
+    """`adapter`: the name its folder is published under (a local copy is fetched if need be)."""
     spec = resolve_base_model(runtime.offered_models, base)
     if spec is None or not spec.runs_here:
         raise model_not_found(name)
-    if not (adapter / ADAPTER_CONFIG).is_file():
-        log.error("model %s has no adapter at %s", name, adapter)
+    folder = await anyio.to_thread.run_sync(runtime.folders.fetch, adapter)
+    if folder is None or not (folder / ADAPTER_CONFIG).is_file():
+        log.error("model %s has no adapter %s", name, adapter)
         raise ServerError(f"The weights of model `{name}` are missing on this server.")
-    return Weights(model=name, job=job, base=spec, adapter=adapter)
+    return Weights(model=name, job=job, base=spec, adapter=folder)
 
 
 def _held_upstream(runtime: Runtime, job: Job, name: str) -> InvalidRequest:

@@ -24,10 +24,15 @@ class Worker:
         trains: bool = True,
         log_level: str = "warning",
         log: IO[bytes] | None = None,
+        only_trains: bool = False,
     ) -> None:
-        """A worker on `settings`' queue and, if it `trains`, on the training queue; `env` adds
-        what it needs beyond their place; its log goes to `log` (a file) if given."""
+        """A worker on `settings`' queue and, if it `trains`, on the training queue (on that one
+        alone if it `only_trains`: a trainer); `env` adds what it needs beyond their place; its log
+        goes to `log` (a file) if given."""
         queues = [settings.celery_queue, *([settings.celery_training_queue] if trains else [])]
+        if only_trains:
+            queues = [settings.celery_training_queue]
+        self.data_dir = settings.data_dir
         command = [
             sys.executable,
             "-m",
