@@ -1,5 +1,6 @@
 """Every error leaves as OpenAI's envelope; request validation is a 400 that names the param."""
 
+import logging
 import re
 from typing import Any
 
@@ -10,8 +11,11 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
+from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound, ServiceUnavailable
+from gateway.storage.base import StoreUnavailable
 from gateway.text import encodable
+
+log = logging.getLogger(__name__)
 
 UNION_MEMBER = re.compile(r"^(int|float|str|bool|list|dict|none)$|[\[\]'\-]")
 STATIC_FILE_METHODS = {"GET", "HEAD"}
@@ -110,6 +114,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
         return render(exc)
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        log.warning("%s", exc)
+        return render(
+            ServiceUnavailable(
+                "The storage of files and models cannot be reached right now; please try again later.",
+                code="storage_unavailable",
+            )
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -78,6 +78,12 @@ class ServerError(GatewayError):
     type = "server_error"
 
 
+class ServiceUnavailable(ServerError):
+    """A part the request needs (the object store, a serving engine) cannot be reached now."""
+
+    status_code = 503
+
+
 class RateLimited(GatewayError):
     status_code = 429
     type = "requests"

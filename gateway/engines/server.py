@@ -23,7 +23,7 @@ import httpx
 from gateway.engines.adapters import NAME_PREFIX, ServedAdapter, served_adapter, unservable
 from gateway.engines.config import EngineSpec
 from gateway.engines.reshape import reshaped
-from gateway.errors import InvalidRequest, ServerError
+from gateway.errors import InvalidRequest, ServiceUnavailable
 from gateway.providers.base import ChatReply, UpstreamError
 from gateway.providers.config import UpstreamSpec
 from gateway.providers.http import UpstreamHttp
@@ -32,10 +32,6 @@ log = logging.getLogger(__name__)
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
-
-
-class EngineUnavailable(ServerError):
-    status_code = 503
 
 
 class AdapterServer(ABC):
@@ -197,9 +193,9 @@ class AdapterServer(ABC):
         order = {name: rank for rank, name in enumerate(self._used)}
         return min(listed, key=lambda name: (order.get(name, -1), name))
 
-    def _unavailable(self, model: str, detail: str) -> EngineUnavailable:
+    def _unavailable(self, model: str, detail: str) -> ServiceUnavailable:
         log.error("%s failed a chat with %s: %s", self.name, model, detail)
-        return EngineUnavailable(
+        return ServiceUnavailable(
             f"The server that serves the model `{model}` is unavailable. Please try again later."
         )
 

@@ -3,6 +3,11 @@
 from typing import BinaryIO, Protocol
 
 
+class StoreUnavailable(OSError):
+    """The store could not be reached (or failed on its side), its retries spent: worth trying
+    again later, unlike a missing blob or a refused key."""
+
+
 class BlobWriter(Protocol):
     def write(self, chunk: bytes) -> None: ...
 

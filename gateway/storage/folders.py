@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from gateway.storage.s3 import S3BlobStore
+from gateway.storage.s3 import S3BlobStore, unavailable_as_oserror
 
 MANIFEST = ".manifest.json"
 READ_BYTES = 1024 * 1024
@@ -84,6 +84,7 @@ class BucketFolders:
         for digest in set(old.values() if old else ()) - set(manifest.values()):
             self.blobs.delete(self._file_key(name, digest))
 
+    @unavailable_as_oserror()  # a read cut off mid-object too
     def fetch(self, name: str) -> Path | None:
         try:
             with self.blobs.open(self._manifest_key(name)) as found:
@@ -123,17 +124,11 @@ class BucketFolders:
 
     def published(self, suffix: str) -> list[str]:
         ending = suffix + MANIFEST
-        pages = self.blobs.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.blobs.bucket, Prefix=self.blobs.object_key(self.area)
-        )
-        start = len(self.blobs.object_key(self.area))
         return [
-            item["Key"][start : -len(MANIFEST)]
-            for page in pages
-            for item in page.get("Contents", [])
-            if item["Key"].endswith(ending)
+            key[len(self.area) : -len(MANIFEST)] for key in self.blobs.keys(self.area) if key.endswith(ending)
         ]
 
+    @unavailable_as_oserror()
     def _manifest(self, name: str) -> dict[str, str] | None:
         try:
             with self.blobs.open(self._manifest_key(name)) as found:

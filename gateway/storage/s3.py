@@ -4,15 +4,22 @@ A writer keeps at most one part in memory: the first `part_bytes` are held back,
 outgrows them becomes a multipart upload, one UploadPart per `part_bytes`, completed on commit
 (a smaller blob is one PutObject). An object appears only when it is complete, so readers never
 see a partial blob. Every call goes through botocore's retries; deleting is idempotent in S3, so
-a retried delete is harmless.
+a retried delete is harmless. A bucket that cannot be reached is `StoreUnavailable`, soon: a
+short connect timeout and a few tries.
 """
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
+import anyio
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from gateway.storage.base import StoreUnavailable
 
 S3Client = Any  # botocore builds its clients' classes at run time
 
@@ -23,6 +30,8 @@ DEFAULT_PART_BYTES = 8 * 1024 * 1024
 # A multipart upload older than this is taken for one whose writer died (S3 keeps no lock to ask).
 ABANDONED_MIN_AGE_SECONDS = 24 * 3600.0
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+CONNECT_TIMEOUT_SECONDS = 2.0
+ATTEMPTS = 3
 
 
 def s3_client(
@@ -36,7 +45,8 @@ def s3_client(
     """A thread-safe client; credentials left out come from the standard AWS chain (environment,
     profile, instance role)."""
     config = Config(
-        retries={"mode": "standard", "max_attempts": 5},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "max_attempts": ATTEMPTS},
         max_pool_connections=max_connections,
         s3={"addressing_style": "path"} if endpoint_url else None,
     )
@@ -54,6 +64,19 @@ def is_missing(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in _MISSING
 
 
+@contextmanager
+def unavailable_as_oserror() -> Iterator[None]:
+    """No connection, a timeout, a connection cut mid-answer or a 5xx: `StoreUnavailable`."""
+    try:
+        yield
+    except (BotoConnectionError, HTTPClientError) as error:
+        raise StoreUnavailable(f"the object store cannot be reached: {error}") from error
+    except ClientError as error:
+        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+            raise StoreUnavailable(f"the object store failed: {error}") from error
+        raise
+
+
 class S3BlobWriter:
     def __init__(self, store: "S3BlobStore", key: str) -> None:
         self._store = store
@@ -65,12 +88,14 @@ class S3BlobWriter:
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
 
+    @unavailable_as_oserror()
     def write(self, chunk: bytes) -> None:
         self._buffer += chunk
         while len(self._buffer) >= self._part_bytes:
             self._upload_part(bytes(self._buffer[: self._part_bytes]))
             del self._buffer[: self._part_bytes]
 
+    @unavailable_as_oserror()
     def commit(self) -> None:
         if self._upload_id is None:
             self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer))
@@ -85,12 +110,14 @@ class S3BlobWriter:
             MultipartUpload={"Parts": self._parts},
         )
 
+    @unavailable_as_oserror()
     def abort(self) -> None:
         self._buffer.clear()
         if self._upload_id is not None:
             self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
             self._upload_id = None
 
+    @unavailable_as_oserror()
     def splice(self, key: str, size: int) -> bool:
         """UploadPartCopy of the object `key` as the next part, when it starts a part (nothing
         is held back) and is a part's size for S3; the bytes never pass through here."""
@@ -144,6 +171,7 @@ class S3BlobStore:
     def writer(self, key: str) -> S3BlobWriter:
         return S3BlobWriter(self, key)
 
+    @unavailable_as_oserror()
     def open(self, key: str) -> BinaryIO:
         """The object as a stream read from the network as it is consumed."""
         try:
@@ -154,13 +182,27 @@ class S3BlobStore:
             raise
         return found["Body"]
 
+    @unavailable_as_oserror()
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
 
-    def check(self) -> None:
+    async def check(self) -> None:
         """Raise unless the bucket answers (HeadBucket)."""
+        await anyio.to_thread.run_sync(self._head_bucket)
+
+    @unavailable_as_oserror()
+    def _head_bucket(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
 
+    @unavailable_as_oserror()
+    def keys(self, prefix: str) -> list[str]:
+        """The keys that start with `prefix` (the store's own prefix left out)."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.object_key(prefix)
+        )
+        return [item["Key"][len(self.prefix) :] for page in pages for item in page.get("Contents", [])]
+
+    @unavailable_as_oserror()
     def remove_abandoned_writes(self, min_age_seconds: float = ABANDONED_MIN_AGE_SECONDS) -> int:
         """Abort the multipart uploads under the prefix begun more than `min_age_seconds` ago and
         say how many. S3 cannot tell a live writer from a dead one, so age alone decides: keep it

@@ -114,11 +114,11 @@ def test_the_sweep_aborts_old_multipart_uploads_only(store):
     assert uploads_in_progress(store) == []
 
 
-def test_check_raises_for_a_missing_bucket(s3_server: S3Server, store):
-    store.check()
+async def test_check_raises_for_a_missing_bucket(s3_server: S3Server, store):
+    await store.check()
     gone = S3BlobStore(store.client, "ftgate-no-such-bucket")
     with pytest.raises(ClientError):
-        gone.check()
+        await gone.check()
 
 
 def test_splice_copies_a_part_sized_blob_in_the_bucket_and_refuses_otherwise(store):

@@ -11,10 +11,10 @@ import pytest
 
 from gateway.engines.adapters import served_adapter
 from gateway.engines.config import EngineSpec
-from gateway.engines.server import AdapterServer, EngineUnavailable
+from gateway.engines.server import AdapterServer
 from gateway.engines.sglang import SglangServer
 from gateway.engines.vllm import VllmServer
-from gateway.errors import InvalidRequest
+from gateway.errors import InvalidRequest, ServiceUnavailable
 from tests.support.fake_engines import FakeEngine, FakeSglang, FakeVllm
 
 BASE = "tiny-chat"
@@ -255,7 +255,7 @@ async def test_a_stream_is_reshaped_event_by_event(server, fake):
 async def test_a_failing_server_is_a_503_that_says_so(server, fake, artifacts, fault):
     engine = server(fake, timeout_seconds=0.5)
     fake.add_fault(**fault)
-    with pytest.raises(EngineUnavailable) as failed:
+    with pytest.raises(ServiceUnavailable) as failed:
         await chat(engine, adapter(artifacts, "ftjob-a"))
     assert failed.value.status_code == 503
     assert failed.value.message == (
@@ -266,7 +266,7 @@ async def test_a_failing_server_is_a_503_that_says_so(server, fake, artifacts, f
 async def test_a_server_that_is_down_is_a_503(server, kind):
     with DIALECTS[kind][0](BASE) as fake:
         engine = server(fake)
-    with pytest.raises(EngineUnavailable):
+    with pytest.raises(ServiceUnavailable):
         await chat(engine, None)
 
 
