@@ -21,7 +21,7 @@ from gateway.providers.registry import build_providers
 from gateway.ratelimit.limiter import RateLimiter, build_rate_limiter
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
-from gateway.storage.choice import blob_store, folder_store
+from gateway.storage.choice import adapters_dir, blob_store, folder_store
 from gateway.storage.folders import FolderStore
 from gateway.verified_keys import VerifiedKeys, build_verified_keys
 from gateway.weights.merged import MergedWeights
@@ -111,7 +111,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         ),
         providers=build_providers(settings.upstreams, catalog),
         merged_weights=MergedWeights(settings.artifacts_dir / "merged", settings.merged_weights_kept),
-        served_engines=build_served_engines(catalog, settings.artifacts_dir),
+        served_engines=build_served_engines(catalog, adapters_dir(settings)),
         grader_sandbox=PythonSandbox(
             SandboxLimits(
                 wall_seconds=settings.python_grader_seconds,

@@ -34,9 +34,9 @@ def family_of(name: str) -> str:
     return name.rpartition("-")[0]
 
 
-def served_adapter(folder: Path, artifacts_dir: Path, adapter_root: PurePosixPath | None) -> ServedAdapter:
+def served_adapter(folder: Path, adapters_dir: Path, adapter_root: PurePosixPath | None) -> ServedAdapter:
     """Reads the files' metadata: call it in a thread."""
-    path = server_path(folder, artifacts_dir, adapter_root)
+    path = server_path(folder, adapters_dir, adapter_root)
     version = hashlib.sha256()
     for file in (ADAPTER_CONFIG, *WEIGHT_FILES):
         try:
@@ -48,12 +48,13 @@ def served_adapter(folder: Path, artifacts_dir: Path, adapter_root: PurePosixPat
     return ServedAdapter(folder, path, f"{family}-{version.hexdigest()[:8]}")
 
 
-def server_path(folder: Path, artifacts_dir: Path, adapter_root: PurePosixPath | None) -> str:
-    """Where the server finds `folder`: under `adapter_root` as it is under the artifacts folder."""
+def server_path(folder: Path, adapters_dir: Path, adapter_root: PurePosixPath | None) -> str:
+    """Where the server finds `folder`: under `adapter_root` as it is under `adapters_dir`, the
+    folder this process reads adapters from (`gateway.storage.choice.adapters_dir`)."""
     if adapter_root is None:
         return str(folder)
     try:
-        relative = folder.resolve().relative_to(artifacts_dir.resolve())
+        relative = folder.resolve().relative_to(adapters_dir.resolve())
     except ValueError:
         return str(folder)
     return str(adapter_root / PurePosixPath(relative.as_posix()))

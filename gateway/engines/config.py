@@ -13,7 +13,8 @@ class EngineSpec(BaseModel):
     """`transformers`: ftgate's own engine, in the gateway's process. `vllm` and `sglang`: a
     server started with runtime LoRA loading on, at `base_url` (its root, without `/v1`), which
     must read the adapters that ftgate's trainer writes: `adapter_root` is where it sees
-    ftgate's artifacts folder, when not at the same path."""
+    ftgate's artifacts folder (on S3 storage: the gateway's cache folder, where adapters are
+    fetched from the bucket), when not at the same path."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -28,7 +29,9 @@ class EngineSpec(BaseModel):
     )
     max_lora_rank: int = Field(default=16, ge=1, description="the server's --max-lora-rank")
     adapter_root: PurePosixPath | None = Field(
-        default=None, description="ftgate's artifacts folder as the server sees it; default: the same path"
+        default=None,
+        description="ftgate's artifacts folder (S3 storage: its cache folder) as the server sees it; "
+        "default: the same path",
     )
     timeout_seconds: float = Field(
         default=600.0, gt=0, description="longest wait for the server's next bytes"

@@ -32,9 +32,9 @@ class Engines:
             await engine.close()
 
 
-def build_served_engines(catalog: list[BaseModelSpec], artifacts_dir: Path) -> dict[str, ServedEngine]:
+def build_served_engines(catalog: list[BaseModelSpec], adapters_dir: Path) -> dict[str, ServedEngine]:
     return {
-        spec.id: SERVERS[spec.engine.kind](spec.id, spec.engine, artifacts_dir)
+        spec.id: SERVERS[spec.engine.kind](spec.id, spec.engine, adapters_dir)
         for spec in catalog
         if spec.runs_here and spec.engine.kind in SERVERS
     }

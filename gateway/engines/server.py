@@ -45,13 +45,13 @@ class AdapterServer(ABC):
         self,
         base_model: str,
         spec: EngineSpec,
-        artifacts_dir: Path,
+        adapters_dir: Path,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.name = f"the {self.kind} server of {base_model}"
         self.spec = spec
         self.served_model = spec.served_model or base_model
-        self.artifacts_dir = artifacts_dir
+        self.adapters_dir = adapters_dir
         key = spec.api_key.get_secret_value() if spec.api_key is not None else ""
         http_spec = UpstreamSpec(
             name=self.kind,
@@ -112,7 +112,7 @@ class AdapterServer(ABC):
 
     async def _served(self, folder: Path) -> ServedAdapter:
         return await anyio.to_thread.run_sync(
-            served_adapter, folder, self.artifacts_dir, self.spec.adapter_root
+            served_adapter, folder, self.adapters_dir, self.spec.adapter_root
         )
 
     async def _ensure(self, served: ServedAdapter, model: str) -> None:

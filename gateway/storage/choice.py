@@ -1,5 +1,7 @@
 """The blob store and the artifact folders' store the settings name."""
 
+from pathlib import Path
+
 from gateway.settings import Settings
 from gateway.storage.base import BlobStore
 from gateway.storage.folders import BucketFolders, FolderStore, SharedFolders
@@ -26,3 +28,11 @@ def folder_store(settings: Settings, blobs: BlobStore) -> FolderStore:
     if isinstance(blobs, S3BlobStore):
         return BucketFolders(blobs, settings.artifacts_dir, settings.artifact_cache_dir)
     return SharedFolders(settings.artifacts_dir)
+
+
+def adapters_dir(settings: Settings) -> Path:
+    """Where the folders that `folder_store` fetches lie on this node: the artifacts folder, or on
+    S3 storage the local cache of the bucket's folders (what a vLLM or SGLang server must read)."""
+    folder = settings.artifact_cache_dir if settings.storage == "s3" else settings.artifacts_dir
+    assert folder is not None
+    return folder
