@@ -17,6 +17,7 @@ from gateway.fine_tuning import handoff, repository
 from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.runtime import Runtime
+from gateway.storage.base import StoreUnavailable
 from training.trainer import LocalTrainer, StepMetrics, TrainingDataError
 from workers.lease import hold_lease
 from workers.local import progress
@@ -100,6 +101,8 @@ async def _train(runtime: Runtime, job_id: str) -> None:
         message = f"The job failed due to an invalid training file. {bad}"
         await progress.fail(runtime, job_id, JobError("invalid_training_file", message, "training_file"))
         return
+    except StoreUnavailable:
+        raise  # not the job's fault: it waits, and the reconciler sends it again
     except Exception as error:
         log.exception("could not start training %s", job_id)
         await progress.fail(
@@ -108,6 +111,8 @@ async def _train(runtime: Runtime, job_id: str) -> None:
         return
     try:
         await _run(runtime, job, trainer, slug, known_keys)
+    except StoreUnavailable:
+        raise  # resumed from its last published state once the store is back
     except Exception as error:
         log.exception("training %s failed", job_id)
         await progress.fail(runtime, job_id, JobError("training_failed", f"Training failed: {error}"))
