@@ -19,6 +19,7 @@ from gateway import migrations
 from gateway.cli import create_project_key
 from gateway.settings import Settings
 from gateway.storage.choice import blob_store
+from gateway.storage.s3 import S3BlobStore
 from tests.support.jobs import many_examples, metrics_events, upload, wait_for_status
 from tests.support.nodes import TINY_MODEL, Cluster, Gateway
 from tests.support.parked import PARKED
@@ -92,8 +93,8 @@ def sdk(gateway: Gateway, key: str) -> openai.OpenAI:
 
 def bucket_keys(settings: Settings, prefix: str) -> list[str]:
     store = blob_store(settings)
-    listed = store.client.list_objects_v2(Bucket=store.bucket, Prefix=prefix)  # type: ignore[attr-defined]
-    return sorted(item["Key"] for item in listed.get("Contents", []))
+    assert isinstance(store, S3BlobStore)
+    return sorted(store.keys(prefix))
 
 
 def events(client: openai.OpenAI, job_id: str) -> list[str]:
