@@ -4,6 +4,7 @@ The install takes a minute or more (pip's own cache makes the next one faster): 
 
 import json
 import os
+import secrets
 import subprocess
 import time
 import venv
@@ -16,9 +17,15 @@ import pytest
 
 from gateway.catalog import DEFAULT_BASE_MODELS
 from gateway.local_extra import MODULES
+from gateway.settings import Settings
+from tests.conftest import TINY_MODEL
+from tests.support.celery_worker import Worker
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import chat_lines, upload, wait_for_status
-from tests.support.server import free_port
+from tests.support.parked import PARKED, PARKED_ENV
+from tests.support.postgres import temporary_database
+from tests.support.redis_isolation import REDIS_KEY_PREFIX, REDIS_URL
+from tests.support.server import free_port, serve
 from tests.support.upstream import UPSTREAM, UPSTREAM_KEY, upstream_spec
 
 pytestmark = pytest.mark.slow
@@ -149,3 +156,43 @@ def test_the_slim_cli_says_what_a_local_command_needs(slim_bin: Path, tmp_path: 
     assert built.returncode == 1
     assert "ftgate models build-tiny" in built.stderr and "ftgate[local]" in built.stderr
     assert "Traceback" not in built.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_slim_trainer_fails_the_local_job_it_is_handed(
+    slim_bin: Path, tmp_path: Path, tiny_model: Path
+) -> None:
+    """A full gateway and worker validate a local job; the training queue's only worker is slim:
+    the job fails with `local_extra_missing` instead of waiting for a trainer forever."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / TINY_MODEL).symlink_to(tiny_model)
+    with temporary_database() as database_url:
+        settings = Settings(
+            data_dir=tmp_path,
+            database_url=database_url,
+            queue="celery",
+            redis_url=REDIS_URL,
+            redis_key_prefix=REDIS_KEY_PREFIX,
+            celery_queue=f"ftgate-test-{secrets.token_hex(4)}",
+            celery_training_queue=f"ftgate-test-training-{secrets.token_hex(4)}",
+            **PARKED,
+        )
+        # The slim worker takes the training queue only (its other queue has no producer).
+        training_only = settings.model_copy(update={"celery_queue": f"ftgate-idle-{secrets.token_hex(4)}"})
+        with serve(settings) as gateway:
+            validator = Worker(settings, PARKED_ENV, with_beat=False, trains=False)
+            trainer = Worker(training_only, PARKED_ENV, with_beat=False, python=str(slim_bin / "python"))
+            try:
+                client = openai.OpenAI(
+                    base_url=f"{gateway.base_url}/v1", api_key=gateway.create_key("slim"), max_retries=0
+                )
+                file_id = upload(client, "elle-limericks.jsonl")
+                job = client.fine_tuning.jobs.create(model=TINY_MODEL, training_file=file_id)
+                failed = wait_for_status(client, job.id, {"failed", "succeeded"}, timeout=120)
+            finally:
+                trainer.kill()
+                validator.kill()
+    assert failed.error is not None
+    assert failed.error.code == "local_extra_missing" and failed.error.param == "model"
+    assert "pip install 'ftgate[local]'" in failed.error.message

@@ -24,12 +24,14 @@ class Worker:
         trains: bool = True,
         log_level: str = "warning",
         log: IO[bytes] | None = None,
+        python: str = sys.executable,
     ) -> None:
         """A worker on `settings`' queue and, if it `trains`, on the training queue; `env` adds
-        what it needs beyond their place; its log goes to `log` (a file) if given."""
+        what it needs beyond their place; its log goes to `log` (a file) if given; `python` is
+        the interpreter it runs on."""
         queues = [settings.celery_queue, *([settings.celery_training_queue] if trains else [])]
         command = [
-            sys.executable,
+            python,
             "-m",
             "celery",
             "-A",
