@@ -170,11 +170,14 @@ def build_catalog(
     ]
 
 
-def offered(models: list[BaseModelSpec], providers: Collection[str]) -> list[BaseModelSpec]:
+def offered(
+    models: list[BaseModelSpec], providers: Collection[str], runs_local: bool = True
+) -> list[BaseModelSpec]:
     """The models that can run here: those of the `providers` here (the local trainer, and the
-    upstreams configured). Only these are listed and take jobs; the others stay in the catalog
-    for the jobs already on them."""
-    return [spec for spec in models if spec.provider in providers]
+    upstreams configured), the local ones only where `runs_local` (the install has the `local`
+    extra). Only these are listed and take jobs; the others stay in the catalog for the jobs
+    already on them."""
+    return [spec for spec in models if spec.provider in providers and (runs_local or not spec.runs_here)]
 
 
 def resolve_base_model(models: list[BaseModelSpec], name: str) -> BaseModelSpec | None:

@@ -76,6 +76,7 @@ async def create_project_key(settings: "Settings", project_name: str, key_name: 
 
 
 def quote(args: argparse.Namespace) -> None:
+    from gateway import local_extra
     from gateway.catalog import build_catalog, resolve_base_model
     from gateway.fine_tuning.local_counts import local_count
     from gateway.fine_tuning.quotes import build_quote, method_for
@@ -97,6 +98,7 @@ def quote(args: argparse.Namespace) -> None:
     report = validator.finish()
     local = None
     if spec.runs_here:
+        local_extra.require_for_command("ftgate quote")
         with open(args.file, "rb") as content:
             local = local_count(spec, method_for(report), content)
     quoted = build_quote(report, spec.id, spec, args.n_epochs, file_id=None, local=local)
@@ -110,9 +112,11 @@ def quote(args: argparse.Namespace) -> None:
 def build_tiny_model(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from gateway import local_extra
     from gateway.settings import get_settings
     from training.tiny_model import build_tiny_chat_model, jsonl_strings
 
+    local_extra.require_for_command("ftgate models build-tiny")
     settings = get_settings()
     assert settings.models_dir is not None
     dest = settings.models_dir / args.name

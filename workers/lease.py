@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 
 CLAIM_RETRY_SECONDS = 0.25
+# How long a training task for a queued job waits for the task before it (validation, or a
+# pausing trainer) to let go of the job.
+HANDOFF_SECONDS = 10.0
 
 
 @asynccontextmanager

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from gateway import artifacts
+from gateway import artifacts, local_extra
 from gateway.evals import repository as evals_repository
 from gateway.files import service as files_service
 from gateway.fine_tuning import handoff, scheduling
@@ -30,6 +30,7 @@ from gateway.uploads import service as uploads_service
 from gateway.webhooks.delivery import deliver, deliver_due
 from workers.eval_runs import run_eval
 from workers.lease import hold_lease
+from workers.local.without_extra import refuse_training
 from workers.upstream.mirror_due import mirror_due_jobs
 from workers.upstream.sync import sync_job
 
@@ -50,7 +51,11 @@ async def advance_job(runtime: Runtime, job_id: str) -> None:
 
 async def train_job(runtime: Runtime, job_id: str) -> None:
     """Train a queued local job. The training stack (torch) loads with the first such job, in a
-    thread, so processes that never train stay small and the event loop never stalls on it."""
+    thread, so processes that never train stay small and the event loop never stalls on it; an
+    install without it fails the job instead."""
+    if not local_extra.installed():
+        await refuse_training(runtime, job_id)
+        return
     local = await anyio.to_thread.run_sync(importlib.import_module, "workers.local.run")
     await local.train_job(runtime, job_id)
 

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import artifacts, ids
+from gateway import artifacts, ids, local_extra
 from gateway.aliases import repository as aliases_repository
 from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.chat.params import ChatCompletionParams, MediaPart, Message
@@ -187,6 +187,8 @@ async def prepare(runtime: Runtime, caller: Caller, params: ChatCompletionParams
     # A short read of its own: the connection is not held while the model generates.
     async with runtime.sessions() as session:
         spec, target = await resolve(session, caller, runtime, params.model)
+    if not local_extra.installed():
+        raise local_extra.refusal(params.model)
     tools = [tool.model_dump(exclude_none=True) for tool in params.tools or []]
     try:
         prompt = await runtime.chat_engine.render(

@@ -4,6 +4,7 @@ job to `queued` with its "auto" hyperparameters resolved, or to `failed` with Op
 import time
 from typing import Any
 
+from gateway import local_extra
 from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.files import repository as files_repository
 from gateway.files.reports import report_for_model
@@ -59,6 +60,8 @@ async def _check(
         return JobError(
             "model_not_available", f"Model {job.base_model} is no longer available for fine-tuning.", "model"
         )
+    if spec.runs_here and not local_extra.installed():
+        return local_extra.job_error()  # its tokens are counted with the model's own tokenizer
     error, report = await _check_file(runtime, job, spec, training, job.training_file, "training")
     if error is not None:
         return error

@@ -120,7 +120,7 @@ async def quote_file(
             f"only '{purposes.FINE_TUNE}' files can be quoted.",
             param="file_id",
         )
-    resolved, spec = await resolve_model(session, caller, runtime.offered_models, model)
+    resolved, spec = await resolve_model(session, caller, runtime, model)
     try:
         report = await report_for_model(stored, spec, runtime.blobs, runtime.validators)
         local = (

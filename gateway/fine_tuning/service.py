@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import audit, db, ids
+from gateway import audit, db, ids, local_extra
 from gateway.budgets import ledger
 from gateway.catalog import BaseModelSpec, resolve_base_model
 from gateway.errors import InvalidRequest, NotFound
@@ -42,17 +42,23 @@ async def retrieve(session: AsyncSession, caller: Caller, job_id: str) -> Job:
 
 
 async def resolve_model(
-    session: AsyncSession, caller: Caller, catalog: list[BaseModelSpec], name: str
+    session: AsyncSession, caller: Caller, runtime: Runtime, name: str
 ) -> tuple[str, BaseModelSpec]:
     """The job's `model` (a snapshot, or one of the project's fine-tuned models) and its base,
-    looked up in `catalog`: the models offered here (a model whose upstream is not configured is
-    refused rather than left to wait in `queued`)."""
-    spec = resolve_base_model(catalog, name)
+    looked up among the models offered here: a model whose upstream is not configured is refused
+    rather than left to wait in `queued`, a local model where the `local` extra is missing by
+    saying so."""
+    offered = runtime.offered_models
+    spec = resolve_base_model(offered, name)
     if spec is not None:
         return spec.id, spec
     parent = await repository.by_fine_tuned_model(session, caller.project_id, name)
-    spec = resolve_base_model(catalog, parent.base_model) if parent is not None else None
+    base = parent.base_model if parent is not None else name
+    spec = resolve_base_model(offered, base)
     if spec is None:
+        known = resolve_base_model(runtime.catalog, base)
+        if known is not None and known.runs_here and not local_extra.installed():
+            raise local_extra.refusal(name)
         raise InvalidRequest(
             f"Model {name} is not available for fine-tuning or does not exist.",
             param="model",
@@ -99,7 +105,7 @@ async def _trained_tokens_estimate(
 
 async def create(session: AsyncSession, caller: Caller, runtime: Runtime, params: JobCreateParams) -> Job:
     """Check the request, reserve its quoted cost against the budgets, and record the job."""
-    model, spec = await resolve_model(session, caller, runtime.offered_models, params.model)
+    model, spec = await resolve_model(session, caller, runtime, params.model)
     ledger.require_model_allowed(caller, spec, params.model)
     method = normalize_method(params)
     if method["type"] not in spec.methods:

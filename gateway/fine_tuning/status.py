@@ -17,6 +17,8 @@ class JobStatus(StrEnum):
 
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+# A local job's statuses while its trainer has it (or is about to).
+TRAINING = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 
 CLIENT_ACTIONS: dict[str, tuple[frozenset[JobStatus], JobStatus]] = {
     "cancel": (

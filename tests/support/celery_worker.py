@@ -25,16 +25,17 @@ class Worker:
         log_level: str = "warning",
         log: IO[bytes] | None = None,
         only_trains: bool = False,
+        python: str = sys.executable,
     ) -> None:
         """A worker on `settings`' queue and, if it `trains`, on the training queue (on that one
         alone if it `only_trains`: a trainer); `env` adds what it needs beyond their place; its log
-        goes to `log` (a file) if given."""
+        goes to `log` (a file) if given; `python` is the interpreter it runs on."""
         queues = [settings.celery_queue, *([settings.celery_training_queue] if trains else [])]
         if only_trains:
             queues = [settings.celery_training_queue]
         self.data_dir = settings.data_dir
         command = [
-            sys.executable,
+            python,
             "-m",
             "celery",
             "-A",

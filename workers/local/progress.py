@@ -12,7 +12,7 @@ from gateway import artifacts, db
 from gateway.fine_tuning import events, lifecycle, repository
 from gateway.fine_tuning.checkpoints import checkpoint_row
 from gateway.fine_tuning.job_error import JobError
-from gateway.fine_tuning.status import JobStatus
+from gateway.fine_tuning.status import TRAINING, JobStatus
 from gateway.models import Job, Project
 from gateway.observability.metrics import TRAINED_TOKENS
 from gateway.runtime import Runtime
@@ -22,7 +22,6 @@ from workers.local import results
 KEPT_CHECKPOINTS = 3
 RESUMED_PREFIX = "Training resumed from "
 MAX_WORKER_LOSSES = 5
-TRAINING = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 def step_key(step: int) -> str:
@@ -70,7 +69,7 @@ async def start(runtime: Runtime, job_id: str, resumed_step: int | None) -> bool
     rather than being retried forever."""
     async with runtime.transaction() as session:
         job = await repository.get_any(session, job_id)
-        if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        if job is None or job.status not in TRAINING:
             return False
         crashed = job.status == JobStatus.RUNNING
         if job.status == JobStatus.QUEUED and not await lifecycle.start(session, job_id):

@@ -19,7 +19,7 @@ from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.runtime import Runtime
 from gateway.storage.base import StoreUnavailable
 from training.trainer import LocalTrainer, StepMetrics, TrainingDataError
-from workers.lease import hold_lease
+from workers.lease import HANDOFF_SECONDS, hold_lease
 from workers.local import progress
 from workers.local.job_data import MissingTrainingFile, read_examples, training_config
 
@@ -27,11 +27,6 @@ log = logging.getLogger(__name__)
 
 STATE_NAME = re.compile(r"state-(\d+)")
 UNRECORDED_FILE = "unrecorded-step.json"
-
-
-# How long a training task for a queued job waits for the task before it (validation, or a
-# pausing trainer) to let go of the job.
-HANDOFF_SECONDS = 10.0
 
 
 async def train_job(runtime: Runtime, job_id: str) -> None:
