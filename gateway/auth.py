@@ -2,7 +2,7 @@
 
 from fastapi import Request
 
-from gateway import projects
+from gateway import db, projects
 from gateway.errors import AuthenticationFailed
 from gateway.projects import Caller
 from gateway.runtime import Runtime
@@ -24,11 +24,13 @@ def bearer_secret(request: Request) -> str:
 
 
 async def authenticate(runtime: Runtime, secret: str) -> Caller:
-    async def look_up() -> Caller | None:
-        async with runtime.sessions() as session:
-            return await projects.find_caller(session, secret)
+    key_hash = projects.hash_key(secret)
 
-    caller = await runtime.verified_keys.caller(secret, look_up)
+    async def look_up() -> Caller | None:
+        async with db.reading(runtime.sessions) as session:
+            return await projects.find_caller(session, key_hash)
+
+    caller = await runtime.verified_keys.caller(key_hash, look_up)
     if caller is None:
         raise AuthenticationFailed(
             f"Incorrect API key provided: {projects.key_hint(secret) if len(secret) > 14 else '***'}.",

@@ -1,8 +1,9 @@
 """Engine, sessions and the after-commit outbox.
 
-One transaction per request and per task. Services never commit: they `enqueue` work on the
-session, and `transaction()` hands it to the queue only after the commit succeeded, so a
-rollback never leaves a task pointing at a row that does not exist.
+One transaction per request and per task; a request that only reads uses a session it never
+commits. Services never commit: they `enqueue` work on the session, and `transaction()` hands
+it to the queue only after the commit succeeded, so a rollback never leaves a task pointing at
+a row that does not exist.
 """
 
 import inspect
@@ -93,6 +94,14 @@ async def transaction(
         if outbox:
             # Sending may block on the broker; keep it off the event loop.
             await anyio.to_thread.run_sync(_send_all, dispatch, outbox)
+
+
+@asynccontextmanager
+async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for requests that only read: nothing to commit, no outbox, no after-commit
+    actions; its transaction is rolled back when the session closes."""
+    async with sessions() as session:
+        yield session
 
 
 def _run_all(actions: list[Callable[[], None]]) -> None:

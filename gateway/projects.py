@@ -89,8 +89,9 @@ async def create_key(
     return key, secret
 
 
-async def find_caller(session: AsyncSession, secret: str) -> Caller | None:
-    return await _caller(session, ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))
+async def find_caller(session: AsyncSession, key_hash: str) -> Caller | None:
+    """The caller of the unrevoked key whose secret hashes to `key_hash` (see `hash_key`)."""
+    return await _caller(session, ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
 
 
 async def caller_of_key(session: AsyncSession, key_id: str) -> Caller | None:

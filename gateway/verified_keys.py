@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from gateway import db
 from gateway.models import ApiKey, Project
-from gateway.projects import Caller, hash_key
+from gateway.projects import Caller
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -117,23 +117,24 @@ class VerifiedKeys:
         self._max_entries = max_entries
         self._entries: OrderedDict[str, tuple[str, float, Caller]] = OrderedDict()
 
-    async def caller(self, secret: str, look_up: Callable[[], Awaitable[Caller | None]]) -> Caller | None:
+    async def caller(self, key_hash: str, look_up: Callable[[], Awaitable[Caller | None]]) -> Caller | None:
+        """The caller of the key whose hash is `key_hash`: `look_up` finds it when no entry is
+        trusted."""
         if self._generation is None:
             return await look_up()
         generation = await self._generation.read()
         if generation is None:
             return await look_up()
-        digest = hash_key(secret)
-        entry = self._entries.get(digest)
+        entry = self._entries.get(key_hash)
         now = self._clock()
         if entry is not None and entry[0] == generation and entry[1] > now:
             return entry[2]
         caller = await look_up()
         if caller is None:
-            self._entries.pop(digest, None)
+            self._entries.pop(key_hash, None)
             return None
-        self._entries[digest] = (generation, now + self._ttl, caller)
-        self._entries.move_to_end(digest)
+        self._entries[key_hash] = (generation, now + self._ttl, caller)
+        self._entries.move_to_end(key_hash)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
         return caller

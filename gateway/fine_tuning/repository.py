@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from gateway.fine_tuning.status import TERMINAL
 from gateway.models import Job, JobCheckpoint, JobEvent, JobMirror
@@ -12,6 +13,23 @@ from gateway.models import Job, JobCheckpoint, JobEvent, JobMirror
 
 async def get(session: AsyncSession, project_id: str, job_id: str) -> Job | None:
     return await session.scalar(select(Job).where(Job.id == job_id, Job.project_id == project_id))
+
+
+# For jobs read only to be shown: the wire shape has nothing of the mirror, so it is not loaded.
+WITHOUT_MIRROR = raiseload(Job.mirror)
+
+
+async def get_to_show(session: AsyncSession, project_id: str, job_id: str) -> Job | None:
+    return await session.scalar(
+        select(Job).where(Job.id == job_id, Job.project_id == project_id).options(WITHOUT_MIRROR)
+    )
+
+
+async def exists(session: AsyncSession, project_id: str, job_id: str) -> bool:
+    return (
+        await session.scalar(select(Job.seq).where(Job.id == job_id, Job.project_id == project_id))
+        is not None
+    )
 
 
 async def get_any(session: AsyncSession, job_id: str) -> Job | None:

@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from gateway.admission import ProjectRoute
-from gateway.deps import CallerDep, RuntimeDep, SessionDep
+from gateway.deps import CallerDep, ReadSessionDep, RuntimeDep, SessionDep
 from gateway.errors import InvalidRequest
 from gateway.fine_tuning import service
 from gateway.fine_tuning.params import JobCreateParams
 from gateway.fine_tuning.schemas import FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent
 from gateway.openapi import errors
 from gateway.pagination import ListPage, ListPageWithIds
+from gateway.shown import shown
 
 router = APIRouter(prefix="/v1/fine_tuning/jobs", tags=["fine-tuning"], route_class=ProjectRoute)
 
@@ -26,15 +27,15 @@ async def create(
     return FineTuningJob.of(job)
 
 
-@router.get("")
+@router.get("", response_model=ListPage[FineTuningJob])
 async def list_jobs(
-    request: Request, session: SessionDep, caller: CallerDep, after: str | None = None, limit: Limit = 20
-) -> ListPage[FineTuningJob]:
+    request: Request, session: ReadSessionDep, caller: CallerDep, after: str | None = None, limit: Limit = 20
+) -> Response:
     metadata, without_metadata = _metadata_filter(request)
     jobs, has_more = await service.list_jobs(
         session, caller, after=after, limit=limit, metadata=metadata, without_metadata=without_metadata
     )
-    return ListPage(data=[FineTuningJob.of(job) for job in jobs], has_more=has_more)
+    return shown(ListPage(data=[FineTuningJob.of(job) for job in jobs], has_more=has_more))
 
 
 def _metadata_filter(request: Request) -> tuple[dict[str, str], bool]:
@@ -52,9 +53,9 @@ def _metadata_filter(request: Request) -> tuple[dict[str, str], bool]:
     return pairs, without == "null"
 
 
-@router.get("/{fine_tuning_job_id}", responses=errors(404))
-async def retrieve(fine_tuning_job_id: str, session: SessionDep, caller: CallerDep) -> FineTuningJob:
-    return FineTuningJob.of(await service.retrieve(session, caller, fine_tuning_job_id))
+@router.get("/{fine_tuning_job_id}", response_model=FineTuningJob, responses=errors(404))
+async def retrieve(fine_tuning_job_id: str, session: ReadSessionDep, caller: CallerDep) -> Response:
+    return shown(FineTuningJob.of(await service.show(session, caller, fine_tuning_job_id)))
 
 
 @router.post("/{fine_tuning_job_id}/cancel", responses=errors(404))
@@ -83,27 +84,33 @@ async def resume(
     )
 
 
-@router.get("/{fine_tuning_job_id}/events", responses=errors(404))
+@router.get(
+    "/{fine_tuning_job_id}/events", response_model=ListPage[FineTuningJobEvent], responses=errors(404)
+)
 async def list_events(
     fine_tuning_job_id: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: CallerDep,
     after: str | None = None,
     limit: Limit = 20,
-) -> ListPage[FineTuningJobEvent]:
+) -> Response:
     rows, has_more = await service.list_events(session, caller, fine_tuning_job_id, after=after, limit=limit)
-    return ListPage(data=[FineTuningJobEvent.of(row) for row in rows], has_more=has_more)
+    return shown(ListPage(data=[FineTuningJobEvent.of(row) for row in rows], has_more=has_more))
 
 
-@router.get("/{fine_tuning_job_id}/checkpoints", responses=errors(404))
+@router.get(
+    "/{fine_tuning_job_id}/checkpoints",
+    response_model=ListPageWithIds[FineTuningJobCheckpoint],
+    responses=errors(404),
+)
 async def list_checkpoints(
     fine_tuning_job_id: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: CallerDep,
     after: str | None = None,
     limit: Limit = 10,
-) -> ListPageWithIds[FineTuningJobCheckpoint]:
+) -> Response:
     rows, has_more = await service.list_checkpoints(
         session, caller, fine_tuning_job_id, after=after, limit=limit
     )
-    return ListPageWithIds.of([FineTuningJobCheckpoint.of(row) for row in rows], has_more)
+    return shown(ListPageWithIds.of([FineTuningJobCheckpoint.of(row) for row in rows], has_more))

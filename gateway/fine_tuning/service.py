@@ -41,6 +41,18 @@ async def retrieve(session: AsyncSession, caller: Caller, job_id: str) -> Job:
     return job
 
 
+async def show(session: AsyncSession, caller: Caller, job_id: str) -> Job:
+    job = await repository.get_to_show(session, caller.project_id, job_id)
+    if job is None:
+        raise not_found(job_id)
+    return job
+
+
+async def require_job(session: AsyncSession, caller: Caller, job_id: str) -> None:
+    if not await repository.exists(session, caller.project_id, job_id):
+        raise not_found(job_id)
+
+
 async def resolve_model(
     session: AsyncSession, caller: Caller, runtime: Runtime, name: str
 ) -> tuple[str, BaseModelSpec]:
@@ -180,7 +192,9 @@ async def list_jobs(
     after_seq = await resolve_after(session, after, partial(repository.seq_query, caller.project_id))
     return await fetch_page(
         session,
-        repository.list_query(caller.project_id, metadata, without_metadata),
+        repository.list_query(caller.project_id, metadata, without_metadata).options(
+            repository.WITHOUT_MIRROR
+        ),
         Job.seq,
         after_seq=after_seq,
         limit=limit,
@@ -236,7 +250,7 @@ async def apply_action(
 async def list_events(
     session: AsyncSession, caller: Caller, job_id: str, *, after: str | None, limit: int
 ) -> tuple[list[JobEvent], bool]:
-    await retrieve(session, caller, job_id)
+    await require_job(session, caller, job_id)
     after_seq = await resolve_after(session, after, partial(repository.event_seq_query, job_id))
     return await fetch_page(
         session, repository.events_query(job_id), JobEvent.seq, after_seq=after_seq, limit=limit
@@ -246,7 +260,7 @@ async def list_events(
 async def list_checkpoints(
     session: AsyncSession, caller: Caller, job_id: str, *, after: str | None, limit: int
 ) -> tuple[list[JobCheckpoint], bool]:
-    await retrieve(session, caller, job_id)
+    await require_job(session, caller, job_id)
     after_seq = await resolve_after(session, after, partial(repository.checkpoint_seq_query, job_id))
     return await fetch_page(
         session, repository.checkpoints_query(job_id), JobCheckpoint.seq, after_seq=after_seq, limit=limit

@@ -10,7 +10,7 @@ from pathlib import Path
 from gateway import artifacts, ids
 from gateway.fine_tuning.status import JobStatus
 from gateway.models import Job, JobCheckpoint
-from gateway.projects import find_caller
+from gateway.projects import find_caller, hash_key
 from gateway.runtime import build_runtime
 from gateway.settings import Settings
 
@@ -74,7 +74,7 @@ async def _insert(
     now = int(time.time())
     try:
         async with runtime.transaction() as session:
-            caller = await find_caller(session, api_key)
+            caller = await find_caller(session, hash_key(api_key))
             assert caller is not None, "unknown api key"
             session.add(
                 Job(
