@@ -22,9 +22,17 @@ TWO_PROCESSES = "tiny-chat-2p"
 
 @pytest.fixture(scope="module")
 def two_process_server(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Iterator[RunningServer]:
-    # The tiny model's own settings (its ftgate.json: the learning rate), in two processes.
+    # Trained like the tiny model found in the models folder (multiplier 1.0, its ftgate.json's
+    # learning rate), in two processes.
     sidecar = json.loads((tiny_model / LOCAL_MODEL_SIDECAR).read_text())
-    spec = BaseModelSpec(id=TWO_PROCESSES, provider="local", path=tiny_model, devices_per_job=2, **sidecar)
+    spec = BaseModelSpec(
+        id=TWO_PROCESSES,
+        provider="local",
+        path=tiny_model,
+        learning_rate_multiplier=1.0,
+        devices_per_job=2,
+        **sidecar,
+    )
     with tiny_model_server(
         tmp_path_factory.mktemp("two-processes"),
         tiny_model,
