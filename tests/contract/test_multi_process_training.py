@@ -75,7 +75,10 @@ def test_a_two_process_job_trains_like_a_one_process_job(client: openai.OpenAI):
     assert [event.data["step"] for event in metrics_events(client, two)] == list(range(1, 11))
     assert losses(client, two) == pytest.approx(losses(client, one), abs=1e-4)
     assert job.trained_tokens == client.fine_tuning.jobs.retrieve(one).trained_tokens
-    assert descendants_running("training.rank") == []
+    deadline = time.monotonic() + 60
+    while descendants_running("training.rank"):  # they leave as the job runner closes them
+        assert time.monotonic() < deadline, "the finished job's training processes are still running"
+        time.sleep(0.1)
 
 
 def test_a_job_whose_processes_are_killed_resumes_from_its_last_state(client: openai.OpenAI):
