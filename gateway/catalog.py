@@ -44,6 +44,12 @@ class BaseModelSpec(BaseModel):
         "adapters brought home from the upstream",
     )
     learning_rate: float = Field(default=2e-4, gt=0, description="local models: LR at multiplier 1.0")
+    devices_per_job: int = Field(
+        default=1,
+        ge=1,
+        description="local models: processes that train one job together (one per GPU, under torchrun); "
+        "1 trains in the worker itself",
+    )
     engine: EngineSpec = Field(
         default_factory=EngineSpec,
         description="local models: what serves chats with it and its fine-tuned models (vLLM, SGLang)",

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from training.batching import PackedRow, pack_row, plan_rows
 from training.device import forward_precision
+from training.distributed import ONE_PROCESS, Ranks
 from training.examples import PreferencePair, TokenizedSequence
 from training.token_count import unit_tokens
 
@@ -34,9 +35,14 @@ class Objective:
     def __len__(self) -> int:
         return len(self.units)
 
-    def measure(self, model, indices: list[int], *, backward: bool) -> Measurement:
-        self._prepare(model, indices)
+    def measure(
+        self, model, indices: list[int], *, backward: bool, ranks: Ranks = ONE_PROCESS
+    ) -> Measurement:
+        """Of the batch `indices`, this rank measures its share; the sums are the whole batch's."""
         loss_denominator, accuracy_denominator = self._denominators(indices)
+        tokens = sum(self.unit_tokens[i] for i in indices)
+        indices = ranks.shard(indices)
+        self._prepare(model, indices)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device)
         for row_units in plan_rows([self.unit_tokens[i] for i in indices], self.max_tokens):
@@ -48,8 +54,9 @@ class Objective:
                 (row_loss / loss_denominator).backward()
             loss_sum += row_loss.detach()
             correct += row_correct
+        loss_sum, correct = ranks.sum(torch.stack([loss_sum, correct]))
         loss, accuracy = torch.stack([loss_sum / loss_denominator, correct / accuracy_denominator]).tolist()
-        return Measurement(loss, accuracy, sum(self.unit_tokens[i] for i in indices))
+        return Measurement(loss, accuracy, tokens)
 
     def state_dict(self) -> dict:
         return {}

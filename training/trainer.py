@@ -15,6 +15,7 @@ from transformers import AutoConfig, AutoModelForCausalLM
 from training import token_count
 from training.attention import attention_implementation
 from training.device import allow_fast_matmul, resolve_device, weights_dtype
+from training.distributed import ONE_PROCESS, Ranks
 from training.examples import ChatEncoder, PreferencePair, TrainingDataError
 from training.objectives import Measurement, Objective, PreferenceObjective, SupervisedObjective
 from training.schedule import linear_schedule
@@ -63,14 +64,22 @@ class LocalTrainer:
     """Examples are tokenized once up front (a TrainingDataError names the first unusable one). Each
     epoch visits the examples in an order drawn from (seed, epoch), so a resumed run sees the same
     batches. A validation batch (batch_size examples, cycling through the set) is scored every
-    max(1, steps_per_epoch // 10) steps, the whole validation set at every epoch end."""
+    max(1, steps_per_epoch // 10) steps, the whole validation set at every epoch end. Among `ranks`
+    (training/distributed.py), each trains on its share of every batch and all take the same steps."""
 
-    def __init__(self, config: TrainingConfig, training: list[dict], validation: list[dict] | None = None):
+    def __init__(
+        self,
+        config: TrainingConfig,
+        training: list[dict],
+        validation: list[dict] | None = None,
+        ranks: Ranks = ONE_PROCESS,
+    ):
         if config.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, not {config.method!r}")
         if not training:
             raise TrainingDataError("The training file has no examples.")
         self.config = config
+        self.ranks = ranks
         device = resolve_device(config.device)
         self.device = str(device)
         allow_fast_matmul(device)
@@ -136,7 +145,8 @@ class LocalTrainer:
         batch = self._epoch_order(epoch)[start : start + self.config.batch_size]
 
         self.model.train()
-        trained = self._training.measure(self.model, batch, backward=True)
+        trained = self._training.measure(self.model, batch, backward=True, ranks=self.ranks)
+        self.ranks.sum_gradients(self._trainable.values())
         torch.nn.utils.clip_grad_norm_(self._trainable.values(), MAX_GRAD_NORM)
         self.optimizer.step()
         self.scheduler.step()
@@ -180,7 +190,7 @@ class LocalTrainer:
     def _score(self, indices: list[int]) -> Measurement:
         self.model.eval()
         with torch.no_grad():
-            score = self._validation.measure(self.model, indices, backward=False)
+            score = self._validation.measure(self.model, indices, backward=False, ranks=self.ranks)
         self.model.train()
         return score
 

@@ -18,10 +18,11 @@ from gateway.fine_tuning.job_error import JobError
 from gateway.fine_tuning.status import TERMINAL, JobStatus
 from gateway.runtime import Runtime
 from gateway.storage.base import StoreUnavailable
-from training.trainer import LocalTrainer, StepMetrics, TrainingDataError
+from training.trainer import StepMetrics, TrainingDataError
 from workers.lease import HANDOFF_SECONDS, hold_lease
 from workers.local import progress
 from workers.local.job_data import MissingTrainingFile, read_examples, training_config
+from workers.local.launch import Trainer, TrainingProcessesLost, open_trainer
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,9 @@ async def _train(runtime: Runtime, job_id: str) -> None:
             else None
         )
         config = training_config(job, spec, runtime.settings.training_device, init_adapter)
-        trainer = await anyio.to_thread.run_sync(LocalTrainer, config, training, validation)
+        trainer = await anyio.to_thread.run_sync(
+            open_trainer, config, training, validation, spec.devices_per_job
+        )
     except MissingTrainingFile as missing:
         await progress.fail(
             runtime, job_id, JobError(f"invalid_{missing.kind}_file", str(missing), f"{missing.kind}_file")
@@ -108,6 +111,9 @@ async def _train(runtime: Runtime, job_id: str) -> None:
         await _run(runtime, job, trainer, slug, known_keys)
     except StoreUnavailable:
         raise  # resumed from its last published state once the store is back
+    except TrainingProcessesLost as lost:
+        # Left running, the job goes back to the reconciler and resumes like a dead worker's.
+        log.warning("training %s stopped: %s", job_id, lost)
     except Exception as error:
         log.exception("training %s failed", job_id)
         await progress.fail(runtime, job_id, JobError("training_failed", f"Training failed: {error}"))
@@ -115,7 +121,7 @@ async def _train(runtime: Runtime, job_id: str) -> None:
         await anyio.to_thread.run_sync(trainer.close)
 
 
-async def _run(runtime, job, trainer: LocalTrainer, slug: str, known_keys: set[str]) -> None:
+async def _run(runtime, job, trainer: Trainer, slug: str, known_keys: set[str]) -> None:
     root = runtime.settings.artifacts_dir
     states = artifacts.states_dir(root, job.id)
     saved = latest_state(states)
@@ -174,7 +180,7 @@ async def _run(runtime, job, trainer: LocalTrainer, slug: str, known_keys: set[s
 
 
 def _save_state(
-    runtime: Runtime, job_id: str, trainer: LocalTrainer, step: int, unrecorded: StepMetrics | None
+    runtime: Runtime, job_id: str, trainer: Trainer, step: int, unrecorded: StepMetrics | None
 ) -> None:
     """Write the new state beside the old ones, then drop the old: a crash mid-write leaves the
     previous state intact; then publish it. `unrecorded`: the step the state includes but the
