@@ -89,7 +89,10 @@ async def _train(runtime: Runtime, job_id: str) -> None:
             if job.validation_file
             else None
         )
-        config = training_config(job, spec, runtime.settings.training_device, init_adapter)
+        settings = runtime.settings
+        config = training_config(
+            job, spec, settings.training_device, init_adapter, liger=settings.training_liger
+        )
         trainer = await anyio.to_thread.run_sync(LocalTrainer, config, training, validation)
     except MissingTrainingFile as missing:
         await progress.fail(
