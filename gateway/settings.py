@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     models_dir: Path | None = None
     artifacts_dir: Path | None = None
     training_device: str = "auto"
+    training_liger: bool = Field(
+        default=False, description="Liger's fused kernels in local training (CUDA only)"
+    )
     training_slots: int = Field(default=1, ge=1)
     training_resend_seconds: float = Field(
         default=600.0,

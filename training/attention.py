@@ -2,7 +2,6 @@
 block-diagonal mask built from position_ids: correct, but quadratic in the row length and barred
 from the fused causal kernels. Packed sdpa runs one causal sdpa call per sequence instead."""
 
-import importlib.util
 from itertools import pairwise
 
 import torch
@@ -24,13 +23,3 @@ def packed_sdpa_attention(module, query, key, value, attention_mask, *, sequence
 
 
 AttentionInterface.register(PACKED_SDPA, packed_sdpa_attention)
-
-
-def attention_implementation(device: torch.device, model_config) -> str:
-    """flash-attention 2 where installed (it reads packed sequences from position_ids), else packed
-    sdpa; plain sdpa with the mask for sliding-window or soft-capped attention, which need one."""
-    if device.type == "cuda" and importlib.util.find_spec("flash_attn") is not None:
-        return "flash_attention_2"
-    if getattr(model_config, "sliding_window", None) or getattr(model_config, "attn_logit_softcapping", None):
-        return "sdpa"
-    return PACKED_SDPA

@@ -3,6 +3,7 @@ optimizer step at a time, with exact save/resume. No database, no web: the job r
 
 import gc
 import hashlib
+import logging
 import math
 import random
 from dataclasses import dataclass
@@ -13,14 +14,16 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoConfig, AutoModelForCausalLM
 
 from training import token_count
-from training.attention import attention_implementation
-from training.device import allow_fast_matmul, resolve_device, weights_dtype
+from training.device import allow_fast_matmul, resolve_device
 from training.distributed import ONE_PROCESS, Ranks
 from training.examples import ChatEncoder, PreferencePair, TrainingDataError
 from training.objectives import Measurement, Objective, PreferenceObjective, SupervisedObjective
+from training.recipe import choose_recipe, prepare_model
 from training.schedule import linear_schedule
 
 __all__ = ["LocalTrainer", "StepMetrics", "TrainingConfig", "TrainingDataError"]
+
+log = logging.getLogger(__name__)
 
 METHODS = ("supervised", "dpo")
 MAX_GRAD_NORM = 1.0
@@ -41,8 +44,10 @@ class TrainingConfig:
     lora_dropout: float = 0.0
     max_length: int | None = None  # None: the model's max_position_embeddings, at most 8192 (token_count)
     device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N"
-    max_tokens_per_micro_batch: int = 16384
+    max_tokens_per_micro_batch: int = 16384  # the most; fewer where a step would not fit the GPU
     init_adapter: Path | None = None  # continue from this PEFT adapter (tuning a fine-tuned model)
+    liger: bool = False  # Liger's fused kernels (CUDA, with liger_kernel installed)
+    gradient_checkpointing: bool | None = None  # None: only when a step would not fit the GPU
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,14 @@ class LocalTrainer:
         allow_fast_matmul(device)
 
         model_config = AutoConfig.from_pretrained(config.model_dir)
+        self.recipe = choose_recipe(
+            device,
+            model_config,
+            liger=config.liger,
+            gradient_checkpointing=config.gradient_checkpointing,
+            micro_batch_tokens=config.max_tokens_per_micro_batch,
+        )
+        log.info("training on %s: %s", device, self.recipe.describe())
         encoder = token_count.load_encoder(config.model_dir, config.max_length)
         self._training = self._objective(encoder, training, "Training", device)
         self._validation = self._objective(encoder, validation, "Validation", device) if validation else None
@@ -100,10 +113,11 @@ class LocalTrainer:
         torch.manual_seed(config.seed)
         base = AutoModelForCausalLM.from_pretrained(
             config.model_dir,
-            dtype=weights_dtype(device),
-            attn_implementation=attention_implementation(device, model_config),
+            dtype=self.recipe.dtype,
+            attn_implementation=self.recipe.attention,
             device_map=device,
         )
+        prepare_model(self.recipe, base)
         lora = LoraConfig(
             r=config.lora_rank,
             lora_alpha=config.lora_alpha,
@@ -130,7 +144,7 @@ class LocalTrainer:
         self.scheduler = linear_schedule(self.optimizer, self.total_steps)
 
     def _objective(self, encoder: ChatEncoder, examples: list[dict], name: str, device) -> Objective:
-        max_tokens = self.config.max_tokens_per_micro_batch
+        max_tokens = self.recipe.micro_batch_tokens
         units = token_count.encode(encoder, self.config.method, examples, name)
         if self.config.method == "dpo":
             pairs = [PreferencePair(chosen, rejected) for chosen, rejected in units]

@@ -39,7 +39,9 @@ def _parse_lines(blobs: BlobStore, key: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in content if line.strip()]
 
 
-def training_config(job: Job, spec: BaseModelSpec, device: str, init_adapter: Path | None) -> TrainingConfig:
+def training_config(
+    job: Job, spec: BaseModelSpec, device: str, init_adapter: Path | None, *, liger: bool = False
+) -> TrainingConfig:
     assert spec.path is not None
     values = method_hyperparameters(job.method)
     return TrainingConfig(
@@ -52,4 +54,5 @@ def training_config(job: Job, spec: BaseModelSpec, device: str, init_adapter: Pa
         beta=float(values.get("beta", 0.1)),
         device=device,
         init_adapter=init_adapter,
+        liger=liger,
     )

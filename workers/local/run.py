@@ -86,7 +86,10 @@ async def _train(runtime: Runtime, job_id: str) -> None:
             if job.validation_file
             else None
         )
-        config = training_config(job, spec, runtime.settings.training_device, init_adapter)
+        settings = runtime.settings
+        config = training_config(
+            job, spec, settings.training_device, init_adapter, liger=settings.training_liger
+        )
         trainer = await anyio.to_thread.run_sync(
             open_trainer, config, training, validation, spec.devices_per_job
         )
