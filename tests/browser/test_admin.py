@@ -162,7 +162,7 @@ def test_keys_are_revoked_and_the_audit_log_is_filtered(dashboard: Dashboard, ad
     expect(row_of(page, "API keys", "leaked")).to_contain_text("Revoked")
     expect(row_of(page, "API keys", "kept")).to_contain_text("Active")
 
-    page.get_by_role("link", name="Audit log").first.click()
+    page.get_by_role("navigation", name="This project").get_by_role("link", name="Audit log").click()
     expect(page).to_have_url(re.compile(rf"/admin/audit\?project={project['id']}$"))
     entries = page.get_by_role("table", name="Audit log").locator("tbody tr")
     expect(entries).to_have_count(4)  # created, two keys, a revoke
@@ -176,11 +176,11 @@ def test_keys_are_revoked_and_the_audit_log_is_filtered(dashboard: Dashboard, ad
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_text("No entries match.")).to_be_visible()
     page.get_by_label("Actor").fill("admin")
-    page.get_by_label("From").fill("2001-01-01")
-    page.get_by_label("To").fill("2001-01-02")
+    page.get_by_label("From", exact=True).fill("2001-01-01")
+    page.get_by_label("To", exact=True).fill("2001-01-02")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_text("No entries match.")).to_be_visible()
-    page.get_by_label("To").fill("")
+    page.get_by_label("To", exact=True).fill("")
     page.get_by_role("button", name="Filter").click()
     expect(entries).to_have_count(4)
     assert kept["id"] in entries.nth(2).inner_text()
@@ -269,5 +269,5 @@ def test_every_admin_page_renders_on_a_desktop_and_a_phone(dashboard: Dashboard,
         dashboard.open(path)
         expect(page.locator("h1")).to_be_visible()
         expect(page.locator('[aria-busy="true"]')).to_have_count(0)
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
         dashboard.screenshot(f"admin-{name}-390px")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path

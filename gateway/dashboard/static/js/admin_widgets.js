@@ -1,5 +1,5 @@
-// Pieces the admin pages share: the project picker and the secret shown once.
-import { h } from "./dom.js";
+// Pieces the admin pages share: the project picker, the secret shown once, tables as cards.
+import { h, table } from "./dom.js";
 import { copyButton } from "./widgets.js";
 
 /** A <select> of the projects, `selected` chosen; `onChange(projectId)` ("" for all, where
@@ -42,4 +42,16 @@ export function daysAgo(days) {
 export function chosenProject(projects, search) {
   const wanted = search.get("project");
   return projects.find((project) => project.id === wanted) ?? projects[0] ?? null;
+}
+
+/** dom.js's table, whose rows read as cards on narrow screens: each cell carries its column's
+ *  label. */
+export function cardTable(spec) {
+  const node = table(spec);
+  if (node.tagName !== "DIV") return node;
+  node.classList.add("card-rows");
+  for (const row of node.querySelectorAll("tbody tr")) {
+    row.querySelectorAll("td").forEach((cell, index) => (cell.dataset.label = spec.columns[index].label));
+  }
+  return node;
 }

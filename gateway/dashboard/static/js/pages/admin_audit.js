@@ -1,7 +1,7 @@
 // The audit log, newest first, filtered by project, actor, action and days; paged with cursors.
 import { adminRequest, listProjects } from "../admin_api.js";
-import { dayStart, projectPicker } from "../admin_widgets.js";
-import { h, replace, table } from "../dom.js";
+import { cardTable, dayStart, projectPicker } from "../admin_widgets.js";
+import { h, replace } from "../dom.js";
 import { dateTime } from "../format.js";
 import { code, cursorPager, errorNotice, loading, pageHeader } from "../widgets.js";
 
@@ -96,7 +96,7 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
       if (pager.after) params.set("after", pager.after);
       const page = await adminRequest(`/audit_log?${params}`);
       if (signal.aborted) return;
-      replace(results, table({ caption: "Audit log", columns, rows: page.data, empty: "No entries match." }));
+      replace(results, cardTable({ caption: "Audit log", columns, rows: page.data, empty: "No entries match." }));
       results.setAttribute("aria-busy", "false");
       pager.shown(page.has_more ? page.data[page.data.length - 1].id : null);
     } catch (error) {

@@ -1,12 +1,13 @@
 // A project's webhook endpoints (a new one's signing secret shown once, disable) and the chosen
 // endpoint's delivery log, each delivery with its attempts; a failed delivery is sent again.
 import { adminRequest, listProjects } from "../admin_api.js";
-import { chosenProject, projectPicker, secretOnce } from "../admin_widgets.js";
-import { h, replace, table } from "../dom.js";
+import { cardTable, chosenProject, projectPicker, secretOnce } from "../admin_widgets.js";
+import { h, replace } from "../dom.js";
 import { dateTime } from "../format.js";
 import { code, confirmingButton, cursorPager, errorNotice, loading, pageHeader } from "../widgets.js";
 
 const EVENT_TYPES = ["fine_tuning.job.succeeded", "fine_tuning.job.failed", "fine_tuning.job.cancelled"];
+const REFRESH_MS = 2000;
 const DELIVERY_STATUS = { delivered: "succeeded", failed: "failed", pending: "queued" };
 
 function statusBadge(label, status) {
@@ -72,7 +73,7 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
     const chosenId = search.get("endpoint");
     const chosen = endpoints.find((endpoint) => endpoint.id === chosenId) ?? endpoints[0] ?? null;
     const link = (endpoint) => `admin/webhooks?project=${project.id}&endpoint=${endpoint.id}`;
-    const endpointsTable = table({
+    const endpointsTable = cardTable({
       caption: "Webhook endpoints",
       empty: "No endpoints yet.",
       rows: endpoints,
@@ -99,8 +100,12 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
                   "Disable",
                   "Confirm disable",
                   async () => {
-                    await adminRequest(`/webhooks/${endpoint.id}`, { method: "DELETE" });
-                    await reload(project);
+                    try {
+                      await adminRequest(`/webhooks/${endpoint.id}`, { method: "DELETE" });
+                      await reload(project);
+                    } catch (error) {
+                      body.prepend(errorNotice(error));
+                    }
                   },
                   "button small quiet",
                 ),
@@ -148,6 +153,7 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
             button.disabled = true;
             try {
               await adminRequest(`/webhook_deliveries/${delivery.id}/retry`, { method: "POST" });
+              shown = "";
               await load();
             } catch (error) {
               results.prepend(errorNotice(error));
@@ -159,6 +165,7 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
       },
     ];
     let timer = null;
+    let shown = "";
     signal.addEventListener("abort", () => clearTimeout(timer));
 
     async function load() {
@@ -168,9 +175,14 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
         if (pager.after) params.set("after", pager.after);
         const page = await adminRequest(`/webhooks/${endpoint.id}/deliveries?${params}`);
         if (signal.aborted) return;
-        replace(results, table({ caption: "Deliveries", columns, rows: page.data, empty: "Nothing delivered yet." }));
+        const snapshot = JSON.stringify(page.data);
+        if (snapshot !== shown) {
+          shown = snapshot;
+          replace(results, cardTable({ caption: "Deliveries", columns, rows: page.data, empty: "Nothing delivered yet." }));
+        }
         pager.shown(page.has_more ? page.data[page.data.length - 1].id : null);
-        if (page.data.some((delivery) => delivery.status === "pending")) timer = setTimeout(load, 2000);
+        // A live log while the endpoint takes events; redrawn only when something changed.
+        if (!endpoint.disabled_at) timer = setTimeout(load, REFRESH_MS);
       } catch (error) {
         if (!signal.aborted) replace(results, errorNotice(error));
       }
