@@ -211,7 +211,7 @@ def test_a_failed_webhook_delivery_is_retried_from_its_log(dashboard: Dashboard,
         deliveries = page.get_by_role("table", name="Deliveries").locator("tbody tr")
         expect(deliveries.first).to_contain_text("failed", timeout=20_000)
         expect(deliveries.first).to_contain_text("HTTP 500")
-        dashboard.screenshot("admin-webhooks")
+        dashboard.screenshot("admin-webhooks-failed-delivery")
         deliveries.first.get_by_role("button", name=re.compile("^Retry delivery")).click()
         expect(deliveries.first).to_contain_text("delivered", timeout=20_000)
         expect(deliveries.first).to_contain_text("3 · last")
@@ -239,7 +239,7 @@ def test_the_exit_kit_shows_captures_and_aliases_with_their_cutover(dashboard: D
         page.get_by_role("table", name="Aliases").locator("tbody tr").filter(has_text="At once")
     ).to_contain_text("In force")
     expect(page.get_by_text("Nothing imported yet")).to_be_visible()
-    dashboard.screenshot("admin-exit-kit")
+    dashboard.screenshot("admin-exit-kit-in-use")
 
 
 def test_every_admin_page_renders_on_a_desktop_and_a_phone(dashboard: Dashboard, admin: Admin):

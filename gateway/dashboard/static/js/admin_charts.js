@@ -5,9 +5,9 @@ import { h } from "./dom.js";
 const { Chart } = window;
 const PALETTE = ["#2f55c4", "#c2570c", "#11795b", "#8e3fb5", "#b42318", "#0e7490", "#a16207", "#4a5160"];
 
-/** A chart of `value(row)` per day and per group; `labels` are the days on the x axis,
- *  `series` [{name, rows}] the groups. Answers {figure, destroy}. */
-export function usageChart({ id, title, days, series, value, format }) {
+/** A chart of `value(row)` per day and per group: `days` on the x axis, `series` [{name, rows}]
+ *  the groups, `whole` for counts (no fractional ticks). Answers {figure, destroy}. */
+export function usageChart({ id, title, days, series, value, format, whole = false }) {
   const total = series.reduce((sum, group) => sum + group.rows.reduce((s, row) => s + value(row), 0), 0);
   const canvas = h("canvas", {
     role: "img",
@@ -40,7 +40,11 @@ export function usageChart({ id, title, days, series, value, format }) {
       maintainAspectRatio: false,
       scales: {
         x: { stacked: true, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
-        y: { stacked: true, beginAtZero: true, ticks: { callback: (tick) => format(tick) } },
+        y: {
+          stacked: true,
+          beginAtZero: true,
+          ticks: { precision: whole ? 0 : undefined, callback: (tick) => format(tick) },
+        },
       },
       plugins: {
         legend: { position: "bottom", labels: { boxWidth: 10, boxHeight: 10 } },

@@ -8,9 +8,9 @@ import { integer, usd } from "../format.js";
 import { errorNotice, loading, pageHeader } from "../widgets.js";
 
 const GROUPINGS = [
-  ["project", "Project"],
-  ["key", "API key"],
-  ["model", "Model"],
+  ["project", "Project", "project"],
+  ["key", "API key", "API key"],
+  ["model", "Model", "model"],
 ];
 const DEFAULT_DAYS = 30;
 
@@ -131,14 +131,15 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
     }
     const series = [...groups.values()];
     const days = daysBetween(choice.from, choice.to);
-    const label = GROUPINGS.find(([value]) => value === choice.by)[1];
+    const [, label, noun] = GROUPINGS.find(([value]) => value === choice.by);
     for (const spec of [
-      { id: "chart-trained-tokens", title: "Trained tokens", value: (row) => row.trained_tokens, format: integer },
+      { id: "chart-trained-tokens", title: "Trained tokens", value: (row) => row.trained_tokens, format: integer, whole: true },
       {
         id: "chart-chat-tokens",
         title: "Chat tokens",
         value: (row) => row.chat_prompt_tokens + row.chat_completion_tokens,
         format: integer,
+        whole: true,
       },
       { id: "chart-cost", title: "Cost (USD)", value: (row) => row.cost_usd, format: usd },
     ]) {
@@ -147,7 +148,7 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
     replace(
       results,
       h("div", { class: "usage-charts" }, charts.map((chart) => chart.figure)),
-      h("section", { "aria-labelledby": "totals-title" }, h("h2", { id: "totals-title" }, `Totals by ${label.toLowerCase()}`), totalsTable(series, label)),
+      h("section", { "aria-labelledby": "totals-title" }, h("h2", { id: "totals-title" }, `Totals by ${noun}`), totalsTable(series, label)),
       h(
         "p",
         { class: "hint" },
