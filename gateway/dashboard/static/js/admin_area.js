@@ -50,7 +50,9 @@ export function showNav(topbar, path) {
       h(
         "ul",
         {},
-        SECTIONS.map(([section, label]) => h("li", {}, h("a", { href: section, dataset: { section } }, label))),
+        SECTIONS.map(([section, label]) =>
+          h("li", {}, h("a", { href: section, dataset: { section } }, label)),
+        ),
       ),
     );
     memberNav.after(adminNav);

@@ -16,7 +16,8 @@ const COUNTS = [
 export function limitsSummary(limits) {
   const parts = [];
   if (limits.spend_usd !== null) parts.push(`${usd(limits.spend_usd)} a ${limits.period}`);
-  if (limits.trained_tokens !== null) parts.push(`${integer(limits.trained_tokens)} tokens a ${limits.period}`);
+  if (limits.trained_tokens !== null)
+    parts.push(`${integer(limits.trained_tokens)} tokens a ${limits.period}`);
   if (limits.concurrent_jobs !== null) parts.push(`${integer(limits.concurrent_jobs)} jobs at once`);
   if (limits.files !== null) parts.push(`${integer(limits.files)} files`);
   if (limits.stored_bytes !== null) parts.push(bytes(limits.stored_bytes));
@@ -64,11 +65,7 @@ export function standing(spent, limits) {
       "table",
       {},
       h("caption", { class: "visually-hidden" }, "Held against the limits now"),
-      h(
-        "thead",
-        {},
-        h("tr", {}, h("th", { scope: "col" }, "Limit"), h("th", { scope: "col" }, "Used now")),
-      ),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Limit"), h("th", { scope: "col" }, "Used now"))),
       h(
         "tbody",
         {},
@@ -108,7 +105,9 @@ export function limitsForm(prefix, limits, save) {
   const period = h(
     "select",
     { id: id("period"), name: "period" },
-    ["month", "day"].map((value) => h("option", { value, selected: value === limits.period }, `Per ${value}`)),
+    ["month", "day"].map((value) =>
+      h("option", { value, selected: value === limits.period }, `Per ${value}`),
+    ),
   );
   const models = h("input", {
     id: id("models"),
@@ -146,7 +145,10 @@ export function limitsForm(prefix, limits, save) {
       const value = form.elements[id(name)].value;
       if (value !== "") body[name] = Number(value);
     }
-    const names = models.value.split(",").map((name) => name.trim()).filter(Boolean);
+    const names = models.value
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean);
     if (names.length) body.models = names;
     submit.disabled = true;
     status.textContent = "Saving…";

@@ -24,7 +24,12 @@ export function secretOnce(title, secret) {
     { class: "secret-once notice", role: "status" },
     h("strong", {}, title),
     h("p", {}, "Copy it now: it is shown this once and never again."),
-    h("div", { class: "secret-value" }, h("code", { class: "id" }, secret), copyButton(secret, "Copy secret")),
+    h(
+      "div",
+      { class: "secret-value" },
+      h("code", { class: "id" }, secret),
+      copyButton(secret, "Copy secret"),
+    ),
   );
 }
 

@@ -30,7 +30,12 @@ function details(entry) {
     "span",
     { class: "audit-details" },
     pairs.map(([name, value]) =>
-      h("span", {}, h("span", { class: "muted" }, `${name}: `), typeof value === "string" ? value : JSON.stringify(value)),
+      h(
+        "span",
+        {},
+        h("span", { class: "muted" }, `${name}: `),
+        typeof value === "string" ? value : JSON.stringify(value),
+      ),
     ),
   );
 }
@@ -55,14 +60,22 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
     h("div", { class: "picker-slot" }),
     textField("actor", "Actor", { placeholder: "admin, system or a key id", spellcheck: "false" }),
     textField("action", "Action", { list: "audit-actions", placeholder: "any", spellcheck: "false" }),
-    h("datalist", { id: "audit-actions" }, ACTIONS.map((value) => h("option", { value }))),
+    h(
+      "datalist",
+      { id: "audit-actions" },
+      ACTIONS.map((value) => h("option", { value })),
+    ),
     textField("from", "From", { type: "date" }),
     textField("to", "To", { type: "date" }),
     h("button", { type: "submit", class: "button primary" }, "Filter"),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    go(Object.fromEntries(["actor", "action", "from", "to"].map((name) => [name, form.elements[name].value.trim()])));
+    go(
+      Object.fromEntries(
+        ["actor", "action", "from", "to"].map((name) => [name, form.elements[name].value.trim()]),
+      ),
+    );
   });
 
   const results = h("div", { "aria-busy": "true" }, loading("Loading the audit log"));
@@ -72,13 +85,23 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
   let projectName = new Map();
   const columns = [
     { label: "Time", class: "nowrap", cell: (entry) => dateTime(entry.created_at) },
-    { label: "Actor", cell: (entry) => (entry.actor.startsWith("key_") ? h("a", { href: `admin/keys/${entry.actor}` }, code(entry.actor)) : entry.actor) },
+    {
+      label: "Actor",
+      cell: (entry) =>
+        entry.actor.startsWith("key_")
+          ? h("a", { href: `admin/keys/${entry.actor}` }, code(entry.actor))
+          : entry.actor,
+    },
     { label: "Action", cell: (entry) => code(entry.action) },
     {
       label: "Project",
       cell: (entry) =>
         entry.project_id
-          ? h("a", { href: `admin/projects/${entry.project_id}` }, projectName.get(entry.project_id) ?? entry.project_id)
+          ? h(
+              "a",
+              { href: `admin/projects/${entry.project_id}` },
+              projectName.get(entry.project_id) ?? entry.project_id,
+            )
           : "—",
     },
     { label: "Object", cell: (entry) => (entry.object_id ? code(entry.object_id) : "—") },
@@ -96,7 +119,10 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
       if (pager.after) params.set("after", pager.after);
       const page = await adminRequest(`/audit_log?${params}`);
       if (signal.aborted) return;
-      replace(results, cardTable({ caption: "Audit log", columns, rows: page.data, empty: "No entries match." }));
+      replace(
+        results,
+        cardTable({ caption: "Audit log", columns, rows: page.data, empty: "No entries match." }),
+      );
       results.setAttribute("aria-busy", "false");
       pager.shown(page.has_more ? page.data[page.data.length - 1].id : null);
     } catch (error) {

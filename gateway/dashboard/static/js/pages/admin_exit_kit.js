@@ -27,7 +27,11 @@ function importsTable(entries) {
       { label: "Jobs added", class: "number", cell: (entry) => integer(entry.details.jobs_added) },
       { label: "Jobs updated", class: "number", cell: (entry) => integer(entry.details.jobs_updated) },
       { label: "Files added", class: "number", cell: (entry) => integer(entry.details.files_added) },
-      { label: "Files still missing", class: "number", cell: (entry) => integer(entry.details.missing_files) },
+      {
+        label: "Files still missing",
+        class: "number",
+        cell: (entry) => integer(entry.details.missing_files),
+      },
     ],
   });
 }
@@ -56,7 +60,10 @@ function capturesTable(captures) {
         class: "number",
         cell: (capture) => `${bytes(capture.bytes)} of ${bytes(capture.max_bytes)}`,
       },
-      { label: "Training file", cell: (capture) => (capture.training_file_id ? code(capture.training_file_id) : "—") },
+      {
+        label: "Training file",
+        cell: (capture) => (capture.training_file_id ? code(capture.training_file_id) : "—"),
+      },
     ],
   });
 }
@@ -116,7 +123,9 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
 
   async function show(project) {
     const audit = (action) =>
-      adminRequest(`/audit_log?project_id=${project.id}&action=${action}&limit=100`).then((page) => page.data);
+      adminRequest(`/audit_log?project_id=${project.id}&action=${action}&limit=100`).then(
+        (page) => page.data,
+      );
     const [imports, captures, replacements, aliases] = await Promise.all([
       audit("openai.imported"),
       adminRequest(`/projects/${project.id}/captures`).then((page) => page.data),
@@ -126,10 +135,30 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
     if (signal.aborted) return;
     replace(
       body,
-      section("imports-title", "Imports", "Each import of the project's OpenAI fine-tuning history.", importsTable(imports)),
-      section("captures-title", "Captures", "Chats recorded per model, kept as training and held-out files.", capturesTable(captures)),
-      section("replacements-title", "Replacements", "Jobs that train an open model to stand in for an original.", replacementsTable(replacements)),
-      section("aliases-title", "Aliases", "A model name answered by another model from its cutover time.", aliasesTable(aliases)),
+      section(
+        "imports-title",
+        "Imports",
+        "Each import of the project's OpenAI fine-tuning history.",
+        importsTable(imports),
+      ),
+      section(
+        "captures-title",
+        "Captures",
+        "Chats recorded per model, kept as training and held-out files.",
+        capturesTable(captures),
+      ),
+      section(
+        "replacements-title",
+        "Replacements",
+        "Jobs that train an open model to stand in for an original.",
+        replacementsTable(replacements),
+      ),
+      section(
+        "aliases-title",
+        "Aliases",
+        "A model name answered by another model from its cutover time.",
+        aliasesTable(aliases),
+      ),
     );
     body.setAttribute("aria-busy", "false");
   }
@@ -142,7 +171,10 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
         replace(body, h("p", { class: "empty" }, "No projects yet."));
         return;
       }
-      replace(pickerSlot, projectPicker(projects, project.id, (id) => navigate(`admin/exit-kit?project=${id}`)));
+      replace(
+        pickerSlot,
+        projectPicker(projects, project.id, (id) => navigate(`admin/exit-kit?project=${id}`)),
+      );
       await show(project);
     })
     .catch((error) => signal.aborted || replace(body, errorNotice(error)));

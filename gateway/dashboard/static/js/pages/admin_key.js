@@ -59,7 +59,11 @@ export function render(view, { params, signal, setTitle }) {
         h(
           "nav",
           { class: "actions", "aria-label": "This key" },
-          h("a", { class: "button", href: `admin/audit?project=${project.id}&actor=${key.id}` }, "What it did"),
+          h(
+            "a",
+            { class: "button", href: `admin/audit?project=${project.id}&actor=${key.id}` },
+            "What it did",
+          ),
         ),
       ),
       h(
@@ -68,7 +72,12 @@ export function render(view, { params, signal, setTitle }) {
         h(
           "div",
           { class: "stack-sections" },
-          h("section", { class: "card", "aria-labelledby": "key-title" }, h("h2", { id: "key-title" }, "Key"), statusSlot),
+          h(
+            "section",
+            { class: "card", "aria-labelledby": "key-title" },
+            h("h2", { id: "key-title" }, "Key"),
+            statusSlot,
+          ),
           h(
             "section",
             { class: "card", "aria-labelledby": "standing-title" },

@@ -44,7 +44,13 @@ function newKeyForm(projectId, onCreated) {
   const form = h(
     "form",
     { class: "inline-form-row", "aria-label": "New API key" },
-    h("div", { class: "field" }, h("label", { for: "key-name" }, "New key's name (optional)"), input, message),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "key-name" }, "New key's name (optional)"),
+      input,
+      message,
+    ),
     submit,
   );
   form.addEventListener("submit", async (event) => {
@@ -133,7 +139,10 @@ export function render(view, { params, signal, setTitle }) {
           h("h2", { id: "limits-title" }, "Project limits"),
           h("p", { class: "hint" }, "Every key of the project is held to these and to its own."),
           limitsForm("project", project.limits, async (limits) => {
-            const updated = await adminRequest(`/projects/${project.id}/limits`, { method: "PUT", json: limits });
+            const updated = await adminRequest(`/projects/${project.id}/limits`, {
+              method: "PUT",
+              json: limits,
+            });
             replace(standingSlot, standing(updated.spent, updated.limits));
           }),
         ),
@@ -163,7 +172,11 @@ export function render(view, { params, signal, setTitle }) {
       setTitle("Project not found");
       replace(
         view,
-        h("h1", { tabindex: "-1" }, error.status === 404 ? "Project not found" : "Could not load the project"),
+        h(
+          "h1",
+          { tabindex: "-1" },
+          error.status === 404 ? "Project not found" : "Could not load the project",
+        ),
         errorNotice(error),
         h("p", {}, h("a", { href: "admin/projects" }, "Back to projects")),
       );

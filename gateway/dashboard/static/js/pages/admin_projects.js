@@ -65,7 +65,10 @@ export function render(view, { signal, navigate, setTitle }) {
   listProjects()
     .then((projects) => {
       if (signal.aborted) return;
-      replace(results, cardTable({ caption: "Projects", columns: COLUMNS, rows: projects, empty: "No projects yet." }));
+      replace(
+        results,
+        cardTable({ caption: "Projects", columns: COLUMNS, rows: projects, empty: "No projects yet." }),
+      );
       results.setAttribute("aria-busy", "false");
     })
     .catch((error) => signal.aborted || replace(results, errorNotice(error)));

@@ -17,7 +17,8 @@ const DEFAULT_DAYS = 30;
 /** Every UTC day from `from` to `to`, both included, as yyyy-mm-dd. */
 function daysBetween(from, to) {
   const days = [];
-  for (let t = dayStart(from); t <= dayStart(to); t += 86400) days.push(new Date(t * 1000).toISOString().slice(0, 10));
+  for (let t = dayStart(from); t <= dayStart(to); t += 86400)
+    days.push(new Date(t * 1000).toISOString().slice(0, 10));
   return days;
 }
 
@@ -53,12 +54,17 @@ function totalsTable(series, label) {
     columns: [
       { label, cell: (group) => group.name },
       { label: "Jobs", class: "number", cell: (group) => integer(sum(group.rows, "jobs")) },
-      { label: "Trained tokens", class: "number", cell: (group) => integer(sum(group.rows, "trained_tokens")) },
+      {
+        label: "Trained tokens",
+        class: "number",
+        cell: (group) => integer(sum(group.rows, "trained_tokens")),
+      },
       { label: "Chat requests", class: "number", cell: (group) => integer(sum(group.rows, "chat_requests")) },
       {
         label: "Chat tokens",
         class: "number",
-        cell: (group) => integer(sum(group.rows, "chat_prompt_tokens") + sum(group.rows, "chat_completion_tokens")),
+        cell: (group) =>
+          integer(sum(group.rows, "chat_prompt_tokens") + sum(group.rows, "chat_completion_tokens")),
       },
       { label: "Reserved", class: "number", cell: (group) => usd(sum(group.rows, "reserved_usd")) },
       { label: "Cost", class: "number", cell: (group) => usd(sum(group.rows, "cost_usd")) },
@@ -88,14 +94,20 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
   );
   by.addEventListener("change", () => go({ by: by.value }));
   const dateField = (name, label) => {
-    const input = h("input", { id: `usage-${name}`, name, type: "date", value: choice[name], max: daysAgo(0) });
+    const input = h("input", {
+      id: `usage-${name}`,
+      name,
+      type: "date",
+      value: choice[name],
+      max: daysAgo(0),
+    });
     input.addEventListener("change", () => input.value && go({ [name]: input.value }));
     return h("div", { class: "field inline-field" }, h("label", { for: `usage-${name}` }, label), input);
   };
   const exportButton = h("button", { type: "button", class: "button" }, "Export CSV");
   exportButton.addEventListener("click", () =>
-    adminDownload(usageQuery(choice, "csv"), `ftgate-usage-${choice.from}-to-${choice.to}.csv`).catch((error) =>
-      results.prepend(errorNotice(error)),
+    adminDownload(usageQuery(choice, "csv"), `ftgate-usage-${choice.from}-to-${choice.to}.csv`).catch(
+      (error) => results.prepend(errorNotice(error)),
     ),
   );
   const pickerSlot = h("div", {});
@@ -119,7 +131,10 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
   (async () => {
     const projects = await listProjects();
     if (signal.aborted) return;
-    replace(pickerSlot, projectPicker(projects, choice.project, (project) => go({ project }), { allLabel: "All projects" }));
+    replace(
+      pickerSlot,
+      projectPicker(projects, choice.project, (project) => go({ project }), { allLabel: "All projects" }),
+    );
     const rows = (await adminRequest(usageQuery(choice, "json"))).data;
     const name = await groupNamer(choice.by, rows, projects);
     if (signal.aborted) return;
@@ -133,7 +148,13 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
     const days = daysBetween(choice.from, choice.to);
     const [, label, noun] = GROUPINGS.find(([value]) => value === choice.by);
     for (const spec of [
-      { id: "chart-trained-tokens", title: "Trained tokens", value: (row) => row.trained_tokens, format: integer, whole: true },
+      {
+        id: "chart-trained-tokens",
+        title: "Trained tokens",
+        value: (row) => row.trained_tokens,
+        format: integer,
+        whole: true,
+      },
       {
         id: "chart-chat-tokens",
         title: "Chat tokens",
@@ -147,8 +168,17 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
     }
     replace(
       results,
-      h("div", { class: "usage-charts" }, charts.map((chart) => chart.figure)),
-      h("section", { "aria-labelledby": "totals-title" }, h("h2", { id: "totals-title" }, `Totals by ${noun}`), totalsTable(series, label)),
+      h(
+        "div",
+        { class: "usage-charts" },
+        charts.map((chart) => chart.figure),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "totals-title" },
+        h("h2", { id: "totals-title" }, `Totals by ${noun}`),
+        totalsTable(series, label),
+      ),
       h(
         "p",
         { class: "hint" },

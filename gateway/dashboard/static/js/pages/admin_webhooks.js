@@ -27,10 +27,21 @@ function attemptsCell(delivery) {
 }
 
 function endpointForm(projectId, onCreated) {
-  const url = h("input", { id: "endpoint-url", name: "url", type: "url", required: true, placeholder: "https://…" });
+  const url = h("input", {
+    id: "endpoint-url",
+    name: "url",
+    type: "url",
+    required: true,
+    placeholder: "https://…",
+  });
   const message = h("p", { class: "field-error", role: "alert", hidden: true });
   const boxes = EVENT_TYPES.map((type) =>
-    h("label", { class: "inline" }, h("input", { type: "checkbox", name: "event_types", value: type, checked: true }), type),
+    h(
+      "label",
+      { class: "inline" },
+      h("input", { type: "checkbox", name: "event_types", value: type, checked: true }),
+      type,
+    ),
   );
   const submit = h("button", { type: "submit", class: "button primary" }, "Add endpoint");
   const form = h(
@@ -81,9 +92,16 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
         {
           label: "URL",
           cell: (endpoint) =>
-            h("a", { href: link(endpoint), "aria-current": endpoint === chosen ? "true" : false }, endpoint.url),
+            h(
+              "a",
+              { href: link(endpoint), "aria-current": endpoint === chosen ? "true" : false },
+              endpoint.url,
+            ),
         },
-        { label: "Events", cell: (endpoint) => endpoint.event_types.map((type) => type.split(".").pop()).join(", ") },
+        {
+          label: "Events",
+          cell: (endpoint) => endpoint.event_types.map((type) => type.split(".").pop()).join(", "),
+        },
         { label: "Created", cell: (endpoint) => dateTime(endpoint.created_at) },
         {
           label: "Status",
@@ -178,7 +196,10 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
         const snapshot = JSON.stringify(page.data);
         if (snapshot !== shown) {
           shown = snapshot;
-          replace(results, cardTable({ caption: "Deliveries", columns, rows: page.data, empty: "Nothing delivered yet." }));
+          replace(
+            results,
+            cardTable({ caption: "Deliveries", columns, rows: page.data, empty: "Nothing delivered yet." }),
+          );
         }
         pager.shown(page.has_more ? page.data[page.data.length - 1].id : null);
         // A live log while the endpoint takes events; redrawn only when something changed.
@@ -210,7 +231,10 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
         replace(body, h("p", { class: "empty" }, "No projects yet."));
         return;
       }
-      replace(pickerSlot, projectPicker(projects, project.id, (id) => navigate(`admin/webhooks?project=${id}`)));
+      replace(
+        pickerSlot,
+        projectPicker(projects, project.id, (id) => navigate(`admin/webhooks?project=${id}`)),
+      );
       await reload(project);
     })
     .catch((error) => signal.aborted || replace(body, errorNotice(error)));
