@@ -20,6 +20,13 @@ const ACTIONS = [
   "webhook.delivery_retried",
   "openai.imported",
   "openai.replacement_created",
+  "capture.enabled",
+  "capture.updated",
+  "capture.disabled",
+  "model_alias.created",
+  "model_alias.changed",
+  "model_alias.deleted",
+  "model.brought_home",
 ];
 const FILTERS = ["project", "actor", "action", "from", "to"];
 
