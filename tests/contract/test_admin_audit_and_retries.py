@@ -22,13 +22,15 @@ from tests.support.webhook_receiver import WebhookReceiver
 PARKED_MODEL = "gpt-4o-mini"
 
 
-@pytest.fixture(scope="module")
-def operated(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Iterator[RunningServer]:
-    """A server that gives a delivery up after one retry 0.2 s later."""
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def operated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_model: Path
+) -> Iterator[RunningServer]:
+    """A server that gives a delivery up after one retry 0.2 s later, on each database."""
     with tiny_model_server(
-        tmp_path_factory.mktemp("ftgate-admin-pages"),
+        tmp_path_factory.mktemp(f"ftgate-admin-pages-{request.param}"),
         tiny_model,
-        "sqlite",
+        request.param,
         webhook_retry_seconds=[0.2],
         webhook_tick_seconds=0.1,
     ) as running:
