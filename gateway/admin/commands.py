@@ -31,31 +31,42 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 async def create_project(session: AsyncSession, args: argparse.Namespace) -> str:
     return as_json(
-        AdminProject.of(await service.create_project(session, CLI_ACTOR, args.name, _limits(args)))
+        await AdminProject.of(
+            session, await service.create_project(session, CLI_ACTOR, args.name, _limits(args))
+        )
     )
 
 
 async def list_projects(session: AsyncSession, _: argparse.Namespace) -> str:
     return as_json(
-        [AdminProject.of(project).model_dump() for project in await service.list_projects(session)]
+        [
+            (await AdminProject.of(session, project)).model_dump()
+            for project in await service.list_projects(session)
+        ]
     )
 
 
 async def list_keys(session: AsyncSession, args: argparse.Namespace) -> str:
     keys = await service.list_keys(session, await project_id_of(session, args.project))
-    return as_json([AdminApiKey.of(key).model_dump() for key in keys])
+    return as_json([(await AdminApiKey.of(session, key)).model_dump() for key in keys])
 
 
 async def revoke_key(session: AsyncSession, args: argparse.Namespace) -> str:
-    return as_json(AdminApiKey.of(await service.revoke_key(session, CLI_ACTOR, args.key_id)))
+    return as_json(await AdminApiKey.of(session, await service.revoke_key(session, CLI_ACTOR, args.key_id)))
 
 
 async def set_limits(session: AsyncSession, args: argparse.Namespace) -> str:
     limits = _limits(args)
     if args.key is not None:
-        return as_json(AdminApiKey.of(await service.set_key_limits(session, CLI_ACTOR, args.key, limits)))
+        return as_json(
+            await AdminApiKey.of(session, await service.set_key_limits(session, CLI_ACTOR, args.key, limits))
+        )
     project_id = await project_id_of(session, args.project)
-    return as_json(AdminProject.of(await service.set_project_limits(session, CLI_ACTOR, project_id, limits)))
+    return as_json(
+        await AdminProject.of(
+            session, await service.set_project_limits(session, CLI_ACTOR, project_id, limits)
+        )
+    )
 
 
 async def usage_report(session: AsyncSession, args: argparse.Namespace) -> str:
@@ -74,7 +85,9 @@ async def usage_report(session: AsyncSession, args: argparse.Namespace) -> str:
 
 async def audit_log(session: AsyncSession, args: argparse.Namespace) -> str:
     project_id = await project_id_of(session, args.project) if args.project else None
-    entries, _ = await service.audit_log(session, project_id, None, args.limit)
+    entries, _ = await service.audit_log(
+        session, service.AuditFilter(project_id=project_id), None, args.limit
+    )
     return as_json([AdminAuditEntry.of(entry).model_dump() for entry in entries])
 
 

@@ -31,24 +31,30 @@ UnixTime = Annotated[int, Query(ge=-(2**63), le=2**63 - 1)]
 
 @router.post("/projects")
 async def create_project(body: ProjectCreate, session: SessionDep, actor: AdminDep) -> AdminProject:
-    return AdminProject.of(await service.create_project(session, actor, body.name, body.limits))
+    return await AdminProject.of(
+        session, await service.create_project(session, actor, body.name, body.limits)
+    )
 
 
 @router.get("/projects")
 async def list_projects(session: SessionDep, _: AdminDep) -> ListPage[AdminProject]:
-    return ListPage(data=[AdminProject.of(p) for p in await service.list_projects(session)], has_more=False)
+    return ListPage(
+        data=[await AdminProject.of(session, p) for p in await service.list_projects(session)], has_more=False
+    )
 
 
 @router.get("/projects/{project_id}", responses=errors(404))
 async def retrieve_project(project_id: str, session: SessionDep, _: AdminDep) -> AdminProject:
-    return AdminProject.of(await service.get_project(session, project_id))
+    return await AdminProject.of(session, await service.get_project(session, project_id))
 
 
 @router.put("/projects/{project_id}/limits", responses=errors(404))
 async def set_project_limits(
     project_id: str, limits: Limits, session: SessionDep, actor: AdminDep
 ) -> AdminProject:
-    return AdminProject.of(await service.set_project_limits(session, actor, project_id, limits))
+    return await AdminProject.of(
+        session, await service.set_project_limits(session, actor, project_id, limits)
+    )
 
 
 @router.post("/projects/{project_id}/openai_import", responses=errors(400, 404, 502))
@@ -85,28 +91,28 @@ async def import_openai_history(
 @router.post("/projects/{project_id}/keys", responses=errors(404))
 async def create_key(project_id: str, body: KeyCreate, session: SessionDep, actor: AdminDep) -> AdminApiKey:
     key, secret = await service.create_key(session, actor, project_id, body.name, body.limits)
-    return AdminApiKey.of(key, secret)
+    return await AdminApiKey.of(session, key, secret)
 
 
 @router.get("/projects/{project_id}/keys", responses=errors(404))
 async def list_keys(project_id: str, session: SessionDep, _: AdminDep) -> ListPage[AdminApiKey]:
     keys = await service.list_keys(session, project_id)
-    return ListPage(data=[AdminApiKey.of(key) for key in keys], has_more=False)
+    return ListPage(data=[await AdminApiKey.of(session, key) for key in keys], has_more=False)
 
 
 @router.get("/keys/{key_id}", responses=errors(404))
 async def retrieve_key(key_id: str, session: SessionDep, _: AdminDep) -> AdminApiKey:
-    return AdminApiKey.of(await service.get_key(session, key_id))
+    return await AdminApiKey.of(session, await service.get_key(session, key_id))
 
 
 @router.put("/keys/{key_id}/limits", responses=errors(404))
 async def set_key_limits(key_id: str, limits: Limits, session: SessionDep, actor: AdminDep) -> AdminApiKey:
-    return AdminApiKey.of(await service.set_key_limits(session, actor, key_id, limits))
+    return await AdminApiKey.of(session, await service.set_key_limits(session, actor, key_id, limits))
 
 
 @router.post("/keys/{key_id}/revoke", responses=errors(404))
 async def revoke_key(key_id: str, session: SessionDep, actor: AdminDep) -> AdminApiKey:
-    return AdminApiKey.of(await service.revoke_key(session, actor, key_id))
+    return await AdminApiKey.of(session, await service.revoke_key(session, actor, key_id))
 
 
 @router.get("/usage", response_model=ListPage[UsageRow], responses={200: {"content": {"text/csv": {}}}})
@@ -133,8 +139,15 @@ async def audit_log(
     session: SessionDep,
     _: AdminDep,
     project_id: str | None = None,
+    actor: Annotated[str | None, Query(description="`admin`, `system` or a key id")] = None,
+    action: Annotated[str | None, Query(description="e.g. `key.created`")] = None,
+    start_time: UnixTime | None = None,
+    end_time: UnixTime | None = None,
     after: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ListPage[AdminAuditEntry]:
-    entries, has_more = await service.audit_log(session, project_id, after, limit)
+    """Newest first; entries created between `start_time` (included) and `end_time` (excluded),
+    Unix seconds."""
+    where = service.AuditFilter(project_id, actor, action, start_time, end_time)
+    entries, has_more = await service.audit_log(session, where, after, limit)
     return ListPage(data=[AdminAuditEntry.of(entry) for entry in entries], has_more=has_more)

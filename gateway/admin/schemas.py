@@ -3,8 +3,11 @@
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.budgets.limits import Limits
+from gateway.budgets.limits import parse as parse_limits
+from gateway.budgets.spent import Spent, spent
 from gateway.models import ApiKey, AuditEntry, Project
 from gateway.text import StoredText
 
@@ -26,15 +29,18 @@ class AdminProject(BaseModel):
     slug: str
     created_at: int
     limits: Limits
+    spent: Spent = Field(description="what the project holds against its limits now")
 
     @classmethod
-    def of(cls, project: Project) -> "AdminProject":
+    async def of(cls, session: AsyncSession, project: Project) -> "AdminProject":
+        limits = parse_limits(project.limits)
         return cls(
             id=project.id,
             name=project.name,
             slug=project.slug,
             created_at=project.created_at,
-            limits=Limits.model_validate(project.limits or {}),
+            limits=limits,
+            spent=await spent(session, project.id, None, limits),
         )
 
 
@@ -47,10 +53,12 @@ class AdminApiKey(BaseModel):
     created_at: int
     revoked_at: int | None
     limits: Limits
+    spent: Spent = Field(description="what the key holds against its own limits now")
     value: str | None = Field(default=None, description="the secret, in the answer that created the key only")
 
     @classmethod
-    def of(cls, key: ApiKey, secret: str | None = None) -> "AdminApiKey":
+    async def of(cls, session: AsyncSession, key: ApiKey, secret: str | None = None) -> "AdminApiKey":
+        limits = parse_limits(key.limits)
         return cls(
             id=key.id,
             project_id=key.project_id,
@@ -58,7 +66,8 @@ class AdminApiKey(BaseModel):
             redacted_value=key.key_hint,
             created_at=key.created_at,
             revoked_at=key.revoked_at,
-            limits=Limits.model_validate(key.limits or {}),
+            limits=limits,
+            spent=await spent(session, key.project_id, key.id, limits),
             value=secret,
         )
 

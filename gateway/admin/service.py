@@ -1,6 +1,7 @@
 """The operator's actions on projects and keys; each one is written to the audit log."""
 
 import time
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -13,6 +14,7 @@ from gateway.budgets.limits import Limits
 from gateway.errors import InvalidRequest, NotFound
 from gateway.models import ApiKey, AuditEntry, Project
 from gateway.pagination import fetch_page, resolve_after
+from gateway.time_window import within
 
 
 async def create_project(session: AsyncSession, actor: str, name: str, limits: Limits) -> Project:
@@ -103,15 +105,32 @@ async def revoke_key(session: AsyncSession, actor: str, key_id: str) -> ApiKey:
     return key
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """Entries of the project, by the actor, of the action, created in `[start, end)` (Unix
+    seconds); None matches any."""
+
+    project_id: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    start: int | None = None
+    end: int | None = None
+
+
 async def audit_log(
-    session: AsyncSession, project_id: str | None, after: str | None, limit: int
+    session: AsyncSession, where: AuditFilter, after: str | None, limit: int
 ) -> tuple[list[AuditEntry], bool]:
     """Newest first."""
     query = select(AuditEntry)
-    seq_of = partial(_audit_seq, project_id)
-    if project_id is not None:
-        query = query.where(AuditEntry.project_id == project_id)
-    after_seq = await resolve_after(session, after, seq_of)
+    for column, value in (
+        (AuditEntry.project_id, where.project_id),
+        (AuditEntry.actor, where.actor),
+        (AuditEntry.action, where.action),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    query = within(query, AuditEntry.created_at, where.start, where.end)
+    after_seq = await resolve_after(session, after, partial(_audit_seq, where.project_id))
     return await fetch_page(session, query, AuditEntry.seq, after_seq=after_seq, limit=limit)
 
 

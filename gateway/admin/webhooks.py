@@ -1,4 +1,5 @@
-"""/admin: a project's webhook endpoints and each endpoint's delivery log, for the operator's key."""
+"""/admin: a project's webhook endpoints and each endpoint's delivery log (a failed delivery
+may be retried), for the operator's key."""
 
 from typing import Annotated
 
@@ -45,3 +46,10 @@ async def list_deliveries(
         data=[AdminWebhookDelivery.of(delivery, attempts) for delivery, attempts in deliveries],
         has_more=has_more,
     )
+
+
+@router.post("/webhook_deliveries/{delivery_id}/retry", responses=errors(400, 404))
+async def retry_delivery(delivery_id: str, session: SessionDep, actor: AdminDep) -> AdminWebhookDelivery:
+    """Send a failed delivery again at once, its retry schedule started over."""
+    delivery = await service.retry(session, actor, delivery_id)
+    return AdminWebhookDelivery.of(delivery, await delivery_log.attempts(session, delivery))

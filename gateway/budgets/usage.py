@@ -9,18 +9,17 @@ from collections.abc import Sequence
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel
-from sqlalchemy import false, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.budgets import pricing
 from gateway.errors import InvalidRequest
 from gateway.models import ChatUsage, JobCharge
+from gateway.time_window import within
 
 Grouping = Literal["project", "key", "model", "day"]
 GROUPINGS: tuple[Grouping, ...] = ("project", "key", "model", "day")
 SECONDS_PER_DAY = 86400
-# `created_at` is a 32-bit INTEGER on PostgreSQL, which refuses to compare with a wider number.
-FIRST_TIME, LAST_TIME = -(2**31), 2**31 - 1
 
 
 class UsageRow(BaseModel):
@@ -61,16 +60,7 @@ def _columns(table: Any, model_column: Any, group_by: Sequence[Grouping]) -> lis
 def _window(query: Any, table: Any, project_id: str | None, start: int | None, end: int | None) -> Any:
     if project_id is not None:
         query = query.where(table.project_id == project_id)
-    # Bounds beyond what the column holds are met by every row or by none.
-    if start is not None and start > LAST_TIME:
-        query = query.where(false())
-    elif start is not None and start > FIRST_TIME:
-        query = query.where(table.created_at >= start)
-    if end is not None and end <= FIRST_TIME:
-        query = query.where(false())
-    elif end is not None and end <= LAST_TIME:
-        query = query.where(table.created_at < end)
-    return query
+    return within(query, table.created_at, start, end)
 
 
 async def report(

@@ -23,3 +23,7 @@ async def page(
     )
     attempts = await repository.attempts_of(session, [delivery.id for delivery in deliveries])
     return [(delivery, attempts[delivery.id]) for delivery in deliveries], has_more
+
+
+async def attempts(session: AsyncSession, delivery: WebhookDelivery) -> list[WebhookAttempt]:
+    return (await repository.attempts_of(session, [delivery.id]))[delivery.id]

@@ -131,6 +131,10 @@ async def take_due(session: AsyncSession, now_ms: int, limit: int) -> list[str]:
     return delivery_ids
 
 
+async def delivery(session: AsyncSession, delivery_id: str) -> WebhookDelivery | None:
+    return await session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
+
+
 def deliveries_query(endpoint_id: str) -> Select[Any]:
     return select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
 

@@ -7,13 +7,14 @@ import time
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import audit, ids
+from gateway import audit, db, ids
 from gateway.errors import InvalidRequest, NotFound
-from gateway.models import Project, WebhookEndpoint
+from gateway.models import Project, WebhookDelivery, WebhookEndpoint
+from gateway.task_names import DELIVER_WEBHOOK
 from gateway.webhooks import events, repository
 
 MAX_URL_CHARS = 2048
-CREATED, DISABLED = "webhook.created", "webhook.disabled"
+CREATED, DISABLED, RETRIED = "webhook.created", "webhook.disabled", "webhook.delivery_retried"
 
 
 def new_endpoint_id() -> str:
@@ -72,6 +73,30 @@ async def disable(session: AsyncSession, actor: str, endpoint_id: str) -> Webhoo
     await repository.fail_pending(session, endpoint.id)
     audit.record(session, actor, DISABLED, project_id=endpoint.project_id, object_id=endpoint.id)
     return endpoint
+
+
+async def retry(session: AsyncSession, actor: str, delivery_id: str) -> WebhookDelivery:
+    """Send a failed delivery again at once, under the same `webhook-id`, with its retry schedule
+    started over; its earlier attempts stay in the log."""
+    delivery = await repository.delivery(session, delivery_id)
+    if delivery is None:
+        raise NotFound(f"No such webhook delivery: {delivery_id}", param="delivery_id")
+    if delivery.status != repository.FAILED:
+        raise InvalidRequest(
+            f"Only a failed delivery can be retried; {delivery_id} is {delivery.status}.", param="delivery_id"
+        )
+    endpoint = await get(session, delivery.endpoint_id)
+    if endpoint.disabled_at is not None:
+        raise InvalidRequest(
+            f"The endpoint {endpoint.id} is disabled: its deliveries are not sent.", param="delivery_id"
+        )
+    delivery.status = repository.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at_ms = int(time.time() * 1000) + repository.DISPATCH_GRACE_MS
+    delivery.locked_until = None
+    db.enqueue(session, DELIVER_WEBHOOK, delivery.id)
+    audit.record(session, actor, RETRIED, project_id=delivery.project_id, object_id=delivery.id)
+    return delivery
 
 
 async def _require_project(session: AsyncSession, project_id: str) -> None:

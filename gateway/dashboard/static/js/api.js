@@ -10,7 +10,7 @@ class ApiError extends Error {
   }
 }
 
-function refused(status, body) {
+export function refused(status, body) {
   if (status === 401 && apiKey()) {
     signOut();
     window.dispatchEvent(new CustomEvent(SIGNED_OUT_EVENT, { detail: body?.error?.message }));

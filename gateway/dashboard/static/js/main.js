@@ -1,4 +1,5 @@
 // The dashboard's router: paths under /dashboard/ map to pages, rendered into <main>.
+import { ADMIN_ROUTES, showNav, wrongArea } from "./admin_area.js";
 import { SIGNED_OUT_EVENT } from "./api.js";
 import { h } from "./dom.js";
 import * as evalPage from "./pages/eval.js";
@@ -19,6 +20,7 @@ const ROUTES = [
   [/^playground$/, playgroundPage],
   [/^evals$/, evalsPage],
   [/^evals\/(?<evalId>[^/]+)$/, evalPage],
+  ...ADMIN_ROUTES,
 ];
 
 const main = document.getElementById("main");
@@ -51,8 +53,13 @@ function render({ notice } = {}) {
     history.replaceState(null, "", new URL(`sign-in${next}`, document.baseURI));
     return render({ notice });
   }
+  const home = wrongArea(path);
+  if (home) {
+    history.replaceState(null, "", new URL(home, document.baseURI));
+    return render({ notice });
+  }
   topbar.hidden = !apiKey();
-  const section = path.split("/")[0] || "jobs";
+  const section = showNav(topbar, path);
   for (const navLink of topbar.querySelectorAll("nav a")) {
     if (navLink.dataset.section === section) navLink.setAttribute("aria-current", "page");
     else navLink.removeAttribute("aria-current");

@@ -1,10 +1,23 @@
-// Sign in with a project's API key; it is checked against /v1/models before it is kept.
+// Sign in with a project's API key, checked against /v1/models before it is kept, or with the
+// operator's admin key, checked against /admin/projects, which opens the admin pages.
+import { adminRequest } from "../admin_api.js";
 import { request } from "../api.js";
 import { h } from "../dom.js";
 import { signIn } from "../session.js";
 
 function sameOrigin(path) {
   return path && new URL(path, document.baseURI).origin === location.origin ? path : null;
+}
+
+/** Whether the call succeeds; false when the key is refused, any other error thrown. */
+async function accepted(call) {
+  try {
+    await call();
+    return true;
+  } catch (error) {
+    if (error.status === 401) return false;
+    throw error;
+  }
 }
 
 export function render(view, { query, notice, navigate, setTitle }) {
@@ -31,7 +44,8 @@ export function render(view, { query, notice, navigate, setTitle }) {
       { id: "api-key-help", class: "hint" },
       "An operator creates keys with ",
       h("code", {}, "ftgate keys create --project NAME"),
-      ". The key stays in this tab's session storage and is sent only to this gateway.",
+      "; the operator's admin key opens the admin pages. ",
+      "The key stays in this tab's session storage and is sent only to this gateway.",
     ),
     message,
     submit,
@@ -42,9 +56,10 @@ export function render(view, { query, notice, navigate, setTitle }) {
     submit.disabled = true;
     message.hidden = true;
     try {
-      await request("/models", { key });
-      signIn(key);
-      navigate(sameOrigin(query.get("next")) ?? "jobs", { replace: true });
+      const admin = !(await accepted(() => request("/models", { key })));
+      if (admin) await adminRequest("/projects", { key });
+      signIn(key, { admin });
+      navigate(sameOrigin(query.get("next")) ?? (admin ? "admin/projects" : "jobs"), { replace: true });
     } catch (error) {
       message.textContent =
         error.status === 401 ? "That key was not accepted. Check it and try again." : error.message;

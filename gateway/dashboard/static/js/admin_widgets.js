@@ -1,0 +1,62 @@
+// Pieces the admin pages share: the project picker, the secret shown once, tables as cards.
+import { h, table } from "./dom.js";
+import { copyButton } from "./widgets.js";
+
+/** A <select> of the projects, `selected` chosen; `onChange(projectId)` ("" for all, where
+ *  `allLabel` offers all). */
+export function projectPicker(projects, selected, onChange, { allLabel } = {}) {
+  const select = h(
+    "select",
+    { id: "project-picker", name: "project" },
+    allLabel ? h("option", { value: "" }, allLabel) : null,
+    projects.map((project) =>
+      h("option", { value: project.id, selected: project.id === selected }, project.name),
+    ),
+  );
+  select.addEventListener("change", () => onChange(select.value));
+  return h("div", { class: "field inline-field" }, h("label", { for: "project-picker" }, "Project"), select);
+}
+
+/** A secret the API shows in one answer only: shown with a copy button and that warning. */
+export function secretOnce(title, secret) {
+  return h(
+    "div",
+    { class: "secret-once notice", role: "status" },
+    h("strong", {}, title),
+    h("p", {}, "Copy it now: it is shown this once and never again."),
+    h(
+      "div",
+      { class: "secret-value" },
+      h("code", { class: "id" }, secret),
+      copyButton(secret, "Copy secret"),
+    ),
+  );
+}
+
+/** Unix seconds of the start of a `yyyy-mm-dd` day (UTC), or undefined for "". */
+export function dayStart(day) {
+  return day ? Date.parse(`${day}T00:00:00Z`) / 1000 : undefined;
+}
+
+/** `yyyy-mm-dd` of the UTC day `days` before today. */
+export function daysAgo(days) {
+  return new Date(Date.now() - days * 86400_000).toISOString().slice(0, 10);
+}
+
+/** An admin page's project from `?project=`, else the first project; null when there is none. */
+export function chosenProject(projects, search) {
+  const wanted = search.get("project");
+  return projects.find((project) => project.id === wanted) ?? projects[0] ?? null;
+}
+
+/** dom.js's table, whose rows read as cards on narrow screens: each cell carries its column's
+ *  label. */
+export function cardTable(spec) {
+  const node = table(spec);
+  if (node.tagName !== "DIV") return node;
+  node.classList.add("card-rows");
+  for (const row of node.querySelectorAll("tbody tr")) {
+    row.querySelectorAll("td").forEach((cell, index) => (cell.dataset.label = spec.columns[index].label));
+  }
+  return node;
+}
