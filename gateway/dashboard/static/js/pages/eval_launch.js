@@ -1,0 +1,3 @@
+export function render(view) {
+  view.append("…");
+}
