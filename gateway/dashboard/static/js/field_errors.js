@@ -15,9 +15,9 @@ export function field({ id, label, control, hint, extra }) {
     { class: "field", dataset: { field: id } },
     label ? h("label", { for: id }, label) : null,
     control,
-    hintNode,
-    extra,
     error,
+    extra,
+    hintNode,
   );
   return {
     element,

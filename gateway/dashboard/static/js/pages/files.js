@@ -171,7 +171,12 @@ function jobSection(file, report, models, otherFiles, navigate) {
     h("div", { class: "field" }, h("label", { for: "job-suffix" }, "Suffix"), suffix),
     h("div", { class: "field" }, h("label", { for: "job-validation" }, "Validation file"), validation),
     message,
-    submit,
+    h(
+      "div",
+      { class: "form-actions" },
+      submit,
+      h("a", { class: "button quiet", href: `jobs/new?training_file=${file.id}` }, "All settings…"),
+    ),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
