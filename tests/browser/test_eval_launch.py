@@ -61,4 +61,5 @@ def test_a_run_on_a_chosen_model_is_launched_and_compared(dashboard: Dashboard, 
     assert run.data_source.input_messages.template[0].content.text == "Answer in one word. {{item.question}}"
     expect(page.get_by_role("heading", name="tiny")).to_be_visible()
     expect(page.locator(".report-slot")).to_contain_text("B: tiny")
+    expect(page.locator(".report-slot")).not_to_contain_text("in progress")
     dashboard.screenshot("eval-launched")
