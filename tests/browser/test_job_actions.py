@@ -31,6 +31,7 @@ def test_pause_resume_and_cancel_follow_the_status(dashboard: Dashboard, server:
     expect(resume).to_be_enabled()
     expect(pause).to_be_disabled()
     expect(page.locator("#events")).to_contain_text("Fine-tuning job paused")
+    expect(page.locator(".job-details")).to_contain_text("None while paused")
 
     resume.click()
     expect(status).not_to_have_text("paused")
