@@ -15,6 +15,10 @@ from tests.support.server import RunningServer
 pytestmark = [needs_chromium, on_sqlite]
 
 PHONE = {"width": 390, "height": 844}
+LOSS_CHART = """() => {
+    const chart = Chart.getChart(document.querySelector("#loss-chart canvas"));
+    return [chart.options.scales.y.type, chart.data.datasets[0].data.map((point) => point.y)];
+}"""
 SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
@@ -72,3 +76,12 @@ def test_a_finished_job_fits_a_phone(phone: Dashboard, server: RunningServer):
         expect(page.locator(f"#{action}-job")).to_be_hidden()
     assert_fits(phone)
     phone.screenshot("phone-job")
+
+    scale, raw = page.evaluate(LOSS_CHART)
+    page.get_by_label("Log scale").check()
+    page.get_by_label("Loss: smoothing").fill("0.9")
+    expect(page.locator("#loss-chart output")).to_have_text("0.90")
+    log_scale, smooth = page.evaluate(LOSS_CHART)
+    assert (scale, log_scale) == ("linear", "logarithmic")
+    assert len(smooth) == len(raw) and smooth[0] == pytest.approx(raw[0])
+    assert max(smooth) - min(smooth) < max(raw) - min(raw)
