@@ -18,6 +18,7 @@ from gateway.files.upload import UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT
 from gateway.fine_tuning.router import router as fine_tuning_router
 from gateway.graders.router import router as graders_router
 from gateway.home.router import router as home_router
+from gateway.models_api.base_models import router as base_models_router
 from gateway.models_api.router import router as models_router
 from gateway.observability.http_metrics import HttpMetricsMiddleware
 from gateway.observability.router import health_router, metrics_router
@@ -64,6 +65,7 @@ def create_app(
         graders_router,
         evals_router,
         models_router,
+        base_models_router,
         chat_router,
         dashboard_router,
         webhook_intake_router,

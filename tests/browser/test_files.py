@@ -65,6 +65,7 @@ def test_an_uploaded_file_shows_its_report_and_a_quote(dashboard: Dashboard, ser
     files = page.get_by_role("table", name="Training files")
     expect(files.get_by_role("row")).to_have_count(2)
     expect(files.get_by_role("link", name="elle-limericks.jsonl")).to_have_attribute("aria-current", "true")
+    expect(files.locator("td[data-label='Validation']")).to_have_text("Ready")
     dashboard.screenshot("files-report")
 
 
@@ -85,6 +86,7 @@ def test_a_dropped_file_shows_its_problems_by_line_and_can_be_deleted(
     dashboard.screenshot("files-problems")
 
     files = page.get_by_role("table", name="Training files")
+    expect(files.locator("td[data-label='Validation']")).to_have_text("1 problem")
     delete = files.get_by_role("row", name=re.compile("broken.jsonl")).get_by_role("button")
     delete.click()
     expect(delete).to_have_text("Confirm delete")

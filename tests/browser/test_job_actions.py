@@ -1,4 +1,5 @@
-"""Pause, resume and cancel from the job page, each enabled only where the job's status allows it."""
+"""Pause, resume and cancel from the job page, each enabled only where the job's status allows it,
+and none shown once the job has finished."""
 
 import openai
 from playwright.sync_api import expect
@@ -30,6 +31,7 @@ def test_pause_resume_and_cancel_follow_the_status(dashboard: Dashboard, server:
     expect(resume).to_be_enabled()
     expect(pause).to_be_disabled()
     expect(page.locator("#events")).to_contain_text("Fine-tuning job paused")
+    expect(page.locator(".job-details")).to_contain_text("None while paused")
 
     resume.click()
     expect(status).not_to_have_text("paused")
@@ -41,4 +43,4 @@ def test_pause_resume_and_cancel_follow_the_status(dashboard: Dashboard, server:
     cancel.click()
     expect(status).to_have_text("cancelled", timeout=30_000)
     for button in (pause, resume, cancel):
-        expect(button).to_be_disabled()
+        expect(button).to_be_hidden()

@@ -50,3 +50,51 @@ def test_jobs_are_paged_newest_first_and_filtered_by_status(dashboard: Dashboard
     expect(rows.last).to_contain_text(jobs[0])
     page.get_by_label("Status").select_option("succeeded")
     expect(page.get_by_text("No succeeded jobs.")).to_be_visible()
+
+
+def test_jobs_are_found_by_model_suffix_and_metadata(dashboard: Dashboard, server: RunningServer):
+    key = project_key(server)
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=key, max_retries=0)
+    file_id = upload(client, "elle-limericks.jsonl")
+    made = {
+        (model, suffix, team): client.fine_tuning.jobs.create(
+            model=model, training_file=file_id, suffix=suffix, metadata={"team": team}
+        ).id
+        for model, suffix, team in [
+            ("gpt-4o-mini", "alpha", "nlp"),
+            ("gpt-4.1-nano", "beta", "nlp"),
+            ("gpt-4.1-nano", "alphabet", "vision"),
+        ]
+    }
+
+    dashboard.sign_in(key)
+    page = dashboard.page
+    table = page.get_by_role("table", name="Fine-tuning jobs")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    expect(table.get_by_role("columnheader", name="Fine-tuned model")).to_be_visible()
+
+    page.get_by_label("Search").fill("alpha")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/jobs\?q=alpha$"))
+    expect(rows).to_have_count(2)
+    page.get_by_label("Metadata").fill("team=vision")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(made[("gpt-4.1-nano", "alphabet", "vision")])
+
+    page.get_by_label("Search").fill("nano")
+    page.get_by_label("Metadata").fill("team=nlp")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(made[("gpt-4.1-nano", "beta", "nlp")])
+    dashboard.screenshot("jobs-filtered")
+
+    page.get_by_label("Metadata").fill("team")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("Write metadata as key=value")).to_be_visible()
+    expect(page.get_by_label("Metadata")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Search").fill("nobody")
+    page.get_by_label("Metadata").fill("")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("No jobs match these filters.")).to_be_visible()

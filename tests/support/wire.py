@@ -26,6 +26,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
     ("GET", re.compile(rf"/v1/fine_tuning/jobs/{ID}/events"), "ListFineTuningJobEventsResponse"),
     ("GET", re.compile(rf"/v1/fine_tuning/jobs/{ID}/checkpoints"), "ListFineTuningJobCheckpointsResponse"),
     ("GET", re.compile(r"/v1/models"), "ListModelsResponse"),
+    ("GET", re.compile(r"/v1/base_models"), None),
     ("GET", re.compile(r"/v1/models/.+/weights"), None),
     ("GET", re.compile(r"/v1/models/.+"), "Model"),
     ("DELETE", re.compile(r"/v1/models/.+"), "DeleteModelResponse"),

@@ -32,7 +32,12 @@ MIRRORED = {
     "/evals/{eval_id}/runs/{run_id}/output_items",
     "/evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}",
 }
-FTGATE_ONLY = {"/files/{file_id}/validation", "/files/{file_id}/quote", "/models/{model}/weights"}
+FTGATE_ONLY = {
+    "/files/{file_id}/validation",
+    "/files/{file_id}/quote",
+    "/models/{model}/weights",
+    "/base_models",
+}
 
 
 def load_script():

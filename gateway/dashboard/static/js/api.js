@@ -7,6 +7,7 @@ class ApiError extends Error {
   constructor(status, body) {
     super(body?.error?.message || `The gateway answered ${status}.`);
     this.status = status;
+    this.param = body?.error?.param ?? null;
   }
 }
 

@@ -32,3 +32,18 @@ export function trainingCost(trainedTokens, pricePer1m) {
   if (trainedTokens === null || trainedTokens === undefined || pricePer1m === null) return null;
   return (trainedTokens * pricePer1m) / 1_000_000;
 }
+
+/** The base models that can run here, local ones first, each with where it runs (`provider`). */
+export async function listBaseModels() {
+  const { data } = await request("/base_models");
+  return data;
+}
+
+export function whereRuns(model) {
+  return model.provider === "local" ? "Here (local)" : `Upstream: ${model.provider}`;
+}
+
+/** The base model of a fine-tuned model or checkpoint, `ft:{base}:…`; a base model's own name. */
+export function baseOf(name) {
+  return name.startsWith("ft:") ? name.split(":")[1] : name;
+}

@@ -55,7 +55,9 @@ export function table({ caption, columns, rows, empty }) {
           h(
             "tr",
             {},
-            columns.map((column) => h("td", { class: column.class }, column.cell(row))),
+            columns.map((column) =>
+              h("td", { class: column.class, "data-label": column.label }, column.cell(row)),
+            ),
           ),
         ),
       ),

@@ -3,10 +3,13 @@ import { ADMIN_ROUTES, showNav, wrongArea } from "./admin_area.js";
 import { SIGNED_OUT_EVENT } from "./api.js";
 import { h } from "./dom.js";
 import * as evalPage from "./pages/eval.js";
+import * as evalLaunchPage from "./pages/eval_launch.js";
 import * as evalsPage from "./pages/evals.js";
 import * as filesPage from "./pages/files.js";
 import * as jobPage from "./pages/job.js";
+import * as jobFormPage from "./pages/job_form.js";
 import * as jobsPage from "./pages/jobs.js";
+import * as modelsPage from "./pages/models.js";
 import * as playgroundPage from "./pages/playground.js";
 import * as signInPage from "./pages/sign_in.js";
 import { apiKey, signOut } from "./session.js";
@@ -15,11 +18,14 @@ const ROOT = "/dashboard/";
 const ROUTES = [
   [/^sign-in$/, signInPage],
   [/^(jobs)?$/, jobsPage],
+  [/^jobs\/new$/, jobFormPage],
   [/^jobs\/(?<jobId>[^/]+)$/, jobPage],
   [/^files(\/(?<fileId>[^/]+))?$/, filesPage],
   [/^playground$/, playgroundPage],
   [/^evals$/, evalsPage],
   [/^evals\/(?<evalId>[^/]+)$/, evalPage],
+  [/^evals\/(?<evalId>[^/]+)\/runs\/new$/, evalLaunchPage],
+  [/^models$/, modelsPage],
   ...ADMIN_ROUTES,
 ];
 

@@ -62,6 +62,11 @@ export async function render(view, { params, query: search, signal, navigate, se
         h("p", { class: "crumbs" }, h("a", { href: "evals" }, "Evals"), " / ", code(evaluation.id)),
         h("h1", { tabindex: "-1" }, evaluation.name),
       ),
+      h(
+        "div",
+        { class: "actions" },
+        h("a", { class: "button primary", href: `evals/${evalId}/runs/new` }, "New run"),
+      ),
     ),
     h(
       "div",

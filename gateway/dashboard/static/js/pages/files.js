@@ -3,6 +3,7 @@ import { query, request } from "../api.js";
 import { listModels } from "../catalog.js";
 import { facts, h, replace, table } from "../dom.js";
 import { bytes, dateTime, integer, usd } from "../format.js";
+import { validationBadge } from "../file_checks.js";
 import { dropZone } from "../upload.js";
 import { code, confirmingButton, errorNotice, loading, pageHeader } from "../widgets.js";
 
@@ -26,7 +27,7 @@ function filesTable(files, selectedId, onDelete) {
       { label: "ID", cell: (file) => code(file.id) },
       { label: "Size", class: "number", cell: (file) => bytes(file.bytes) },
       { label: "Uploaded", cell: (file) => dateTime(file.created_at) },
-      { label: "Status", cell: (file) => file.status },
+      { label: "Validation", cell: validationBadge },
       {
         label: "Actions",
         class: "actions-cell",
@@ -170,7 +171,12 @@ function jobSection(file, report, models, otherFiles, navigate) {
     h("div", { class: "field" }, h("label", { for: "job-suffix" }, "Suffix"), suffix),
     h("div", { class: "field" }, h("label", { for: "job-validation" }, "Validation file"), validation),
     message,
-    submit,
+    h(
+      "div",
+      { class: "form-actions" },
+      submit,
+      h("a", { class: "button quiet", href: `jobs/new?training_file=${file.id}` }, "All settings…"),
+    ),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

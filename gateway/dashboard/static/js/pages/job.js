@@ -4,6 +4,7 @@ import { ACCURACY_SERIES, LOSS_SERIES, MetricsChart } from "../charts.js";
 import { h, replace } from "../dom.js";
 import { TERMINAL_STATUSES } from "../format.js";
 import { EventFeed } from "../job_feed.js";
+import { StepPace, estimatedFinish } from "../job_pace.js";
 import { confirmingButton, errorNotice, loading, statusBadge } from "../widgets.js";
 import { checkpointsTable, costText, details, eventItem, modelBanner } from "./job_sections.js";
 
@@ -17,7 +18,8 @@ export function render(view, { params, signal, setTitle }) {
   const { jobId } = params;
   setTitle(jobId);
   const feed = new EventFeed(jobId);
-  const lossChart = new MetricsChart({ id: "loss-chart", title: "Loss", series: LOSS_SERIES });
+  const pace = new StepPace();
+  const lossChart = new MetricsChart({ id: "loss-chart", title: "Loss", series: LOSS_SERIES, logScale: true });
   const accuracyChart = new MetricsChart({
     id: "accuracy-chart",
     title: "Token accuracy",
@@ -52,6 +54,7 @@ export function render(view, { params, signal, setTitle }) {
   buttons.cancel.id = "cancel-job";
   buttons.cancel.disabled = true;
 
+  const actions = h("div", { class: "actions", hidden: true }, buttons.pause, buttons.resume, buttons.cancel);
   const banner = h("div", { class: "banner-slot" });
   const summary = h("div", {}, loading("Loading job"));
   const checkpoints = h("div", {}, loading("Loading checkpoints"));
@@ -76,7 +79,7 @@ export function render(view, { params, signal, setTitle }) {
         h("h1", { tabindex: "-1", class: "id-title" }, jobId),
       ),
       status,
-      h("div", { class: "actions" }, buttons.pause, buttons.resume, buttons.cancel),
+      actions,
     ),
     actionError,
     banner,
@@ -163,13 +166,16 @@ export function render(view, { params, signal, setTitle }) {
     if (signal.aborted) return;
 
     const metrics = events.filter((event) => event.type === "metrics");
+    if (job.status === "paused") pace.forget();
+    else pace.add(metrics);
     lossChart.add(metrics);
     accuracyChart.add(metrics);
     timeline.prepend(...events.reverse().map(eventItem));
     eventTotal += events.length;
     eventCount.textContent = `(${eventTotal})`;
 
-    const snapshot = JSON.stringify(job);
+    const finish = estimatedFinish(job, pace);
+    const snapshot = JSON.stringify([job, finish]);
     if (snapshot !== shownJob) {
       shownJob = snapshot;
       const basis = `${job.trained_tokens} ${TERMINAL_STATUSES.has(job.status)}`;
@@ -178,7 +184,9 @@ export function render(view, { params, signal, setTitle }) {
       cost.text.then((text) => (costSlot.textContent = text));
       replace(status, statusBadge(job.status));
       replace(banner, modelBanner(job));
-      replace(summary, details(job, costSlot));
+      replace(summary, details(job, costSlot, finish));
+      // A finished job takes no more actions: none is shown.
+      actions.hidden = TERMINAL_STATUSES.has(job.status);
       for (const [action, allowed] of Object.entries(ACTIONS))
         buttons[action].disabled = !allowed.has(job.status);
     }

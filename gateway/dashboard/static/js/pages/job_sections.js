@@ -52,7 +52,7 @@ export async function costText(job) {
   return estimate ? `≈ ${usd(estimate.estimated_cost)} (estimate)` : "—";
 }
 
-export function details(job, cost) {
+export function details(job, cost, finish) {
   const settings = hyperparameters(job);
   const fileLink = (id) => (id ? h("a", { href: `files/${id}` }, code(id)) : null);
   const running = !TERMINAL_STATUSES.has(job.status);
@@ -69,7 +69,7 @@ export function details(job, cost) {
     ["Validation file", fileLink(job.validation_file) ?? "—"],
     ["Created", dateTime(job.created_at)],
     running
-      ? ["Estimated finish", job.estimated_finish ? dateTime(job.estimated_finish) : "—"]
+      ? ["Estimated finish", finish]
       : ["Finished", dateTime(job.finished_at)],
     ["Duration", duration(jobDuration(job))],
     ["Trained tokens", integer(job.trained_tokens)],
