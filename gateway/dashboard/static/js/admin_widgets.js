@@ -1,6 +1,7 @@
 // Pieces the admin pages share: the project picker, the secret shown once, tables as cards.
-import { h, table } from "./dom.js";
-import { copyButton } from "./widgets.js";
+import { listProjects } from "./admin_api.js";
+import { h, replace, table } from "./dom.js";
+import { copyButton, errorNotice } from "./widgets.js";
 
 /** A <select> of the projects, `selected` chosen; `onChange(projectId)` ("" for all, where
  *  `allLabel` offers all). */
@@ -43,10 +44,25 @@ export function daysAgo(days) {
   return new Date(Date.now() - days * 86400_000).toISOString().slice(0, 10);
 }
 
-/** An admin page's project from `?project=`, else the first project; null when there is none. */
-export function chosenProject(projects, search) {
-  const wanted = search.get("project");
-  return projects.find((project) => project.id === wanted) ?? projects[0] ?? null;
+/** Opens an admin page on one project: `?project=`'s, else the first. Its picker goes in
+ *  `pickerSlot` and moves the page at `path` to the project picked; `show(project)` fills it. */
+export function openOnProject({ search, signal, navigate, path, body, pickerSlot, show }) {
+  listProjects()
+    .then(async (projects) => {
+      if (signal.aborted) return;
+      const wanted = search.get("project");
+      const project = projects.find((each) => each.id === wanted) ?? projects[0];
+      if (!project) {
+        replace(body, h("p", { class: "empty" }, "No projects yet."));
+        return;
+      }
+      replace(
+        pickerSlot,
+        projectPicker(projects, project.id, (id) => navigate(`${path}?project=${id}`)),
+      );
+      await show(project);
+    })
+    .catch((error) => signal.aborted || replace(body, errorNotice(error)));
 }
 
 /** dom.js's table, whose rows read as cards on narrow screens: each cell carries its column's

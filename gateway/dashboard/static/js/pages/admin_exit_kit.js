@@ -1,10 +1,10 @@
 // The OpenAI exit kit of a project: the imports of its OpenAI history, the chats captured per
 // model, the replacements trained, and the aliases that move a model's traffic at their cutover.
-import { adminRequest, listProjects } from "../admin_api.js";
-import { cardTable, chosenProject, projectPicker } from "../admin_widgets.js";
+import { adminRequest } from "../admin_api.js";
+import { cardTable, openOnProject } from "../admin_widgets.js";
 import { h, replace } from "../dom.js";
 import { bytes, dateTime, integer, percent } from "../format.js";
-import { code, errorNotice, loading, pageHeader } from "../widgets.js";
+import { code, loading, pageHeader } from "../widgets.js";
 
 function section(id, title, hint, content) {
   return h(
@@ -163,19 +163,5 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
     body.setAttribute("aria-busy", "false");
   }
 
-  listProjects()
-    .then(async (projects) => {
-      if (signal.aborted) return;
-      const project = chosenProject(projects, search);
-      if (!project) {
-        replace(body, h("p", { class: "empty" }, "No projects yet."));
-        return;
-      }
-      replace(
-        pickerSlot,
-        projectPicker(projects, project.id, (id) => navigate(`admin/exit-kit?project=${id}`)),
-      );
-      await show(project);
-    })
-    .catch((error) => signal.aborted || replace(body, errorNotice(error)));
+  openOnProject({ search, signal, navigate, path: "admin/exit-kit", body, pickerSlot, show });
 }

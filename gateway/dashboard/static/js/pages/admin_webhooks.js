@@ -1,7 +1,7 @@
 // A project's webhook endpoints (a new one's signing secret shown once, disable) and the chosen
 // endpoint's delivery log, each delivery with its attempts; a failed delivery is sent again.
-import { adminRequest, listProjects } from "../admin_api.js";
-import { cardTable, chosenProject, projectPicker, secretOnce } from "../admin_widgets.js";
+import { adminRequest } from "../admin_api.js";
+import { cardTable, openOnProject, secretOnce } from "../admin_widgets.js";
 import { h, replace } from "../dom.js";
 import { dateTime } from "../format.js";
 import { code, confirmingButton, cursorPager, errorNotice, loading, pageHeader } from "../widgets.js";
@@ -223,19 +223,5 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
     );
   }
 
-  listProjects()
-    .then(async (projects) => {
-      if (signal.aborted) return;
-      const project = chosenProject(projects, search);
-      if (!project) {
-        replace(body, h("p", { class: "empty" }, "No projects yet."));
-        return;
-      }
-      replace(
-        pickerSlot,
-        projectPicker(projects, project.id, (id) => navigate(`admin/webhooks?project=${id}`)),
-      );
-      await reload(project);
-    })
-    .catch((error) => signal.aborted || replace(body, errorNotice(error)));
+  openOnProject({ search, signal, navigate, path: "admin/webhooks", body, pickerSlot, show: reload });
 }
