@@ -1,6 +1,5 @@
 """Limits set straight in the database, for tests that need a key or a project held to some."""
 
-import asyncio
 from typing import Any
 
 from sqlalchemy import select, update
@@ -8,6 +7,7 @@ from sqlalchemy import select, update
 from gateway import db
 from gateway.models import ApiKey, Project
 from gateway.projects import hash_key
+from tests.support.blocking import wait_for
 
 
 async def set_limits_async(
@@ -45,4 +45,4 @@ def set_limits(
     key: dict[str, Any] | None = None,
     project: dict[str, Any] | None = None,
 ) -> str:
-    return asyncio.run(set_limits_async(database_url, secret, key=key, project=project))
+    return wait_for(set_limits_async(database_url, secret, key=key, project=project))

@@ -1,7 +1,6 @@
 """Write what a provider will write (a finished job, its checkpoints) straight into the
 database, so the read API can be tested before any provider exists."""
 
-import asyncio
 import time
 
 from sqlalchemy import update
@@ -10,10 +9,11 @@ from gateway import ids
 from gateway.models import Job, JobCheckpoint
 from gateway.runtime import build_runtime
 from gateway.settings import Settings
+from tests.support.blocking import wait_for
 
 
 def finish_job(settings: Settings, job_id: str, steps: list[int], model_name: str) -> None:
-    asyncio.run(_finish_job(settings, job_id, steps, model_name))
+    wait_for(_finish_job(settings, job_id, steps, model_name))
 
 
 async def _finish_job(settings: Settings, job_id: str, steps: list[int], model_name: str) -> None:

@@ -1,6 +1,5 @@
 """A real ftgate server on loopback, in a thread, for tests that drive it like a client would."""
 
-import asyncio
 import socket
 import threading
 import time
@@ -14,6 +13,7 @@ from gateway import migrations
 from gateway.cli import create_project_key
 from gateway.main import build_app
 from gateway.settings import Settings
+from tests.support.blocking import off_loop, wait_for
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class RunningServer:
     settings: Settings
 
     def create_key(self, project_name: str) -> str:
-        return asyncio.run(create_project_key(self.settings, project_name))
+        return wait_for(create_project_key(self.settings, project_name))
 
 
 def free_port() -> int:
@@ -34,7 +34,7 @@ def free_port() -> int:
 @contextmanager
 def serve(settings: Settings) -> Iterator[RunningServer]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrations.upgrade(settings.database_url)
+    off_loop(migrations.upgrade, settings.database_url)
     port = free_port()
     config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

@@ -2,7 +2,6 @@
 on the spot where the local trainer saves them (`gateway.artifacts`). No training runs, so no
 background trainer can race the test: the job is born `succeeded`."""
 
-import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from gateway.models import Job, JobCheckpoint
 from gateway.projects import find_caller, hash_key
 from gateway.runtime import build_runtime
 from gateway.settings import Settings
+from tests.support.blocking import wait_for
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def seed_tuned_model(
     job_id = ids.new_job_id()
     name = f"ft:{base}:seeded:{suffix}:{ids.random_base62(8)}"
     checkpoints = {step: f"{name}:ckpt-step-{step}" for step in steps}
-    asyncio.run(_insert(settings, api_key, job_id, base, name, checkpoints, provider))
+    wait_for(_insert(settings, api_key, job_id, base, name, checkpoints, provider))
     assert settings.artifacts_dir is not None
     if base_path is None:
         return TunedModel(job_id=job_id, name=name, checkpoints=checkpoints)

@@ -16,11 +16,20 @@ function templateText(run, role) {
   return message?.content?.text ?? (typeof message?.content === "string" ? message.content : "");
 }
 
-function firstField(evaluation) {
+/**
+ * The item field a prompt most likely asks about: a string field that no criterion grades
+ * against, in the schema's `required` order (PostgreSQL keeps arrays in order, not object keys).
+ */
+function promptField(evaluation) {
   // The eval's schema wraps the item's: {properties: {item: {…}, sample: {…}}}.
   const config = evaluation.data_source_config ?? {};
-  const properties = config.schema?.properties?.item?.properties ?? config.item_schema?.properties ?? {};
-  const name = Object.keys(properties).find((key) => properties[key].type === "string");
+  const schema = config.schema?.properties?.item ?? config.item_schema ?? {};
+  const properties = schema.properties ?? {};
+  const names = [...new Set([...(schema.required ?? []), ...Object.keys(properties)])].filter(
+    (name) => properties[name]?.type === "string",
+  );
+  const criteria = JSON.stringify(evaluation.testing_criteria ?? []);
+  const name = names.find((each) => !new RegExp(`item\\.${each}\\b`).test(criteria)) ?? names[0];
   return name ? `{{item.${name}}}` : "";
 }
 
@@ -146,7 +155,7 @@ export async function render(view, { params, signal, navigate, setTitle }) {
   function fillPrompt() {
     const run = chosen();
     system.control.value = templateText(run, "system") || templateText(run, "developer");
-    user.control.value = templateText(run, "user") || firstField(evaluation);
+    user.control.value = templateText(run, "user") || promptField(evaluation);
   }
   source.control.addEventListener("change", fillPrompt);
   fillPrompt();
