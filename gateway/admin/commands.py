@@ -75,8 +75,8 @@ async def usage_report(session: AsyncSession, args: argparse.Namespace) -> str:
         session,
         usage.parse_groups(args.group_by),
         project_id=project_id,
-        start=_day_start(args.since),
-        end=_day_start(args.until),
+        start=args.since,
+        end=args.until,
     )
     if args.format == "csv":
         return usage.as_csv(rows).rstrip("\n")
@@ -85,16 +85,18 @@ async def usage_report(session: AsyncSession, args: argparse.Namespace) -> str:
 
 async def audit_log(session: AsyncSession, args: argparse.Namespace) -> str:
     project_id = await project_id_of(session, args.project) if args.project else None
-    entries, _ = await service.audit_log(
-        session, service.AuditFilter(project_id=project_id), None, args.limit
-    )
+    where = service.AuditFilter(project_id, args.actor, args.action, args.since, args.until)
+    entries, _ = await service.audit_log(session, where, args.after, args.limit)
     return as_json([AdminAuditEntry.of(entry).model_dump() for entry in entries])
 
 
-def _day_start(day: str | None) -> int | None:
-    if day is None:
-        return None
-    return int(dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), dt.UTC).timestamp())
+def _unix_time(text: str) -> int:
+    """`YYYY-MM-DD` (its first second) or an ISO 8601 time, UTC unless it names its offset."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not YYYY-MM-DD or an ISO 8601 time") from None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp())
 
 
 def _add_limit_options(command: argparse.ArgumentParser) -> None:
@@ -140,12 +142,21 @@ def add_commands(commands: Any, keys: Any) -> None:
     usage_cmd = commands.add_parser("usage", help="usage and cost per project, key, model and day")
     usage_cmd.add_argument("--project", help="name or id; all projects when left out")
     usage_cmd.add_argument("--group-by", default="project,key,model,day")
-    usage_cmd.add_argument("--since", help="first day (YYYY-MM-DD, UTC)")
-    usage_cmd.add_argument("--until", help="day after the last (YYYY-MM-DD, UTC)")
+    usage_cmd.add_argument("--since", type=_unix_time, help="first day (YYYY-MM-DD, UTC)")
+    usage_cmd.add_argument("--until", type=_unix_time, help="day after the last (YYYY-MM-DD, UTC)")
     usage_cmd.add_argument("--format", choices=["json", "csv"], default="json")
     usage_cmd.set_defaults(handler=run_command(usage_report))
 
     audit = commands.add_parser("audit", help="the audit log, newest first")
     audit.add_argument("--project", help="name or id")
+    audit.add_argument("--actor", help="admin, system, cli or a key id")
+    audit.add_argument("--action", help="e.g. key.created")
+    audit.add_argument(
+        "--since", type=_unix_time, help="entries from this time on (YYYY-MM-DD or ISO 8601, UTC)"
+    )
+    audit.add_argument(
+        "--until", type=_unix_time, help="entries before this time (YYYY-MM-DD or ISO 8601, UTC)"
+    )
+    audit.add_argument("--after", metavar="ENTRY_ID", help="the page after this entry")
     audit.add_argument("--limit", type=int, default=100)
     audit.set_defaults(handler=run_command(audit_log))

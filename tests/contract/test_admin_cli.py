@@ -2,6 +2,7 @@
 the embedded default, and a key's limits holding at the API the moment the command returns."""
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -13,6 +14,7 @@ import openai
 import pytest
 
 from gateway.settings import Settings
+from tests.support.admin import ADMIN_KEY, Admin
 from tests.support.jobs import upload
 from tests.support.parked import PARKED
 from tests.support.server import serve
@@ -87,3 +89,56 @@ def test_usage_from_the_command_line_matches_the_jobs(data_dir: Path):
     assert round(float(rows[0]["reserved_usd"]) * 1e6) == 3 * round(quote["estimated_cost"] * 1e6)
     (summary,) = as_json(ftgate(data_dir, "usage", "--project", "ops", "--group-by", "project"))
     assert summary["reserved_usd"] == float(rows[0]["reserved_usd"])
+
+
+def test_the_audit_log_from_the_command_line_takes_the_admin_api_filters(data_dir: Path):
+    """Each filter of `GET /admin/audit_log` as an option of `ftgate audit`, answering the same."""
+    ftgate(data_dir, "projects", "create", "research")
+    ftgate(data_dir, "keys", "create", "--project", "research", "--name", "ana")
+    ftgate(data_dir, "projects", "create", "ops")
+    with serve(Settings(data_dir=data_dir, admin_key=ADMIN_KEY, **PARKED)) as server:
+        admin = Admin(server.base_url)
+        web = admin.create_project("web")
+        admin.create_key(web["id"], "bo")
+        by_admin = admin.audit(actor="admin", action="key.created")
+        admin.close()
+    everything = as_json(ftgate(data_dir, "audit"))
+    assert [(entry["actor"], entry["action"]) for entry in everything] == [
+        ("admin", "key.created"),
+        ("admin", "project.created"),
+        ("cli", "project.created"),
+        ("cli", "key.created"),
+        ("cli", "project.created"),
+    ]
+
+    def actions(*options: str) -> list[tuple[str, str]]:
+        return [(entry["actor"], entry["action"]) for entry in as_json(ftgate(data_dir, "audit", *options))]
+
+    assert actions("--actor", "admin") == [("admin", "key.created"), ("admin", "project.created")]
+    assert actions("--action", "key.created") == [("admin", "key.created"), ("cli", "key.created")]
+    assert actions("--project", "research", "--actor", "cli") == [
+        ("cli", "key.created"),
+        ("cli", "project.created"),
+    ]
+    assert actions("--project", "web", "--action", "project.created") == [("admin", "project.created")]
+    assert actions("--actor", "system") == []
+    assert as_json(ftgate(data_dir, "audit", "--actor", "admin", "--action", "key.created")) == by_admin
+
+    first_day, last_day = (
+        dt.datetime.fromtimestamp(everything[index]["created_at"], dt.UTC).date() for index in (-1, 0)
+    )
+    assert actions("--since", first_day.isoformat()) == actions()
+    assert actions("--until", first_day.isoformat()) == []
+    assert actions("--since", (last_day + dt.timedelta(days=1)).isoformat()) == []
+    middle = everything[2]["created_at"]
+    moment = dt.datetime.fromtimestamp(middle, dt.UTC).isoformat()
+    later = as_json(ftgate(data_dir, "audit", "--since", moment))
+    earlier = as_json(ftgate(data_dir, "audit", "--until", moment))
+    assert later + earlier == everything
+    assert all(entry["created_at"] >= middle for entry in later) and len(later) >= 3
+    assert all(entry["created_at"] < middle for entry in earlier)
+
+    first_page = as_json(ftgate(data_dir, "audit", "--limit", "2"))
+    second_page = as_json(ftgate(data_dir, "audit", "--limit", "2", "--after", first_page[-1]["id"]))
+    assert first_page + second_page == everything[:4]
+    assert "not YYYY-MM-DD" in ftgate(data_dir, "audit", "--since", "last week", check=False).stderr
