@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import TINY_MODEL, tiny_model_server
 from tests.support.admin import ADMIN_KEY, Admin
-from tests.support.dashboard import Dashboard, needs_chromium
+from tests.support.dashboard import PHONE, Dashboard, needs_chromium
 from tests.support.jobs import upload
 from tests.support.server import RunningServer
 from tests.support.webhook_receiver import WebhookReceiver
@@ -55,6 +55,10 @@ def admin(server: RunningServer) -> Iterator[Admin]:
     operator = Admin(server.base_url)
     yield operator
     operator.close()
+
+
+ONE_LINE_LINKS = """() => [...document.querySelectorAll(".topbar nav:not([hidden]) a")]
+    .every((link) => link.getClientRects().length === 1)"""
 
 
 def admin_nav(page: Page):
@@ -244,7 +248,7 @@ def test_the_exit_kit_shows_captures_and_aliases_with_their_cutover(dashboard: D
 
 def test_every_admin_page_renders_on_a_desktop_and_a_phone(dashboard: Dashboard, admin: Admin):
     project = admin.create_project(f"phone-{secrets.token_hex(3)}", spend_usd=20.0)
-    admin.create_key(project["id"], "mobile")
+    key = admin.create_key(project["id"], "mobile")
     page = dashboard.page
     sign_in_as_admin(dashboard)
     for link, heading in PAGES:
@@ -257,10 +261,20 @@ def test_every_admin_page_renders_on_a_desktop_and_a_phone(dashboard: Dashboard,
     dashboard.open("jobs")
     expect(page).to_have_url(re.compile(r"/dashboard/admin/projects$"))
 
-    page.set_viewport_size({"width": 390, "height": 844})
+    # Between a phone and a desktop the top bar's links stay whole, on a row of their own.
+    page.set_viewport_size({"width": 700, "height": 844})
+    dashboard.open("admin/audit")
+    expect(page.locator("h1")).to_be_visible()
+    for link, _ in PAGES:
+        expect(admin_nav(page).get_by_role("link", name=link)).to_be_in_viewport(ratio=1)
+    assert page.evaluate(ONE_LINE_LINKS), "a link of the top bar breaks across lines"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 700
+
+    page.set_viewport_size(PHONE)
     for path, name in [
         ("admin/projects", "projects"),
         (f"admin/projects/{project['id']}", "project"),
+        (f"admin/keys/{key['id']}", "key"),
         ("admin/usage", "usage"),
         ("admin/audit", "audit"),
         (f"admin/webhooks?project={project['id']}", "webhooks"),
@@ -269,5 +283,7 @@ def test_every_admin_page_renders_on_a_desktop_and_a_phone(dashboard: Dashboard,
         dashboard.open(path)
         expect(page.locator("h1")).to_be_visible()
         expect(page.locator('[aria-busy="true"]')).to_have_count(0)
+        for link, _ in PAGES:
+            expect(admin_nav(page).get_by_role("link", name=link)).to_be_in_viewport(ratio=1)
+        dashboard.assert_fits()
         dashboard.screenshot(f"admin-{name}-390px")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path

@@ -8,18 +8,16 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import TINY_MODEL
-from tests.support.dashboard import Dashboard, needs_chromium, on_sqlite, project_key
+from tests.support.dashboard import PHONE, Dashboard, needs_chromium, on_sqlite, project_key
 from tests.support.jobs import upload, wait_for_status
 from tests.support.server import RunningServer
 
 pytestmark = [needs_chromium, on_sqlite]
 
-PHONE = {"width": 390, "height": 844}
 LOSS_CHART = """() => {
     const chart = Chart.getChart(document.querySelector("#loss-chart canvas"));
     return [chart.options.scales.y.type, chart.data.datasets[0].data.map((point) => point.y)];
 }"""
-SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 @pytest.fixture
@@ -30,19 +28,6 @@ def phone(browser: Browser, server: RunningServer) -> Iterator[Dashboard]:
     yield dashboard
     context.close()
     assert not dashboard.unexpected_errors(), "\n".join(dashboard.unexpected_errors())
-
-
-def assert_fits(dashboard: Dashboard) -> None:
-    page = dashboard.page
-    assert page.evaluate(SIDEWAYS) == 0, "the page scrolls sideways"
-    overflowing = page.evaluate(
-        """() => [...document.querySelectorAll("main *")]
-            .filter((node) => node.getClientRects().length)
-            .filter((node) => node.getBoundingClientRect().right > innerWidth + 0.5)
-            .filter((node) => !node.closest(".visually-hidden, thead, [aria-hidden='true']"))
-            .map((node) => node.tagName + "." + node.className)"""
-    )
-    assert overflowing == [], overflowing
 
 
 def test_a_finished_job_fits_a_phone(phone: Dashboard, server: RunningServer):
@@ -65,7 +50,7 @@ def test_a_finished_job_fits_a_phone(phone: Dashboard, server: RunningServer):
     expect(row).to_contain_text(job.fine_tuned_model)
     for label in ("Job", "Status", "Base model", "Fine-tuned model", "Suffix", "Cost"):
         expect(row.locator(f"td[data-label='{label}']")).to_be_visible()
-    assert_fits(phone)
+    phone.assert_fits()
     phone.screenshot("phone-jobs")
 
     row.get_by_role("link").first.click()
@@ -74,7 +59,7 @@ def test_a_finished_job_fits_a_phone(phone: Dashboard, server: RunningServer):
     expect(page.get_by_role("table", name="Checkpoints").locator("tbody tr")).to_have_count(2)
     for action in ("pause", "resume", "cancel"):
         expect(page.locator(f"#{action}-job")).to_be_hidden()
-    assert_fits(phone)
+    phone.assert_fits()
     phone.screenshot("phone-job")
 
     scale, raw = page.evaluate(LOSS_CHART)

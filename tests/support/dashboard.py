@@ -22,6 +22,13 @@ needs_chromium = pytest.mark.skipif(
 )
 on_sqlite = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 
+PHONE = {"width": 390, "height": 844}
+PAST_THE_RIGHT_EDGE = """() => [...document.querySelectorAll("body *")]
+    .filter((node) => node.getClientRects().length)
+    .filter((node) => node.getBoundingClientRect().right > innerWidth + 0.5)
+    .filter((node) => !node.closest(".visually-hidden, thead, [aria-hidden='true']"))
+    .map((node) => node.tagName + "." + node.className)"""
+
 
 def project_key(server: RunningServer) -> str:
     """A new project's key. `create_key` runs an event loop of its own, which must be in another
@@ -66,6 +73,14 @@ class Dashboard:
 
     def go(self, section: str) -> None:
         self.page.get_by_role("navigation", name="Main").get_by_role("link", name=section).click()
+
+    def assert_fits(self) -> None:
+        """The page never scrolls sideways, and nothing on it, top bar included, reaches past the
+        right edge (hidden in a box that scrolls or clips it)."""
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= self.page.viewport_size["width"], "the page scrolls sideways"
+        overflowing = self.page.evaluate(PAST_THE_RIGHT_EDGE)
+        assert overflowing == [], overflowing
 
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
