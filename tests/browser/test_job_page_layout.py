@@ -51,6 +51,7 @@ def test_a_finished_job_fits_a_phone(phone: Dashboard, server: RunningServer):
     for label in ("Job", "Status", "Base model", "Fine-tuned model", "Suffix", "Cost"):
         expect(row.locator(f"td[data-label='{label}']")).to_be_visible()
     phone.assert_fits()
+    phone.assert_card_tables_keep_their_roles()
     phone.screenshot("phone-jobs")
 
     row.get_by_role("link").first.click()
@@ -60,6 +61,7 @@ def test_a_finished_job_fits_a_phone(phone: Dashboard, server: RunningServer):
     for action in ("pause", "resume", "cancel"):
         expect(page.locator(f"#{action}-job")).to_be_hidden()
     phone.assert_fits()
+    phone.assert_card_tables_keep_their_roles()
     phone.screenshot("phone-job")
 
     scale, raw = page.evaluate(LOSS_CHART)

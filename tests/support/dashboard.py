@@ -28,6 +28,18 @@ PAST_THE_RIGHT_EDGE = """() => [...document.querySelectorAll("body *")]
     .filter((node) => node.getBoundingClientRect().right > innerWidth + 0.5)
     .filter((node) => !node.closest(".visually-hidden, thead, [aria-hidden='true']"))
     .map((node) => node.tagName + "." + node.className)"""
+# How many tables are shown as cards (displayed as blocks), and each of their parts that lacks the
+# ARIA role which keeps it a table for screen readers.
+CARD_TABLE_PARTS_WITHOUT_ROLES = """() => {
+    const roles = {TABLE: "table", THEAD: "rowgroup", TBODY: "rowgroup", TR: "row", TH: "columnheader",
+                   TD: "cell"};
+    const cards = [...document.querySelectorAll("table")]
+        .filter((table) => getComputedStyle(table).display === "block");
+    const parts = (table) => [table, ...table.querySelectorAll("thead, tbody, tr, th, td")];
+    return [cards.length, cards.flatMap((table) => parts(table)
+        .filter((part) => part.getAttribute("role") !== roles[part.tagName])
+        .map((part) => `${part.tagName} of ${table.caption?.textContent ?? "a table"}`))];
+}"""
 
 
 def project_key(server: RunningServer) -> str:
@@ -81,6 +93,11 @@ class Dashboard:
         assert width <= self.page.viewport_size["width"], "the page scrolls sideways"
         overflowing = self.page.evaluate(PAST_THE_RIGHT_EDGE)
         assert overflowing == [], overflowing
+
+    def assert_card_tables_keep_their_roles(self, at_least: int = 1) -> None:
+        cards, without_roles = self.page.evaluate(CARD_TABLE_PARTS_WITHOUT_ROLES)
+        assert cards >= at_least, f"{cards} tables shown as cards"
+        assert without_roles == [], without_roles
 
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

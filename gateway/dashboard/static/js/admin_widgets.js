@@ -1,6 +1,6 @@
-// Pieces the admin pages share: the project picker, the secret shown once, tables as cards.
+// Pieces the admin pages share: the project picker, the secret shown once, the days of a range.
 import { listProjects } from "./admin_api.js";
-import { h, replace, table } from "./dom.js";
+import { h, replace } from "./dom.js";
 import { copyButton, errorNotice } from "./widgets.js";
 
 /** A <select> of the projects, `selected` chosen; `onChange(projectId)` ("" for all, where
@@ -63,16 +63,4 @@ export function openOnProject({ search, signal, navigate, path, body, pickerSlot
       await show(project);
     })
     .catch((error) => signal.aborted || replace(body, errorNotice(error)));
-}
-
-/** dom.js's table, whose rows read as cards on narrow screens: each cell carries its column's
- *  label. */
-export function cardTable(spec) {
-  const node = table(spec);
-  if (node.tagName !== "DIV") return node;
-  node.classList.add("card-rows");
-  for (const row of node.querySelectorAll("tbody tr")) {
-    row.querySelectorAll("td").forEach((cell, index) => (cell.dataset.label = spec.columns[index].label));
-  }
-  return node;
 }

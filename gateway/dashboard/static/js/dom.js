@@ -30,6 +30,8 @@ export function facts(pairs, className = "facts") {
   );
 }
 
+/** A table whose rows read as cards on a phone (pages.css): each cell carries its column's label,
+ *  and explicit ARIA roles keep it a table for screen readers once CSS displays it as blocks. */
 export function table({ caption, columns, rows, empty }) {
   if (rows.length === 0) return h("p", { class: "empty" }, empty);
   return h(
@@ -37,26 +39,28 @@ export function table({ caption, columns, rows, empty }) {
     { class: "table-scroll" },
     h(
       "table",
-      {},
+      { role: "table" },
       caption && h("caption", { class: "visually-hidden" }, caption),
       h(
         "thead",
-        {},
+        { role: "rowgroup" },
         h(
           "tr",
-          {},
-          columns.map((column) => h("th", { scope: "col", class: column.class }, column.label)),
+          { role: "row" },
+          columns.map((column) =>
+            h("th", { scope: "col", role: "columnheader", class: column.class }, column.label),
+          ),
         ),
       ),
       h(
         "tbody",
-        {},
+        { role: "rowgroup" },
         rows.map((row) =>
           h(
             "tr",
-            {},
+            { role: "row" },
             columns.map((column) =>
-              h("td", { class: column.class, "data-label": column.label }, column.cell(row)),
+              h("td", { role: "cell", class: column.class, "data-label": column.label }, column.cell(row)),
             ),
           ),
         ),

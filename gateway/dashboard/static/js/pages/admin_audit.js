@@ -1,7 +1,7 @@
 // The audit log, newest first, filtered by project, actor, action and days; paged with cursors.
 import { adminRequest, listProjects } from "../admin_api.js";
-import { cardTable, dayStart, projectPicker } from "../admin_widgets.js";
-import { h, replace } from "../dom.js";
+import { dayStart, projectPicker } from "../admin_widgets.js";
+import { h, replace, table } from "../dom.js";
 import { dateTime } from "../format.js";
 import { code, cursorPager, errorNotice, loading, pageHeader } from "../widgets.js";
 
@@ -128,7 +128,7 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
       if (signal.aborted) return;
       replace(
         results,
-        cardTable({ caption: "Audit log", columns, rows: page.data, empty: "No entries match." }),
+        table({ caption: "Audit log", columns, rows: page.data, empty: "No entries match." }),
       );
       results.setAttribute("aria-busy", "false");
       pager.shown(page.has_more ? page.data[page.data.length - 1].id : null);

@@ -1,8 +1,8 @@
 // The OpenAI exit kit of a project: the imports of its OpenAI history, the chats captured per
 // model, the replacements trained, and the aliases that move a model's traffic at their cutover.
 import { adminRequest } from "../admin_api.js";
-import { cardTable, openOnProject } from "../admin_widgets.js";
-import { h, replace } from "../dom.js";
+import { openOnProject } from "../admin_widgets.js";
+import { h, replace, table } from "../dom.js";
 import { bytes, dateTime, integer, percent } from "../format.js";
 import { code, loading, pageHeader } from "../widgets.js";
 
@@ -17,7 +17,7 @@ function section(id, title, hint, content) {
 }
 
 function importsTable(entries) {
-  return cardTable({
+  return table({
     caption: "Imports",
     empty: "Nothing imported yet: ftgate openai import, or POST /admin/projects/{id}/openai_import.",
     rows: entries,
@@ -37,7 +37,7 @@ function importsTable(entries) {
 }
 
 function capturesTable(captures) {
-  return cardTable({
+  return table({
     caption: "Captures",
     empty: "No model's chats are captured.",
     rows: captures,
@@ -69,7 +69,7 @@ function capturesTable(captures) {
 }
 
 function replacementsTable(entries) {
-  return cardTable({
+  return table({
     caption: "Replacements",
     empty: "No replacement trained yet.",
     rows: entries,
@@ -82,7 +82,7 @@ function replacementsTable(entries) {
 }
 
 function aliasesTable(aliases) {
-  return cardTable({
+  return table({
     caption: "Aliases",
     empty: "No aliases: clients' model names go where they name.",
     rows: aliases,

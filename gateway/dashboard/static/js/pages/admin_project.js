@@ -2,8 +2,8 @@
 // secret shown once, revoke, each key's own limits on its page).
 import { adminRequest } from "../admin_api.js";
 import { limitsForm, limitsSummary, spendCell, standing } from "../admin_limits.js";
-import { cardTable, secretOnce } from "../admin_widgets.js";
-import { h, replace } from "../dom.js";
+import { secretOnce } from "../admin_widgets.js";
+import { h, replace, table } from "../dom.js";
 import { dateTime } from "../format.js";
 import { code, confirmingButton, errorNotice, loading } from "../widgets.js";
 
@@ -14,7 +14,7 @@ function keyStatus(key) {
 }
 
 function keysTable(keys, onRevoke) {
-  return cardTable({
+  return table({
     caption: "API keys",
     empty: "No keys yet.",
     rows: keys,

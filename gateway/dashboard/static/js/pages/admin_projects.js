@@ -1,8 +1,7 @@
 // Every project with its limits and what it holds against them now; a new project.
 import { adminRequest, listProjects } from "../admin_api.js";
 import { limitsSummary, spendCell } from "../admin_limits.js";
-import { cardTable } from "../admin_widgets.js";
-import { h, replace } from "../dom.js";
+import { h, replace, table } from "../dom.js";
 import { dateTime, integer } from "../format.js";
 import { code, errorNotice, loading, pageHeader } from "../widgets.js";
 
@@ -67,7 +66,7 @@ export function render(view, { signal, navigate, setTitle }) {
       if (signal.aborted) return;
       replace(
         results,
-        cardTable({ caption: "Projects", columns: COLUMNS, rows: projects, empty: "No projects yet." }),
+        table({ caption: "Projects", columns: COLUMNS, rows: projects, empty: "No projects yet." }),
       );
       results.setAttribute("aria-busy", "false");
     })

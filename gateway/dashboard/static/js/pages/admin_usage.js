@@ -2,8 +2,8 @@
 // totals per group, and the same report as CSV.
 import { adminDownload, adminRequest, listProjects } from "../admin_api.js";
 import { usageChart } from "../admin_charts.js";
-import { cardTable, dayStart, daysAgo, projectPicker } from "../admin_widgets.js";
-import { h, replace } from "../dom.js";
+import { dayStart, daysAgo, projectPicker } from "../admin_widgets.js";
+import { h, replace, table } from "../dom.js";
 import { integer, usd } from "../format.js";
 import { errorNotice, loading, pageHeader } from "../widgets.js";
 
@@ -47,7 +47,7 @@ async function groupNamer(by, rows, projects) {
 
 function totalsTable(series, label) {
   const sum = (rows, field) => rows.reduce((total, row) => total + row[field], 0);
-  return cardTable({
+  return table({
     caption: "Totals",
     empty: "No usage in this range.",
     rows: series,

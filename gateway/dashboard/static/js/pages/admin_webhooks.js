@@ -1,8 +1,8 @@
 // A project's webhook endpoints (a new one's signing secret shown once, disable) and the chosen
 // endpoint's delivery log, each delivery with its attempts; a failed delivery is sent again.
 import { adminRequest } from "../admin_api.js";
-import { cardTable, openOnProject, secretOnce } from "../admin_widgets.js";
-import { h, replace } from "../dom.js";
+import { openOnProject, secretOnce } from "../admin_widgets.js";
+import { h, replace, table } from "../dom.js";
 import { dateTime } from "../format.js";
 import { code, confirmingButton, cursorPager, errorNotice, loading, pageHeader } from "../widgets.js";
 
@@ -84,7 +84,7 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
     const chosenId = search.get("endpoint");
     const chosen = endpoints.find((endpoint) => endpoint.id === chosenId) ?? endpoints[0] ?? null;
     const link = (endpoint) => `admin/webhooks?project=${project.id}&endpoint=${endpoint.id}`;
-    const endpointsTable = cardTable({
+    const endpointsTable = table({
       caption: "Webhook endpoints",
       empty: "No endpoints yet.",
       rows: endpoints,
@@ -198,7 +198,7 @@ export function render(view, { query: search, signal, navigate, setTitle }) {
           shown = snapshot;
           replace(
             results,
-            cardTable({ caption: "Deliveries", columns, rows: page.data, empty: "Nothing delivered yet." }),
+            table({ caption: "Deliveries", columns, rows: page.data, empty: "Nothing delivered yet." }),
           );
         }
         pager.shown(page.has_more ? page.data[page.data.length - 1].id : null);
