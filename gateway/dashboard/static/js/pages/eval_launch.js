@@ -1,10 +1,11 @@
-// A new run of an eval on a chosen model, sampling the items of one of its runs with a prompt
-// template; once created, it is shown beside the run whose items it took, item by item.
-import { request } from "../api.js";
+// A new run of an eval on a chosen model, sampling with a prompt template the items of one of its
+// runs (then shown beside that run, item by item) or of a JSONL file, chosen or uploaded here.
+import { query, request } from "../api.js";
 import { listBaseModels, listModels, baseOf } from "../catalog.js";
 import { h, replace } from "../dom.js";
 import { evalPath, listRuns } from "../evals.js";
 import { errorRouter, field } from "../field_errors.js";
+import { uploadButton } from "../upload.js";
 import { errorNotice, loading } from "../widgets.js";
 import { reportHref } from "./eval_sections.js";
 
@@ -43,13 +44,14 @@ export async function render(view, { params, signal, navigate, setTitle }) {
     body,
   );
 
-  let evaluation, runs, baseModels, models;
+  let evaluation, runs, baseModels, models, files;
   try {
-    [evaluation, runs, baseModels, models] = await Promise.all([
+    [evaluation, runs, baseModels, models, { data: files }] = await Promise.all([
       request(evalPath(evalId)),
       listRuns(evalId),
       listBaseModels(),
       listModels(),
+      request(`/files${query({ purpose: "evals" })}`),
     ]);
   } catch (error) {
     if (!signal.aborted) replace(body, errorNotice(error));
@@ -58,13 +60,6 @@ export async function render(view, { params, signal, navigate, setTitle }) {
   if (signal.aborted) return;
   crumbs.append(h("a", { href: `evals/${evalId}` }, evaluation.name), " / ");
   const sources = runs.filter((run) => run.data_source?.source);
-  if (!sources.length) {
-    replace(
-      body,
-      h("p", { class: "empty card" }, "A new run samples the items of an earlier run: this eval has none yet."),
-    );
-    return;
-  }
 
   const offered = new Set(baseModels.map((model) => model.id));
   const tuned = models.tuned.filter((model) => offered.has(baseOf(model.id)));
@@ -104,19 +99,40 @@ export async function render(view, { params, signal, navigate, setTitle }) {
       hint: "Only the models that can run here are listed.",
     }),
   );
+  const fileOption = (file) => h("option", { value: file.id }, `${file.filename} (${file.id})`);
+  const fileGroup = h("optgroup", { label: "Files" }, files.map(fileOption));
   const source = add(
     ["source"],
     field({
       id: "run-source",
-      label: "Items of",
+      label: "Items",
       control: h(
         "select",
         { id: "run-source", name: "source" },
-        sources.map((run) =>
-          h("option", { value: run.id }, `${run.name} (${run.model || "answers given"}, ${run.id})`),
-        ),
+        sources.length > 0 &&
+          h(
+            "optgroup",
+            { label: "Items of a run" },
+            sources.map((run) =>
+              h("option", { value: run.id }, `${run.name} (${run.model || "answers given"}, ${run.id})`),
+            ),
+          ),
+        fileGroup,
       ),
-      hint: "The new run samples the same items, and is shown beside this run.",
+      hint:
+        "A run's items: the new run is shown beside it. A file's: one {\"item\": {…}} per line, " +
+        "uploaded for evals.",
+      extra: uploadButton({
+        id: "run-items-upload",
+        label: "Upload a JSONL file…",
+        purpose: "evals",
+        onUploaded(file) {
+          fileGroup.append(fileOption(file));
+          source.control.value = file.id;
+          source.clear();
+          fillPrompt();
+        },
+      }),
     }),
   );
   const system = field({
@@ -151,9 +167,9 @@ export async function render(view, { params, signal, navigate, setTitle }) {
     }),
   );
 
-  const chosen = () => sources.find((run) => run.id === source.control.value);
+  const chosenRun = () => sources.find((run) => run.id === source.control.value);
   function fillPrompt() {
-    const run = chosen();
+    const run = chosenRun();
     system.control.value = templateText(run, "system") || templateText(run, "developer");
     user.control.value = templateText(run, "user") || promptField(evaluation);
   }
@@ -180,7 +196,11 @@ export async function render(view, { params, signal, navigate, setTitle }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errors.clear();
-    const from = chosen();
+    if (!source.control.value) {
+      source.showError("Choose the items to sample, or upload a file of them.").focus();
+      return;
+    }
+    const from = chosenRun();
     const template = [
       ...(system.control.value.trim() ? [{ role: "system", content: system.control.value }] : []),
       { role: "user", content: user.control.value },
@@ -197,13 +217,13 @@ export async function render(view, { params, signal, navigate, setTitle }) {
           data_source: {
             type: "completions",
             model: model.control.value,
-            source: from.data_source.source,
+            source: from ? from.data_source.source : { type: "file_id", id: source.control.value },
             input_messages: { type: "template", template },
             sampling_params: sampling,
           },
         },
       });
-      navigate(reportHref(evalId, from.id, [run.id]));
+      navigate(from ? reportHref(evalId, from.id, [run.id]) : reportHref(evalId, run.id));
     } catch (error) {
       if (signal.aborted) return;
       errors.show(error);
