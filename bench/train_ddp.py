@@ -1,7 +1,9 @@
-"""Training throughput of one job in one process and in N processes (torchrun, data-parallel), in
-one run on the same model, data and device kind.
+"""Training throughput of one job in one process and in N processes (torchrun, data-parallel, each
+holding the whole model or, with --sharding fsdp, a share of it), in one run on the same model, data
+and device kind.
 
-    .venv/bin/python bench/train_ddp.py [--model DIR] [--processes 2] [--examples 200] [--batch-size 8]
+    .venv/bin/python bench/train_ddp.py [--model DIR] [--processes 2] [--sharding ddp|fsdp]
+        [--examples 200] [--batch-size 8]
 
 Each trainer trains the whole data set once; tokens/s counts the steps only, and start-up (loading
 the model, and for N processes starting torchrun and its ranks) is printed apart. The one process
@@ -31,16 +33,19 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="a local causal LM folder (default: build a small one)")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--sharding", choices=["ddp", "fsdp"], default="ddp")
     parser.add_argument("--examples", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="auto")
     return parser.parse_args()
 
 
-def timed(config: TrainingConfig, examples: list[dict], processes: int) -> tuple[float, float, int]:
+def timed(
+    config: TrainingConfig, examples: list[dict], processes: int, sharding: str
+) -> tuple[float, float, int]:
     """(start-up seconds, training seconds, tokens trained)."""
     started = time.perf_counter()
-    trainer: Trainer = open_trainer(config, examples, None, processes)
+    trainer: Trainer = open_trainer(config, examples, None, processes, sharding)
     ready = time.perf_counter()
     tokens = 0
     while trainer.completed_steps < trainer.total_steps:
@@ -67,10 +72,10 @@ def main() -> None:
             seed=0,
             device=args.device,
         )
-        print(f"{len(examples)} examples, batch {args.batch_size}, device {args.device}")
+        print(f"{len(examples)} examples, batch {args.batch_size}, device {args.device}, {args.sharding}")
         rates = {}
         for processes in (1, args.processes):
-            start_up, seconds, tokens = timed(config, examples, processes)
+            start_up, seconds, tokens = timed(config, examples, processes, args.sharding)
             rates[processes] = tokens / seconds
             print(
                 f"{processes} process(es): start-up {start_up:.1f} s, {tokens} tokens in {seconds:.1f} s, "

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from gateway.engines.config import EngineSpec
 
@@ -50,10 +50,23 @@ class BaseModelSpec(BaseModel):
         description="local models: processes that train one job together (one per GPU, under torchrun); "
         "1 trains in the worker itself",
     )
+    sharding: Literal["ddp", "fsdp"] = Field(
+        default="ddp",
+        description="local models trained by several processes: `ddp`, each holds the whole model; "
+        "`fsdp`, each holds a share of its weights (for a model larger than one device)",
+    )
     engine: EngineSpec = Field(
         default_factory=EngineSpec,
         description="local models: what serves chats with it and its fine-tuned models (vLLM, SGLang)",
     )
+
+    @model_validator(mode="after")
+    def _shards_among_processes(self) -> "BaseModelSpec":
+        if self.sharding == "fsdp" and self.devices_per_job == 1:
+            raise ValueError(
+                "sharding 'fsdp' splits the model among processes: set devices_per_job to 2 or more"
+            )
+        return self
 
     @property
     def runs_here(self) -> bool:

@@ -1,7 +1,8 @@
-"""Training one job in several processes, data-parallel: every rank holds the whole model, trains
-on its share of each batch, and the ranks sum their gradients and loss sums before each update,
-so every rank takes the update the whole batch gives in one process. gloo on the CPU, NCCL (with
-gloo for Python objects) on CUDA."""
+"""Training one job in several processes, data-parallel: every rank trains on its share of each
+batch, and the ranks sum their gradients and loss sums before each update, so every rank takes the
+update the whole batch gives in one process. Every rank holds the whole model (DDP), or a share of
+its weights (FSDP, training/sharding.py). gloo on the CPU, NCCL (with gloo for Python objects) on
+CUDA."""
 
 import os
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ COLLECTIVE_TIMEOUT = timedelta(minutes=30)
 class Ranks:
     rank: int
     world: int
+    sharded: bool = False  # FSDP: each rank holds a share of the weights
 
     @property
     def leads(self) -> bool:
@@ -36,8 +38,9 @@ class Ranks:
         return values
 
     def sum_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
-        """One all-reduce of every gradient, flattened; a rank whose share was empty adds zeros."""
-        if self.world == 1:
+        """One all-reduce of every gradient, flattened; a rank whose share was empty adds zeros.
+        Sharded, each backward has summed them already."""
+        if self.world == 1 or self.sharded:
             return
         parameters = list(parameters)
         flat = torch.cat(
@@ -46,6 +49,16 @@ class Ranks:
         dist.all_reduce(flat)
         for parameter, gradient in zip(parameters, flat.split([p.numel() for p in parameters]), strict=True):
             parameter.grad = gradient.view_as(parameter)
+
+    def passes(self, count: int) -> int:
+        """How many forward passes this rank makes when its own work takes `count`: sharded, every
+        pass gathers weights from all ranks, so each makes as many as the busiest. A collective:
+        asked before the passes, which must not begin until every rank knows their number."""
+        if not self.sharded:
+            return count
+        most = torch.tensor(count)
+        dist.all_reduce(most, dist.ReduceOp.MAX)
+        return int(most)
 
     def broadcast(self, value: Any = None) -> Any:
         """Rank 0's `value`, on every rank."""
@@ -67,7 +80,7 @@ class Ranks:
 ONE_PROCESS = Ranks(0, 1)
 
 
-def join(device: torch.device) -> Ranks:
+def join(device: torch.device, sharded: bool) -> Ranks:
     """Join the process group torchrun described in the environment; `device` is this rank's."""
     if device.type == "cuda":
         torch.cuda.set_device(device)
@@ -75,7 +88,7 @@ def join(device: torch.device) -> Ranks:
     else:
         backend = "gloo"
     dist.init_process_group(backend, timeout=COLLECTIVE_TIMEOUT)
-    return Ranks(dist.get_rank(), dist.get_world_size())
+    return Ranks(dist.get_rank(), dist.get_world_size(), sharded)
 
 
 def local_rank() -> int:

@@ -42,10 +42,12 @@ class Objective:
         loss_denominator, accuracy_denominator = self._denominators(indices)
         tokens = sum(self.unit_tokens[i] for i in indices)
         indices = ranks.shard(indices)
-        self._prepare(model, indices)
+        self._prepare(model, indices, ranks)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device)
-        for row_units in plan_rows([self.unit_tokens[i] for i in indices], self.max_tokens):
+        rows = plan_rows([self.unit_tokens[i] for i in indices], self.max_tokens)
+        idle = ranks.passes(len(rows)) - len(rows)
+        for row_units in rows:
             members = [indices[i] for i in row_units]
             row = pack_row([sequence for i in members for sequence in self.units[i]], self.device)
             logits = loss_logits(model, row)
@@ -54,6 +56,7 @@ class Objective:
                 (row_loss / loss_denominator).backward()
             loss_sum += row_loss.detach()
             correct += row_correct
+        self._keep_pace(model, idle, backward=backward)
         loss_sum, correct = ranks.sum(torch.stack([loss_sum, correct]))
         loss, accuracy = torch.stack([loss_sum / loss_denominator, correct / accuracy_denominator]).tolist()
         return Measurement(loss, accuracy, tokens)
@@ -64,7 +67,15 @@ class Objective:
     def load_state_dict(self, state: dict) -> None:
         pass
 
-    def _prepare(self, model, indices: list[int]) -> None:
+    def _keep_pace(self, model, passes: int, *, backward: bool) -> None:
+        """Passes that change nothing, made by a rank with less work than another while sharded
+        ranks gather weights together: the first unit again, its loss counted zero times."""
+        for _ in range(passes):
+            logits = loss_logits(model, pack_row(list(self.units[0]), self.device))
+            if backward:
+                (logits.sum() * 0).backward()
+
+    def _prepare(self, model, indices: list[int], ranks: Ranks) -> None:
         pass
 
     def _denominators(self, indices: list[int]) -> tuple[int, int]:
@@ -111,21 +122,26 @@ class PreferenceObjective(Objective):
         fine-tuned model's adapter, and the model it starts from is the reference."""
         self._score_references(model, list(range(len(self))), contextlib.nullcontext())
 
-    def _prepare(self, model, indices: list[int]) -> None:
+    def _prepare(self, model, indices: list[int], ranks: Ranks) -> None:
         missing = [
             i for i, known in zip(indices, ~self.reference[indices, 0].isnan(), strict=True) if not known
         ]
-        if missing:
-            self._score_references(model, missing, model.disable_adapter())
+        if missing or ranks.sharded:
+            self._score_references(model, missing, model.disable_adapter(), ranks)
 
-    def _score_references(self, model, indices: list[int], adapter: AbstractContextManager) -> None:
+    def _score_references(
+        self, model, indices: list[int], adapter: AbstractContextManager, ranks: Ranks = ONE_PROCESS
+    ) -> None:
         was_training = model.training
         model.eval()
+        rows = plan_rows([self.unit_tokens[i] for i in indices], self.max_tokens)
+        idle = ranks.passes(len(rows)) - len(rows)
         with torch.no_grad(), adapter:
-            for row_units in plan_rows([self.unit_tokens[i] for i in indices], self.max_tokens):
+            for row_units in rows:
                 members = [indices[i] for i in row_units]
                 row = pack_row([sequence for i in members for sequence in self.units[i]], self.device)
                 self.reference[members] = sequence_log_probs(loss_logits(model, row), row).view(-1, 2).cpu()
+            self._keep_pace(model, idle, backward=False)
         model.train(was_training)
 
     def _denominators(self, indices: list[int]) -> tuple[int, int]:

@@ -1,8 +1,8 @@
 """One rank of a job trained by several processes, started by torchrun as
-`python -m training.rank ADDRESS DEVICE` (workers/local/launch.py). Rank 0 listens at ADDRESS for
-the job runner, which sends the run (config, examples), then one trainer call at a time; rank 0
-passes each call on to the others, every rank makes it, and rank 0 answers. Only rank 0 writes
-states and adapters; every rank loads the same state."""
+`python -m training.rank ADDRESS DEVICE SHARDING` (workers/local/launch.py). Rank 0 listens at
+ADDRESS for the job runner, which sends the run (config, examples), then one trainer call at a
+time; rank 0 passes each call on to the others, every rank makes it, and rank 0 answers. Only
+rank 0 writes states and adapters; every rank loads the same state."""
 
 import dataclasses
 import os
@@ -16,10 +16,11 @@ from training import distributed
 from training.trainer import LocalTrainer, TrainingDataError
 
 AUTHKEY_VARIABLE = "FTGATE_RANK_AUTHKEY"
-# The calls a rank makes on its trainer, and those only rank 0 makes (they write files).
+# The calls a rank makes on its trainer.
 CALLS = {"step", "load_state", "save_state", "save_adapter"}
-LEADER_ONLY = {"save_state", "save_adapter"}
 CLOSE = "close"
+# How the ranks share the model (BaseModelSpec.sharding): each holds all of it, or a share.
+SHARDINGS = {"ddp": False, "fsdp": True}
 
 
 def rank_device(name: str, local_rank: int) -> torch.device:
@@ -55,21 +56,20 @@ def serve(ranks: distributed.Ranks, runner: Connection | None, device: torch.dev
         if call == CLOSE:
             break
         assert call in CALLS, call
-        if ranks.leads or call not in LEADER_ONLY:
-            try:
-                result = getattr(trainer, call)(*argument)
-            except Exception as error:
-                if runner:
-                    runner.send(("error", str(error)))
-                raise
+        try:
+            result = getattr(trainer, call)(*argument)
+        except Exception as error:
+            if runner:
+                runner.send(("error", str(error)))
+            raise
         if runner:
             runner.send(("done", result, trainer.completed_steps))
     trainer.close()
 
 
-def main(address: str, device_name: str) -> None:
+def main(address: str, device_name: str, sharding: str) -> None:
     device = rank_device(device_name, distributed.local_rank())
-    ranks = distributed.join(device)
+    ranks = distributed.join(device, SHARDINGS[sharding])
     try:
         with runner_connection(ranks, address) as runner:
             serve(ranks, runner, device)

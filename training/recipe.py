@@ -3,7 +3,8 @@ config: the weights' dtype (bf16 on CUDA GPUs that have it, fp32 elsewhere), the
 (flash-attention 2 where installed on CUDA, else sdpa), Liger's fused kernels (only when asked for
 and usable), and what keeps a step within the device's free memory: smaller micro-batches first
 (gradients are the same however a batch is split), then checkpointing as few decoder layers as will
-do. The CPU never checkpoints unless told to: its memory is the machine's."""
+do; weights sharded among ranks (FSDP) count for their share. The CPU never checkpoints unless told
+to: its memory is the machine's."""
 
 import importlib.util
 import logging
@@ -58,12 +59,15 @@ def choose_recipe(
     liger: bool,
     gradient_checkpointing: bool | None,
     micro_batch_tokens: int,
+    weight_shards: int = 1,
 ) -> Recipe:
-    """gradient_checkpointing None: only what a step needs to fit the GPU's free memory; True: all layers."""
+    """gradient_checkpointing None: only what a step needs to fit the GPU's free memory; True: all layers.
+    `weight_shards`: the ranks that share the weights (FSDP), each holding one share."""
     dtype = weights_dtype(device)
     tokens, every = micro_batch_tokens, int(bool(gradient_checkpointing))
     if gradient_checkpointing is None and device.type == "cuda":
-        tokens, every = fit_in_memory(model_config, dtype, micro_batch_tokens, free_memory(device))
+        free = free_memory(device)
+        tokens, every = fit_in_memory(model_config, dtype, micro_batch_tokens, free, weight_shards)
     return Recipe(
         dtype=dtype,
         attention=attention_implementation(device, model_config),
@@ -93,11 +97,13 @@ def liger_usable(device: torch.device) -> bool:
     return True
 
 
-def fit_in_memory(model_config, dtype: torch.dtype, micro_batch_tokens: int, free: int) -> tuple[int, int]:
+def fit_in_memory(
+    model_config, dtype: torch.dtype, micro_batch_tokens: int, free: int, weight_shards: int = 1
+) -> tuple[int, int]:
     """(micro-batch tokens, checkpoint_every): no checkpointing with the largest micro-batch that fits,
     down to MIN_MICRO_BATCH_TOKENS (or the one asked for, if smaller); then that smallest micro-batch,
     checkpointing every n-th layer for the largest n that fits."""
-    budget = free * MEMORY_HEADROOM - parameter_count(model_config) * dtype.itemsize
+    budget = free * MEMORY_HEADROOM - parameter_count(model_config) * dtype.itemsize / weight_shards
     floor = min(micro_batch_tokens, MIN_MICRO_BATCH_TOKENS)
     tokens = micro_batch_tokens
     while tokens > floor and activation_bytes(model_config, dtype, tokens, 0) > budget:

@@ -13,7 +13,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from training import token_count
+from training import sharding, token_count
 from training.device import allow_fast_matmul, resolve_device
 from training.distributed import ONE_PROCESS, Ranks
 from training.examples import ChatEncoder, PreferencePair, TrainingDataError
@@ -70,7 +70,8 @@ class LocalTrainer:
     epoch visits the examples in an order drawn from (seed, epoch), so a resumed run sees the same
     batches. A validation batch (batch_size examples, cycling through the set) is scored every
     max(1, steps_per_epoch // 10) steps, the whole validation set at every epoch end. Among `ranks`
-    (training/distributed.py), each trains on its share of every batch and all take the same steps."""
+    (training/distributed.py), each trains on its share of every batch and all take the same steps;
+    every rank makes every call, and only the first writes files."""
 
     def __init__(
         self,
@@ -96,6 +97,7 @@ class LocalTrainer:
             liger=config.liger,
             gradient_checkpointing=config.gradient_checkpointing,
             micro_batch_tokens=config.max_tokens_per_micro_batch,
+            weight_shards=ranks.world if ranks.sharded else 1,
         )
         log.info("training on %s: %s", device, self.recipe.describe())
         encoder = token_count.load_encoder(config.model_dir, config.max_length)
@@ -115,7 +117,8 @@ class LocalTrainer:
             config.model_dir,
             dtype=self.recipe.dtype,
             attn_implementation=self.recipe.attention,
-            device_map=device,
+            # Sharded, each rank moves only its share of the weights to its device.
+            device_map="cpu" if ranks.sharded else device,
         )
         prepare_model(self.recipe, base)
         lora = LoraConfig(
@@ -130,6 +133,8 @@ class LocalTrainer:
             if config.init_adapter is not None
             else get_peft_model(base, lora)
         )
+        if ranks.sharded:
+            sharding.shard(self.model, base._no_split_modules or [], device, ranks.world)
         if config.init_adapter is not None:
             for objective in (self._training, self._validation):
                 if isinstance(objective, PreferenceObjective):
@@ -213,14 +218,16 @@ class LocalTrainer:
         state = {
             "fingerprint": self._fingerprint(),
             "completed_steps": self.completed_steps,
-            "adapter": {name: p.detach().cpu().clone() for name, p in self._trainable.items()},
-            "optimizer": self.optimizer.state_dict(),
+            "adapter": self._adapter_weights(),
+            "optimizer": sharding.gathered(self.optimizer.state_dict()),
             "scheduler": self.scheduler.state_dict(),
             "cpu_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.startswith("cuda") else None,
             "training": self._training.state_dict(),
             "validation": self._validation.state_dict() if self._validation is not None else {},
         }
+        if not self.ranks.leads:
+            return
         path.mkdir(parents=True, exist_ok=True)
         partial = path / f"{STATE_FILE}.partial"
         torch.save(state, partial)
@@ -232,8 +239,10 @@ class LocalTrainer:
             raise ValueError("the saved state belongs to a different training run (config or data differ)")
         with torch.no_grad():
             for name, value in state["adapter"].items():
-                self._trainable[name].copy_(value)
-        self.optimizer.load_state_dict(state["optimizer"])
+                self._trainable[name].copy_(sharding.like(self._trainable[name], value))
+        self.optimizer.load_state_dict(
+            sharding.optimizer_state_like(state["optimizer"], list(self._trainable.values()))
+        )
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["cpu_rng"])
         if state["cuda_rng"] is not None and self.device.startswith("cuda"):
@@ -256,7 +265,13 @@ class LocalTrainer:
 
     def save_adapter(self, path: Path) -> None:
         """A PEFT folder: PeftModel.from_pretrained(base model, path) serves it."""
-        self.model.save_pretrained(path)
+        weights = self._adapter_weights()
+        if self.ranks.leads:
+            self.model.save_pretrained(path, state_dict=weights)
+
+    def _adapter_weights(self) -> dict[str, torch.Tensor]:
+        """The trained weights, whole, on the CPU."""
+        return {name: sharding.gathered(p.detach()).cpu().clone() for name, p in self._trainable.items()}
 
     def close(self) -> None:
         for name in ("model", "optimizer", "scheduler", "_trainable"):

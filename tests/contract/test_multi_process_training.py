@@ -1,5 +1,6 @@
-"""A base model whose jobs train in two processes (devices_per_job 2, torchrun with gloo on the CPU):
-its jobs look like any local job's, and a job whose processes are killed resumes from its last state."""
+"""Base models whose jobs train in two processes (devices_per_job 2, torchrun with gloo on the CPU),
+each holding the whole model (DDP) or half of its weights (FSDP): their jobs look like any local
+job's, and a job whose processes are killed resumes from its last state."""
 
 import json
 import os
@@ -18,6 +19,8 @@ from tests.support.processes import descendants_running
 from tests.support.server import RunningServer
 
 TWO_PROCESSES = "tiny-chat-2p"
+SHARDED = "tiny-chat-fsdp"
+MULTI_PROCESS = [TWO_PROCESSES, SHARDED]
 
 
 @pytest.fixture(scope="module")
@@ -25,19 +28,23 @@ def two_process_server(tmp_path_factory: pytest.TempPathFactory, tiny_model: Pat
     # Trained like the tiny model found in the models folder (multiplier 1.0, its ftgate.json's
     # learning rate), in two processes.
     sidecar = json.loads((tiny_model / LOCAL_MODEL_SIDECAR).read_text())
-    spec = BaseModelSpec(
-        id=TWO_PROCESSES,
-        provider="local",
-        path=tiny_model,
-        learning_rate_multiplier=1.0,
-        devices_per_job=2,
-        **sidecar,
-    )
+    specs = [
+        BaseModelSpec(
+            id=name,
+            provider="local",
+            path=tiny_model,
+            learning_rate_multiplier=1.0,
+            devices_per_job=2,
+            sharding=sharding,
+            **sidecar,
+        )
+        for name, sharding in ((TWO_PROCESSES, "ddp"), (SHARDED, "fsdp"))
+    ]
     with tiny_model_server(
         tmp_path_factory.mktemp("two-processes"),
         tiny_model,
         "sqlite",
-        base_models=[*DEFAULT_BASE_MODELS, spec],
+        base_models=[*DEFAULT_BASE_MODELS, *specs],
         reconcile_interval_seconds=1.0,
     ) as running:
         yield running
@@ -63,14 +70,15 @@ def losses(client: openai.OpenAI, job_id: str) -> list[float]:
     return [event.data["train_loss"] for event in metrics_events(client, job_id)]
 
 
-def test_a_two_process_job_trains_like_a_one_process_job(client: openai.OpenAI):
+@pytest.mark.parametrize("model", MULTI_PROCESS)
+def test_a_two_process_job_trains_like_a_one_process_job(client: openai.OpenAI, model: str):
     file_id = upload(client, "elle-limericks.jsonl")
-    two, one = create(client, TWO_PROCESSES, file_id, 2), create(client, TINY_MODEL, file_id, 2)
+    two, one = create(client, model, file_id, 2), create(client, TINY_MODEL, file_id, 2)
     for job_id in (two, one):
         job = wait_for_status(client, job_id, {"succeeded", "failed"}, timeout=240)
         assert job.status == "succeeded", job.error
     job = client.fine_tuning.jobs.retrieve(two)
-    assert job.fine_tuned_model.startswith(f"ft:{TWO_PROCESSES}:")
+    assert job.fine_tuned_model.startswith(f"ft:{model}:")
     assert [c.step_number for c in client.fine_tuning.jobs.checkpoints.list(two)] == [10, 5]
     assert [event.data["step"] for event in metrics_events(client, two)] == list(range(1, 11))
     assert losses(client, two) == pytest.approx(losses(client, one), abs=1e-4)
@@ -81,9 +89,10 @@ def test_a_two_process_job_trains_like_a_one_process_job(client: openai.OpenAI):
         time.sleep(0.1)
 
 
-def test_a_job_whose_processes_are_killed_resumes_from_its_last_state(client: openai.OpenAI):
+@pytest.mark.parametrize("model", MULTI_PROCESS)
+def test_a_job_whose_processes_are_killed_resumes_from_its_last_state(client: openai.OpenAI, model: str):
     # 20 examples in batches of 2: 10 steps an epoch, a state saved at each epoch end.
-    job_id = create(client, TWO_PROCESSES, upload(client, "many.jsonl", many_examples(20)), 6)
+    job_id = create(client, model, upload(client, "many.jsonl", many_examples(20)), 6)
     deadline = time.monotonic() + 240
     while len(metrics_events(client, job_id)) < 12:
         assert time.monotonic() < deadline, "the job made no progress"

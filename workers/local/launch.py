@@ -32,13 +32,18 @@ class ProcessGroupTrainer:
     call raised on rank 0, is raised here as RuntimeError (TrainingDataError for unusable data)."""
 
     def __init__(
-        self, config: TrainingConfig, training: list[dict], validation: list[dict] | None, processes: int
+        self,
+        config: TrainingConfig,
+        training: list[dict],
+        validation: list[dict] | None,
+        processes: int,
+        sharding: str,
     ):
         self._folder = Path(tempfile.mkdtemp(prefix="ftgate-ranks-"))
         address = str(self._folder / "runner")
         authkey = secrets.token_bytes(32)
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-        command += [f"--nproc-per-node={processes}", "-m", "training.rank", address, config.device]
+        command += [f"--nproc-per-node={processes}", "-m", "training.rank", address, config.device, sharding]
         self._process = subprocess.Popen(command, env=os.environ | {AUTHKEY_VARIABLE: authkey.hex()})
         self._connection: Connection | None = None
         try:
@@ -125,8 +130,12 @@ Trainer = LocalTrainer | ProcessGroupTrainer
 
 
 def open_trainer(
-    config: TrainingConfig, training: list[dict], validation: list[dict] | None, processes: int
+    config: TrainingConfig,
+    training: list[dict],
+    validation: list[dict] | None,
+    processes: int,
+    sharding: str,
 ) -> Trainer:
     if processes == 1:
         return LocalTrainer(config, training, validation)
-    return ProcessGroupTrainer(config, training, validation, processes)
+    return ProcessGroupTrainer(config, training, validation, processes, sharding)

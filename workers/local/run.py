@@ -91,7 +91,7 @@ async def _train(runtime: Runtime, job_id: str) -> None:
             job, spec, settings.training_device, init_adapter, liger=settings.training_liger
         )
         trainer = await anyio.to_thread.run_sync(
-            open_trainer, config, training, validation, spec.devices_per_job
+            open_trainer, config, training, validation, spec.devices_per_job, spec.sharding
         )
     except MissingTrainingFile as missing:
         await progress.fail(

@@ -1,4 +1,5 @@
-"""A job trained by two processes (torchrun, gloo on the CPU) takes the steps one process takes."""
+"""A job trained by two processes (torchrun, gloo on the CPU), each holding the whole model (DDP) or
+half of its weights (FSDP), takes the steps one process takes."""
 
 import os
 import signal
@@ -6,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from safetensors.torch import load_file
 
 from tests.support.processes import descendants_running
 from tests.unit.training.support import run_all
@@ -13,18 +15,22 @@ from training.trainer import StepMetrics, TrainingConfig, TrainingDataError
 from workers.local.launch import ProcessGroupTrainer, TrainingProcessesLost
 
 SETTINGS = {"method": "supervised", "n_epochs": 2, "batch_size": 3, "learning_rate": 3e-3, "seed": 0}
+SHARDINGS = ["ddp", "fsdp"]
+ADAPTER_FILE = "adapter_model.safetensors"
 
 MakeGroup = Callable[..., ProcessGroupTrainer]
 
 
 @pytest.fixture
 def make_group(tiny_model: Path) -> Iterator[MakeGroup]:
-    """make_group(training, validation=None, **config overrides): two ranks on the CPU."""
+    """make_group(training, validation=None, sharding="ddp", **config overrides): two ranks on the CPU."""
     groups: list[ProcessGroupTrainer] = []
 
-    def make(training: list[dict], validation: list[dict] | None = None, **overrides) -> ProcessGroupTrainer:
+    def make(
+        training: list[dict], validation: list[dict] | None = None, sharding: str = "ddp", **overrides
+    ) -> ProcessGroupTrainer:
         config = TrainingConfig(model_dir=tiny_model, device="cpu", **{**SETTINGS, **overrides})
-        group = ProcessGroupTrainer(config, training, validation, processes=2)
+        group = ProcessGroupTrainer(config, training, validation, processes=2, sharding=sharding)
         groups.append(group)
         return group
 
@@ -43,19 +49,21 @@ def assert_same_steps(two: list[StepMetrics], one: list[StepMetrics]) -> None:
             assert two_value == pytest.approx(one_value, abs=1e-5)
 
 
-def test_two_processes_and_a_resume_give_one_process_s_steps(
-    make_trainer, make_group, limericks, tmp_path: Path
+@pytest.mark.parametrize("sharding", SHARDINGS)
+def test_two_processes_and_a_resume_give_one_process_s_steps_and_adapter(
+    make_trainer, make_group, limericks, tmp_path: Path, sharding: str
 ):
     # 5 examples in batches of 3: each epoch's second batch gives each rank one example.
     training, validation = limericks[:5], limericks[5:8]
-    one = run_all(make_trainer(training, validation, **SETTINGS))
+    alone = make_trainer(training, validation, **SETTINGS)
+    one = run_all(alone)
 
-    first = make_group(training, validation)
+    first = make_group(training, validation, sharding)
     assert (first.total_steps, first.completed_steps) == (4, 0)
     two = [first.step() for _ in range(3)]
     first.save_state(tmp_path / "state")
     first.close()
-    resumed = make_group(training, validation)
+    resumed = make_group(training, validation, sharding)
     resumed.load_state(tmp_path / "state")
     assert resumed.completed_steps == 3
     two += run_all(resumed)
@@ -63,9 +71,19 @@ def test_two_processes_and_a_resume_give_one_process_s_steps(
     assert len(one) == 4 and any(m.full_valid_loss is not None for m in one)
     assert_same_steps(two, one)
     assert sum(m.tokens for m in two) == resumed.trained_tokens
+    # The adapter is written whole, as one process writes it. Adam magnifies the sums' rounding
+    # where a gradient is near zero, so the weights are compared as a whole.
+    resumed.save_adapter(tmp_path / "two")
+    alone.save_adapter(tmp_path / "one")
+    two_weights, one_weights = (load_file(tmp_path / name / ADAPTER_FILE) for name in ("two", "one"))
+    assert two_weights.keys() == one_weights.keys()
+    for name, weights in two_weights.items():
+        assert (weights.shape, weights.dtype) == (one_weights[name].shape, one_weights[name].dtype)
+        assert (weights - one_weights[name]).norm() <= 1e-3 * one_weights[name].norm(), name
 
 
-def test_dpo_with_a_rank_left_without_examples(make_trainer, make_group):
+@pytest.mark.parametrize("sharding", SHARDINGS)
+def test_dpo_with_a_rank_left_without_examples(make_trainer, make_group, sharding: str):
     pairs = [
         {
             "input": {"messages": [{"role": "user", "content": f"Tell me about {element}"}]},
@@ -76,7 +94,8 @@ def test_dpo_with_a_rank_left_without_examples(make_trainer, make_group):
     ]
     # Batches of 3 and 1: the second step's single pair leaves rank 1 nothing to train on.
     overrides = {**SETTINGS, "method": "dpo", "n_epochs": 1}
-    assert_same_steps(run_all(make_group(pairs, **overrides)), run_all(make_trainer(pairs, **overrides)))
+    two = run_all(make_group(pairs, None, sharding, **overrides))
+    assert_same_steps(two, run_all(make_trainer(pairs, **overrides)))
 
 
 def test_unusable_data_is_reported_as_by_one_process(make_trainer, make_group, limericks):

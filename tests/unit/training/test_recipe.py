@@ -37,14 +37,14 @@ def gpu(monkeypatch: pytest.MonkeyPatch):
     return Gpu
 
 
-def choose(device, model_config, *, liger=False, gradient_checkpointing=None):
+def choose(device, model_config, *, liger=False, gradient_checkpointing=None, weight_shards=1):
     options = {"liger": liger, "gradient_checkpointing": gradient_checkpointing, "micro_batch_tokens": TOKENS}
-    return choose_recipe(device, model_config, **options)
+    return choose_recipe(device, model_config, **options, weight_shards=weight_shards)
 
 
-def free_for(model_config, tokens, checkpoint_every) -> float:
+def free_for(model_config, tokens, checkpoint_every, weight_shards=1) -> float:
     """The free memory in which a step of `tokens` just fits."""
-    weights = parameter_count(model_config) * torch.bfloat16.itemsize
+    weights = parameter_count(model_config) * torch.bfloat16.itemsize / weight_shards
     needed = weights + activation_bytes(model_config, torch.bfloat16, tokens, checkpoint_every)
     return needed / recipe_module.MEMORY_HEADROOM + 1
 
@@ -94,6 +94,13 @@ def test_a_step_too_big_first_gets_smaller_micro_batches(gpu, model_config):
     gpu.free = free_for(model_config, TOKENS // 2, 0)
     recipe = choose(CUDA, model_config)
     assert (recipe.micro_batch_tokens, recipe.checkpoint_every) == (TOKENS // 2, 0)
+
+
+def test_sharded_weights_count_for_one_share(gpu, model_config):
+    gpu.free = free_for(model_config, TOKENS, 0, weight_shards=4)
+    assert choose(CUDA, model_config).micro_batch_tokens < TOKENS
+    recipe = choose(CUDA, model_config, weight_shards=4)
+    assert (recipe.micro_batch_tokens, recipe.checkpoint_every) == (TOKENS, 0)
 
 
 @pytest.fixture
