@@ -29,6 +29,11 @@ class Ranks:
         """Rank 0 talks to the job runner and writes states and adapters."""
         return self.rank == 0
 
+    @property
+    def gathers_writes(self) -> bool:
+        """Whether this rank takes part in what rank 0 writes: sharded, each holds a share of it."""
+        return self.leads or self.sharded
+
     def shard(self, indices: list[int]) -> list[int]:
         return indices[self.rank :: self.world]
 

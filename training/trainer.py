@@ -215,6 +215,8 @@ class LocalTrainer:
 
     def save_state(self, path: Path) -> None:
         """Write into the folder `path` (created) everything needed to continue exactly."""
+        if not self.ranks.gathers_writes:
+            return
         state = {
             "fingerprint": self._fingerprint(),
             "completed_steps": self.completed_steps,
@@ -265,6 +267,8 @@ class LocalTrainer:
 
     def save_adapter(self, path: Path) -> None:
         """A PEFT folder: PeftModel.from_pretrained(base model, path) serves it."""
+        if not self.ranks.gathers_writes:
+            return
         weights = self._adapter_weights()
         if self.ranks.leads:
             self.model.save_pretrained(path, state_dict=weights)
