@@ -43,12 +43,13 @@ def iso_now() -> str:
 
 @dataclass
 class Script:
-    """How the next jobs go: `error` fails them at step 2 with these words; `restart_seconds`
-    sends them back to the queue that long after step 2, as Together does when it restarts one."""
+    """How the next jobs go: `error` fails them at step 2 with these words; `restarts` sends
+    them back to the queue after step 2, as Together does when it restarts one, until the test
+    ends the restart."""
 
     step_seconds: float | None = None
     error: str | None = None
-    restart_seconds: float | None = None
+    restarts: bool = False
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Job:
     total_steps: int
     steps_per_epoch: int
     error: str | None
-    restart_seconds: float | None
+    restarts: bool
     events: list[dict[str, Any]] = field(default_factory=list)
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
@@ -182,7 +183,7 @@ class Together(ScriptedUpstream):
             total_steps=steps_per_epoch * n_epochs,
             steps_per_epoch=steps_per_epoch,
             error=script.error,
-            restart_seconds=script.restart_seconds,
+            restarts=script.restarts,
         )
         self.jobs[job.id] = job
         self._enter(job, "pending", time.monotonic())
@@ -199,6 +200,9 @@ class Together(ScriptedUpstream):
         self._emit(job, "cancel_requested", "Cancel requested")
         job.next_at = time.monotonic() + self.phase_seconds
         return job
+
+    def end_restart(self, job_id: str) -> None:
+        self.job(job_id).next_at = time.monotonic()
 
     def _move(self, job: Job, now: float) -> None:
         if job.phase == "cancelling":
@@ -250,10 +254,10 @@ class Together(ScriptedUpstream):
         if step == total:
             self._emit(job, "training_complete", f"Training completed for {job.data['model']}")
             self._enter(job, "compressing", now)
-        elif job.restart_seconds is not None and step == 2:
+        elif job.restarts and step == 2:
             job.phase, job.data["status"] = "restarting", "queued"
             self._emit(job, "job_restarted", "Job restarted after a node failure")
-            job.next_at = now + job.restart_seconds
+            job.next_at = math.inf
         else:
             job.next_at = now + job.step_seconds
 

@@ -28,11 +28,15 @@ class FakeTogether(ScriptedFake):
         *,
         step_seconds: float | None = None,
         error: str | None = None,
-        restart_seconds: float | None = None,
+        restarts: bool = False,
     ) -> None:
         """The next job created trains at `step_seconds` a step, and, when given, fails at step 2
-        with `error` or goes back to the queue for `restart_seconds` after it."""
-        self._call(self.together.scripts.append, Script(step_seconds, error, restart_seconds))
+        with `error`, or goes back to the queue after it (`restarts`) until `end_restart`."""
+        self._call(self.together.scripts.append, Script(step_seconds, error, restarts))
+
+    def end_restart(self, job_id: str) -> None:
+        """The restarted job leaves the queue and trains on."""
+        self._call(self.together.end_restart, job_id)
 
     def script_estimates(self, *, price_per_1m: float, refuse: int = 0) -> None:
         """Price estimates from now on charge `price_per_1m` USD per 1M tokens, and the next
