@@ -102,6 +102,8 @@ class Upstream:
         self.jobs: dict[str, Job] = {}
         self.models: set[str] = set()
         self.scheduled: dict[str, Job] = {}
+        # job id -> how long after start_clock its next step comes
+        self.stopped: dict[str, float] = {}
         self.files_uploaded = 0
         self.losing_uploads = False
         # last user message -> what every model answers to it (others are echoed)
@@ -220,6 +222,19 @@ class Upstream:
             self._emit(job, "Fine-tuning job resumed", {})
             self._schedule(job, self.queue_seconds)
         return job
+
+    def stop_clock(self, job_id: str) -> None:
+        """The job takes no step until `start_clock`, its status unchanged (a test's pause, not
+        the API's)."""
+        job = self.job(job_id)
+        if job.next_at is not None:
+            self.stopped[job_id] = job.next_at - time.monotonic()
+            self._unschedule(job)
+
+    def start_clock(self, job_id: str) -> None:
+        """The job's next step comes as long after now as it was due after `stop_clock`."""
+        if (delay := self.stopped.pop(job_id, None)) is not None:
+            self._schedule(self.job(job_id), max(0.0, delay))
 
     def advance(self, now: float) -> None:
         """Take every step that is due by `now` (a time.monotonic() reading)."""

@@ -195,6 +195,13 @@ class FakeUpstream:
         """More training steps (events, checkpoints) for a running history job."""
         self._call(lambda: history.add_steps(self._upstream, self._upstream.jobs[upstream_id], steps))
 
+    def stop_clock(self, upstream_id: str) -> None:
+        """The job stops where it is, still in its status, until `start_clock`."""
+        self._call(self._upstream.stop_clock, upstream_id)
+
+    def start_clock(self, upstream_id: str) -> None:
+        self._call(self._upstream.start_clock, upstream_id)
+
     def file_content(self, file_id: str) -> bytes:
         """A stored file's content, whatever its purpose (the API refuses `fine-tune` ones)."""
         return self._call(lambda: self._upstream.files[file_id].content)
