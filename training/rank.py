@@ -19,8 +19,6 @@ AUTHKEY_VARIABLE = "FTGATE_RANK_AUTHKEY"
 # The calls a rank makes on its trainer.
 CALLS = {"step", "load_state", "save_state", "save_adapter"}
 CLOSE = "close"
-# How the ranks share the model (BaseModelSpec.sharding): each holds all of it, or a share.
-SHARDINGS = {"ddp": False, "fsdp": True}
 
 
 def rank_device(name: str, local_rank: int) -> torch.device:
@@ -68,8 +66,10 @@ def serve(ranks: distributed.Ranks, runner: Connection | None, device: torch.dev
 
 
 def main(address: str, device_name: str, sharding: str) -> None:
+    """`sharding` is BaseModelSpec.sharding: under "fsdp" each rank holds a share of the model,
+    under "ddp" all of it."""
     device = rank_device(device_name, distributed.local_rank())
-    ranks = distributed.join(device, SHARDINGS[sharding])
+    ranks = distributed.join(device, sharded=sharding == "fsdp")
     try:
         with runner_connection(ranks, address) as runner:
             serve(ranks, runner, device)

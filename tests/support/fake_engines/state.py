@@ -1,11 +1,13 @@
 """A serving engine's state: its base model, the adapters it holds, and what it was asked."""
 
 import json
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from tests.support.fake_upstream.errors import ApiError
 from tests.support.fake_upstream.scripted import ScriptedFake, ScriptedUpstream
-from tests.support.fake_upstream.server import Request, Response
+from tests.support.fake_upstream.server import Endpoint, Request, Response, Routes
 
 
 class ServedModels(ScriptedUpstream):
@@ -52,10 +54,29 @@ class ServedModels(ScriptedUpstream):
         return None
 
 
-class EngineApi(Protocol):
-    def __init__(self, state: ServedModels, api_key: str) -> None: ...
+class EngineApi(ABC):
+    """An engine's HTTP API over `state`: a bearer key checked first, then its dialect's
+    `endpoints` (method, path pattern, endpoint)."""
 
-    def handle(self, request: Request) -> Response: ...
+    def __init__(self, state: ServedModels, api_key: str) -> None:
+        self.state = state
+        self.api_key = api_key
+        self.routes = Routes(self.endpoints())
+
+    @abstractmethod
+    def endpoints(self) -> list[tuple[str, str, Endpoint]]: ...
+
+    def handle(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return Response(401, {"error": "Unauthorized"})
+        found = self.routes.find(request)
+        if found is None:
+            return Response(404, {"detail": "Not Found"})
+        endpoint, names = found
+        try:
+            return endpoint(request, **names)
+        except ApiError as error:
+            return error.response()
 
 
 class FakeEngine(ScriptedFake):

@@ -5,10 +5,10 @@ import time
 from typing import Any
 
 from tests.support.fake_upstream.errors import ApiError
-from tests.support.fake_upstream.server import Request, Response, Routes
+from tests.support.fake_upstream.server import Endpoint, Request, Response
 
 from . import answers
-from .state import FakeEngine, ServedModels
+from .state import EngineApi, FakeEngine
 
 
 def _error(status: int, message: str, type: str) -> ApiError:
@@ -60,30 +60,14 @@ class VllmShapes:
         }
 
 
-class VllmApi:
-    def __init__(self, state: ServedModels, api_key: str) -> None:
-        self.state = state
-        self.api_key = api_key
-        self.routes = Routes(
-            [
-                ("GET", "/v1/models", self.models),
-                ("POST", "/v1/load_lora_adapter", self.load),
-                ("POST", "/v1/unload_lora_adapter", self.unload),
-                ("POST", "/v1/chat/completions", self.chat),
-            ]
-        )
-
-    def handle(self, request: Request) -> Response:
-        if request.headers.get("authorization") != f"Bearer {self.api_key}":
-            return Response(401, {"error": "Unauthorized"})
-        found = self.routes.find(request)
-        if found is None:
-            return Response(404, {"detail": "Not Found"})
-        endpoint, names = found
-        try:
-            return endpoint(request, **names)
-        except ApiError as error:
-            return error.response()
+class VllmApi(EngineApi):
+    def endpoints(self) -> list[tuple[str, str, Endpoint]]:
+        return [
+            ("GET", "/v1/models", self.models),
+            ("POST", "/v1/load_lora_adapter", self.load),
+            ("POST", "/v1/unload_lora_adapter", self.unload),
+            ("POST", "/v1/chat/completions", self.chat),
+        ]
 
     def models(self, request: Request) -> Response:
         created = int(time.time())
