@@ -109,6 +109,8 @@ class Job(Base):
     __table_args__ = (
         Index("ix_fine_tuning_jobs_project_seq", "project_id", "seq"),
         Index("ix_fine_tuning_jobs_status", "status"),
+        # One job per upstream job: a webhook finds its job by this, and a create is never kept twice.
+        Index("ux_fine_tuning_jobs_provider_upstream_id", "provider", "upstream_id", unique=True),
         {"sqlite_autoincrement": True},
     )
 

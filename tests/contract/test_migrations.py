@@ -1,5 +1,6 @@
 """The Alembic migrations on both databases: the newest schema is the models' to the column and
-index, and 0013 carries an upstream job's state from its job's columns into its mirror and back."""
+index, 0013 carries an upstream job's state from its job's columns into its mirror and back, and
+0014 keeps one job per upstream job."""
 
 import asyncio
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from alembic import command
 from gateway import db, migrations
@@ -157,3 +159,29 @@ def test_0013_keeps_an_upstream_job_in_mid_flight_and_gives_it_back_on_downgrade
     }
     command.upgrade(config, "head")
     assert on_connection(database_url, schema_differences) == []
+
+
+def test_0014_lets_one_job_claim_an_upstream_job_and_any_number_none(database_url: str):
+    config = alembic_config(database_url)
+    command.upgrade(config, "0012")
+    on_connection(database_url, add_jobs_at_0012)
+    command.upgrade(config, "0014")
+
+    def add_job(job_id: str, provider: str, upstream_id: str | None) -> Any:
+        def add(connection: Connection) -> None:
+            connection.execute(
+                text(
+                    "INSERT INTO fine_tuning_jobs (id, project_id, organization_id, model, base_model, "
+                    "training_file, status, created_at, updated_at, method, seed, result_files, provider, "
+                    "upstream_id) VALUES (:id, :project, 'org-m', 'm', 'm', 'file-t', 'queued', 1, 1, '{}', "
+                    "7, '[]', :provider, :upstream_id)"
+                ),
+                {"id": job_id, "project": PROJECT, "provider": provider, "upstream_id": upstream_id},
+            )
+
+        return add
+
+    on_connection(database_url, add_job("ftjob-local-2", "local", None))
+    on_connection(database_url, add_job("ftjob-elsewhere", "together", "ftjob-up1"))
+    with pytest.raises(IntegrityError):
+        on_connection(database_url, add_job("ftjob-twin", "openai", "ftjob-up1"))
