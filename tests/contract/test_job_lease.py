@@ -60,8 +60,14 @@ async def idle_copy(runtime, job_id: str) -> str:
         job = await jobs_repository.get_any(session, job_id)
         names = [attribute.key for attribute in inspect(Job).column_attrs if attribute.key != "seq"]
         columns = {name: getattr(job, name) for name in names}
-        copy = Job(**columns | {"id": f"{job_id}-idle", "provider": "local", "status": "succeeded"})
-        copy.upstream_id = copy.locked_until = None
+        idle = {
+            "id": f"{job_id}-idle",
+            "provider": "local",
+            "status": "succeeded",
+            "upstream_id": None,
+            "locked_until": None,
+        }
+        copy = Job(**columns | idle)
         session.add(copy)
     return copy.id
 
