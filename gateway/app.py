@@ -15,9 +15,11 @@ from gateway.dashboard.router import router as dashboard_router
 from gateway.evals.router import router as evals_router
 from gateway.files.router import router as files_router
 from gateway.files.upload import UPLOAD_ENCODING, UPLOAD_TOKEN_LIMIT
+from gateway.fine_tuning.hot_reads import READS as FINE_TUNING_HOT_READS
 from gateway.fine_tuning.router import router as fine_tuning_router
 from gateway.graders.router import router as graders_router
 from gateway.home.router import router as home_router
+from gateway.hot_reads.lane import HotReadsMiddleware
 from gateway.models_api.base_models import router as base_models_router
 from gateway.models_api.router import router as models_router
 from gateway.observability.http_metrics import HttpMetricsMiddleware
@@ -51,6 +53,8 @@ def create_app(
 
     app = FastAPI(title="ftgate", version="0.1.0", lifespan=lifespan, dependencies=[Depends(reject_nul)])
     app.state.runtime = runtime
+    # Innermost: the lane's answers carry request ids and are counted like the routes'.
+    app.add_middleware(HotReadsMiddleware, reads=FINE_TUNING_HOT_READS)
     app.add_middleware(RequestContextMiddleware)
     if runtime.settings.metrics_enabled:
         # Outermost: it counts the 500s that RequestContextMiddleware answers too.

@@ -15,6 +15,7 @@ from gateway.engines.transformers import TransformersEngine
 from gateway.files.upload_slots import UploadSlots
 from gateway.files.validator_pool import ValidatorPool
 from gateway.fine_tuning.local_counts import LocalTokenCounter
+from gateway.hot_reads.reader import Reader, build_reader
 from gateway.inference.engine import ChatEngine
 from gateway.providers.base import JobProvider, Provider
 from gateway.providers.registry import build_providers
@@ -43,6 +44,8 @@ class Runtime:
     rate_limiter: RateLimiter
     merged_weights: MergedWeights
     verified_keys: VerifiedKeys
+    # The hot reads' own connection to the database; None where they go through their routes.
+    hot_reader: Reader | None = None
     training_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     upstream_look_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     chat_engine: ChatEngine = field(default_factory=ChatEngine)
@@ -80,6 +83,8 @@ class Runtime:
             await provider.close()
         await self.rate_limiter.close()
         await self.verified_keys.close()
+        if self.hot_reader is not None:
+            await self.hot_reader.close()
         await self.engine.dispose()
 
 
@@ -105,6 +110,7 @@ def build_runtime(settings: Settings, dispatch: db.Dispatch) -> Runtime:
         catalog=catalog,
         rate_limiter=build_rate_limiter(settings),
         verified_keys=verified_keys,
+        hot_reader=build_reader(settings.database_url) if settings.hot_reads else None,
         training_slots=asyncio.Semaphore(settings.training_slots),
         upstream_look_slots=asyncio.Semaphore(settings.upstream_concurrent_looks),
         chat_engine=ChatEngine(

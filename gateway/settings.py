@@ -126,6 +126,11 @@ class Settings(BaseSettings):
         description="how long a verified API key is trusted without a database lookup, while no key or "
         "project has changed anywhere (0: look every key up)",
     )
+    hot_reads: bool = Field(
+        default=True,
+        description="answer a job, a page of jobs and a page of a job's events straight from the database "
+        "driver, without FastAPI's routing or a session (off: through their routes like every request)",
+    )
     rate_limiter: Literal["memory", "redis"] = Field(
         default="memory",
         description="where per-key rate limits are counted: this process, or Redis (replicas)",

@@ -6,5 +6,9 @@ from fastapi import Response
 from pydantic import BaseModel
 
 
+def wire_json(model: BaseModel) -> bytes:
+    return model.__pydantic_serializer__.to_json(model)
+
+
 def shown(model: BaseModel) -> Response:
-    return Response(model.__pydantic_serializer__.to_json(model), media_type="application/json")
+    return Response(wire_json(model), media_type="application/json")

@@ -12,6 +12,7 @@ import uvicorn
 from gateway import migrations
 from gateway.cli import create_project_key
 from gateway.main import build_app
+from gateway.runtime import Runtime
 from gateway.settings import Settings
 from tests.support.blocking import off_loop, wait_for
 
@@ -20,6 +21,7 @@ from tests.support.blocking import off_loop, wait_for
 class RunningServer:
     base_url: str
     settings: Settings
+    runtime: Runtime
 
     def create_key(self, project_name: str) -> str:
         return wait_for(create_project_key(self.settings, project_name))
@@ -36,7 +38,8 @@ def serve(settings: Settings) -> Iterator[RunningServer]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     off_loop(migrations.upgrade, settings.database_url)
     port = free_port()
-    config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    app = build_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -46,7 +49,7 @@ def serve(settings: Settings) -> Iterator[RunningServer]:
             raise RuntimeError("ftgate test server did not start")
         time.sleep(0.02)
     try:
-        yield RunningServer(base_url=f"http://127.0.0.1:{port}", settings=settings)
+        yield RunningServer(base_url=f"http://127.0.0.1:{port}", settings=settings, runtime=app.state.runtime)
     finally:
         server.should_exit = True
         thread.join(timeout=20)

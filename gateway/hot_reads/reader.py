@@ -1,0 +1,132 @@
+"""Rows of a few hot SELECTs straight from the database driver, with no session around them.
+
+A `Query` is a SQLAlchemy Core statement with named parameters, compiled once per database; its
+rows carry the names its columns were labelled with. SQLite is read inline on the event loop
+through the sqlite3 module: an indexed read of a WAL database takes microseconds, less than
+handing it to a thread, and never waits for a writer (a busy timeout of 0 makes a locked
+database an error at once). PostgreSQL is read through a small asyncpg pool of its own. Both
+connections are read-only. Any failure is `ReadFailed`: the caller then takes the ordinary path,
+which waits, retries and answers errors as every other request does.
+"""
+
+import asyncio
+import sqlite3
+from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import asyncpg
+import pydantic_core
+from sqlalchemy import JSON, Select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, make_url
+
+POOL_SIZE = 4
+DIALECTS: dict[str, Dialect] = {"sqlite": sqlite.dialect(), "postgresql": postgresql.asyncpg.dialect()}
+
+
+class ReadFailed(Exception):
+    """The database could not answer at once (locked, unreachable, not migrated yet)."""
+
+
+class Query:
+    def __init__(self, name: str, statement: Select[Any]) -> None:
+        columns = list(statement.selected_columns)
+        self.row_type = namedtuple(name, [column.key for column in columns])  # type: ignore[misc]
+        self._json_fields = [index for index, column in enumerate(columns) if isinstance(column.type, JSON)]
+        self._statement = statement
+        self._compiled: dict[str, tuple[str, Sequence[str], dict[str, Any]]] = {}
+
+    def sql(self, database: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL text for `database` and its parameters' values in order: `params`, and the
+        values the statement holds itself (SQLite's `OFFSET 0`)."""
+        if database not in self._compiled:
+            compiled = self._statement.compile(dialect=DIALECTS[database])
+            self._compiled[database] = (str(compiled), compiled.positiontup or (), compiled.params)
+        sql, names, own = self._compiled[database]
+        return sql, [params[name] if name in params else own[name] for name in names]
+
+    def row(self, values: Sequence[Any]) -> Any:
+        decoded = list(values)
+        for index in self._json_fields:
+            if isinstance(decoded[index], str):
+                decoded[index] = pydantic_core.from_json(decoded[index])
+        return self.row_type(*decoded)
+
+
+class Reader(Protocol):
+    async def rows(self, query: Query, **params: Any) -> list[Any]:
+        """Raises ReadFailed."""
+
+    async def close(self) -> None: ...
+
+
+class SqliteReader:
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+
+    async def rows(self, query: Query, **params: Any) -> list[Any]:
+        sql, values = query.sql("sqlite", params)
+        try:
+            found = self._connect().execute(sql, values).fetchall()
+        except sqlite3.Error as error:
+            raise ReadFailed(str(error)) from error
+        return [query.row(values) for values in found]
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA query_only = ON")
+            self._connection = connection
+        return self._connection
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class PostgresReader:
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def rows(self, query: Query, **params: Any) -> list[Any]:
+        sql, values = query.sql("postgresql", params)
+        try:
+            found = await (await self._connect()).fetch(sql, *values)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+            raise ReadFailed(str(error)) from error
+        return [query.row(values) for values in found]
+
+    async def _connect(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=1,
+                        max_size=POOL_SIZE,
+                        server_settings={"default_transaction_read_only": "on"},
+                        reset=_nothing_to_reset,
+                    )
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+async def _nothing_to_reset(_: asyncpg.Connection) -> None:
+    """Single read-only statements leave no session state behind: no reset query per release."""
+
+
+def build_reader(database_url: str) -> Reader | None:
+    """None for a database that another connection cannot see (SQLite in memory)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return SqliteReader(url.database) if url.database not in (None, "", ":memory:") else None
+    return PostgresReader(url.set(drivername="postgresql").render_as_string(hide_password=False))
