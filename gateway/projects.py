@@ -6,12 +6,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import ids
 from gateway.budgets import limits
 from gateway.budgets.limits import Limits
+from gateway.hot_reads.reader import Query, Reader
 from gateway.models import ApiKey, Project
 
 
@@ -116,24 +117,43 @@ async def operator_caller(
     )
 
 
-async def _caller(session: AsyncSession, *conditions: Any) -> Caller | None:
-    row = (
-        await session.execute(
-            select(
-                ApiKey.id, Project.id, Project.organization_id, Project.slug, Project.limits, ApiKey.limits
-            )
-            .join(Project, Project.id == ApiKey.project_id)
-            .where(*conditions)
+def _caller_query(*conditions: Any) -> Select[Any]:
+    return (
+        select(
+            ApiKey.id.label("key_id"),
+            Project.id.label("project_id"),
+            Project.organization_id.label("organization_id"),
+            Project.slug.label("slug"),
+            Project.limits.label("project_limits"),
+            ApiKey.limits.label("key_limits"),
         )
-    ).one_or_none()
-    if row is None:
-        return None
-    key_id, project_id, organization_id, slug, project_limits, key_limits = row
-    return Caller(
-        project_id=project_id,
-        organization_id=organization_id,
-        org_slug=slug,
-        key_id=key_id,
-        project_limits=limits.parse(project_limits),
-        key_limits=limits.parse(key_limits),
+        .join(Project, Project.id == ApiKey.project_id)
+        .where(*conditions)
     )
+
+
+def _caller_of(row: Any) -> Caller:
+    return Caller(
+        project_id=row.project_id,
+        organization_id=row.organization_id,
+        org_slug=row.slug,
+        key_id=row.key_id,
+        project_limits=limits.parse(row.project_limits),
+        key_limits=limits.parse(row.key_limits),
+    )
+
+
+async def _caller(session: AsyncSession, *conditions: Any) -> Caller | None:
+    row = (await session.execute(_caller_query(*conditions))).one_or_none()
+    return None if row is None else _caller_of(row)
+
+
+CALLER_OF_KEY_HASH = Query(
+    "CallerRow", _caller_query(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
+
+
+async def read_caller(reader: Reader, key_hash: str) -> Caller | None:
+    """`find_caller` through a hot reader (raises ReadFailed)."""
+    rows = await reader.rows(CALLER_OF_KEY_HASH, key_hash=key_hash)
+    return _caller_of(rows[0]) if rows else None

@@ -16,6 +16,7 @@ from gateway import db
 from gateway.hot_reads.reader import Query, Reader, ReadFailed
 from gateway.models import Job, JobEvent, Project
 from gateway.settings import Settings
+from tests.support.admin import ADMIN_KEY, Admin
 from tests.support.blocking import wait_for
 from tests.support.limits import set_limits
 from tests.support.metrics import parse
@@ -144,7 +145,9 @@ def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         )
 
         def server(name: str, hot_reads: bool) -> RunningServer:
-            settings = Settings(data_dir=folder / name, database_url=database_url, hot_reads=hot_reads)
+            settings = Settings(
+                data_dir=folder / name, database_url=database_url, hot_reads=hot_reads, admin_key=ADMIN_KEY
+            )
             return stack.enter_context(serve(settings))
 
         lane, routes = server("lane", True), server("routes", False)
@@ -250,6 +253,17 @@ def test_a_missing_or_wrong_key_is_refused_by_the_route(servers: dict, key: str 
     assert ours.status_code == theirs.status_code == 401
     assert ours.json() == theirs.json()
     assert ours.headers["www-authenticate"] == theirs.headers["www-authenticate"]
+
+
+def test_a_revoked_key_fails_its_next_read(servers: dict) -> None:
+    lane = servers["lane"]
+    admin = Admin(lane.base_url)
+    project = admin.create_project(f"revoked-{time.monotonic_ns()}")
+    key = admin.create_key(project["id"])
+    assert get(lane, JOBS, key["value"]).status_code == 200
+    admin.revoke(key["id"])
+    refused = get(lane, JOBS, key["value"])
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
 
 
 def test_a_database_the_lane_cannot_read_leaves_every_read_to_its_route(servers: dict) -> None:
