@@ -3,6 +3,7 @@ over trained tokens) and DPO. With `backward`, each micro-batch's share of the b
 back-propagated at once, so gradients accumulate to those of the whole batch however it is split."""
 
 import contextlib
+from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ class Measurement:
     tokens: int  # input tokens processed, no padding: the tokens trained and billed
 
 
-class Objective:
+class Objective(ABC):
     """Scores batches of units: the sequences that must share a micro-batch (one, or a preference pair)."""
 
     def __init__(self, units: list[tuple[TokenizedSequence, ...]], device: torch.device, max_tokens: int):
@@ -64,7 +65,7 @@ class Objective:
     def state_dict(self) -> dict:
         return {}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict) -> None:  # noqa: B027
         pass
 
     def _keep_pace(self, model, passes: int, *, backward: bool) -> None:
@@ -75,15 +76,16 @@ class Objective:
             if backward:
                 (logits.sum() * 0).backward()
 
-    def _prepare(self, model, indices: list[int], ranks: Ranks) -> None:
+    def _prepare(self, model, indices: list[int], ranks: Ranks) -> None:  # noqa: B027
         pass
 
+    @abstractmethod
     def _denominators(self, indices: list[int]) -> tuple[int, int]:
-        raise NotImplementedError
+        """(the loss's denominator, the accuracy's) of the batch `indices`."""
 
+    @abstractmethod
     def _score(self, logits: torch.Tensor, row: PackedRow, members: list[int]):
         """(summed loss, number of correctly predicted tokens that count for accuracy) of one row."""
-        raise NotImplementedError
 
 
 class SupervisedObjective(Objective):

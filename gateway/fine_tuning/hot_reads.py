@@ -1,11 +1,12 @@
 """The reads clients repeat most (a job polled for its status, a page of jobs, a page of its
-events) answered by `hot_reads.lane` straight from the database driver. Each answers exactly what
-its route in `router.py` answers for a job the caller's project holds; for anything else
-(another project's job, an unknown `after`) it answers None and the route answers instead."""
+events) answered by `hot_reads.lane` straight from the database driver, each page in one
+statement. Each answers exactly what its route in `router.py` answers for a job the caller's
+project holds; for anything else (another project's job, an unknown `after`) it answers None and
+the route answers instead."""
 
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import ColumnElement, bindparam, inspect, select
 
 from gateway.fine_tuning.schemas import FineTuningJob, FineTuningJobEvent
 from gateway.hot_reads.lane import HotRead, PageParams
@@ -15,36 +16,34 @@ from gateway.pagination import ListPage
 from gateway.projects import Caller
 from gateway.shown import wire_json
 
-# Higher than any row's seq: the first page's bound.
-FIRST_PAGE = 2**62
-
 
 def _columns(model: type) -> list[Any]:
     """Every column of `model`, labelled with its attribute's name (`user_metadata`, not `metadata`)."""
     return [prop.columns[0].label(prop.key) for prop in inspect(model).column_attrs]
 
 
-_IN_PROJECT = (Job.id == bindparam("job_id"), Job.project_id == bindparam("project_id"))
-JOB = Query("JobRow", select(*_columns(Job)).where(*_IN_PROJECT))
-JOB_SEQ = Query("JobSeq", select(Job.seq).where(*_IN_PROJECT))
-JOBS = Query(
-    "JobRow",
-    select(*_columns(Job))
-    .where(Job.project_id == bindparam("project_id"), Job.seq < bindparam("before_seq"))
-    .order_by(Job.seq.desc())
-    .limit(bindparam("limit")),
+def _newest_first(model: type[Job] | type[JobEvent], *where: ColumnElement[bool]) -> Query:
+    """`limit` rows of `model`, newest first."""
+    statement = select(*_columns(model)).where(*where).order_by(model.seq.desc()).limit(bindparam("limit"))
+    return Query(f"{model.__name__}Row", statement)
+
+
+_IN_PROJECT = Job.project_id == bindparam("project_id")
+_JOB_IN_PROJECT = (Job.id == bindparam("job_id"), _IN_PROJECT)
+_OF_JOB = (JobEvent.job_id == bindparam("job_id"), select(Job.id).where(*_JOB_IN_PROJECT).exists())
+# An unknown `after` has no seq: the page is then empty, and `_empty_page` tells the two apart.
+_AFTER_JOB = select(Job.seq).where(Job.id == bindparam("after"), _IN_PROJECT).scalar_subquery()
+_AFTER_EVENT = select(JobEvent.seq).where(
+    JobEvent.job_id == bindparam("job_id"), JobEvent.id == bindparam("after")
 )
-EVENT_SEQ = Query(
-    "EventSeq",
-    select(JobEvent.seq).where(JobEvent.job_id == bindparam("job_id"), JobEvent.id == bindparam("event_id")),
-)
-EVENTS = Query(
-    "EventRow",
-    select(*_columns(JobEvent))
-    .where(JobEvent.job_id == bindparam("job_id"), JobEvent.seq < bindparam("before_seq"))
-    .order_by(JobEvent.seq.desc())
-    .limit(bindparam("limit")),
-)
+
+JOB = Query("JobRow", select(*_columns(Job)).where(*_JOB_IN_PROJECT))
+JOB_SEQ = Query("JobSeq", select(Job.seq).where(*_JOB_IN_PROJECT))
+EVENT_SEQ = Query("EventSeq", _AFTER_EVENT)
+JOBS = _newest_first(Job, _IN_PROJECT)
+JOBS_AFTER = _newest_first(Job, _IN_PROJECT, Job.seq < _AFTER_JOB)
+EVENTS = _newest_first(JobEvent, *_OF_JOB)
+EVENTS_AFTER = _newest_first(JobEvent, *_OF_JOB, JobEvent.seq < _AFTER_EVENT.scalar_subquery())
 
 
 async def job(reader: Reader, caller: Caller, path: dict[str, str], _: PageParams) -> bytes | None:
@@ -53,30 +52,35 @@ async def job(reader: Reader, caller: Caller, path: dict[str, str], _: PageParam
 
 
 async def jobs(reader: Reader, caller: Caller, _: dict[str, str], page: PageParams) -> bytes | None:
-    before = FIRST_PAGE
-    if page.after is not None:
-        found = await reader.rows(JOB_SEQ, job_id=page.after, project_id=caller.project_id)
-        if not found:
+    project_id = caller.project_id
+    if page.after is None:
+        rows = await reader.rows(JOBS, project_id=project_id, limit=page.limit + 1)
+    else:
+        rows = await reader.rows(JOBS_AFTER, project_id=project_id, after=page.after, limit=page.limit + 1)
+        if not rows and not await reader.rows(JOB_SEQ, job_id=page.after, project_id=project_id):
             return None
-        before = found[0].seq
-    rows = await reader.rows(JOBS, project_id=caller.project_id, before_seq=before, limit=page.limit + 1)
     data = [FineTuningJob.of(row) for row in rows[: page.limit]]
     return wire_json(ListPage(data=data, has_more=len(rows) > page.limit))
 
 
 async def events(reader: Reader, caller: Caller, path: dict[str, str], page: PageParams) -> bytes | None:
     job_id = path["fine_tuning_job_id"]
-    if not await reader.rows(JOB_SEQ, job_id=job_id, project_id=caller.project_id):
+    known = {"job_id": job_id, "project_id": caller.project_id}
+    if page.after is None:
+        rows = await reader.rows(EVENTS, **known, limit=page.limit + 1)
+    else:
+        rows = await reader.rows(EVENTS_AFTER, **known, after=page.after, limit=page.limit + 1)
+    if not rows and not await _empty_page(reader, known, page.after):
         return None
-    before = FIRST_PAGE
-    if page.after is not None:
-        found = await reader.rows(EVENT_SEQ, job_id=job_id, event_id=page.after)
-        if not found:
-            return None
-        before = found[0].seq
-    rows = await reader.rows(EVENTS, job_id=job_id, before_seq=before, limit=page.limit + 1)
     data = [FineTuningJobEvent.of(row) for row in rows[: page.limit]]
     return wire_json(ListPage(data=data, has_more=len(rows) > page.limit))
+
+
+async def _empty_page(reader: Reader, known: dict[str, str], after: str | None) -> bool:
+    """Whether an empty page of events is the answer: the job is the caller's, `after` one of its events."""
+    if not await reader.rows(JOB_SEQ, **known):
+        return False
+    return after is None or bool(await reader.rows(EVENT_SEQ, job_id=known["job_id"], after=after))
 
 
 READS = [

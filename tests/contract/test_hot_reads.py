@@ -183,6 +183,7 @@ READS = [
     f"{JOBS}/ftjob-hot0000/events?limit=7",
     f"{JOBS}/ftjob-hot0000/events?limit=25",
     f"{JOBS}/ftjob-hot0000/events?limit=7&after=ftevent-hot0010",
+    f"{JOBS}/ftjob-hot0000/events?after=ftevent-hot0000",  # after the oldest: an empty page
     f"{JOBS}/ftjob-hot0001/events",
 ]
 
@@ -223,6 +224,7 @@ ASIDE = [
     f"{JOBS}?after=ftjob-nosuchjob",
     f"{JOBS}?after=ftjob-hot0099",
     f"{JOBS}/ftjob-hot0000/events?after=ftevent-nosuch",
+    f"{JOBS}/ftjob-hot0001/events?after=ftevent-hot0010",  # another job's event
     f"{JOBS}/ftjob-hot0000/events?limit=-1",
     f"{JOBS}?metadata[team]=search",
     f"{JOBS}?metadata=null&limit=3",

@@ -1,10 +1,12 @@
 """What the hot reads' lane takes on itself, and what it leaves to the routes."""
 
+from types import SimpleNamespace
+
 import pytest
 from sqlalchemy import bindparam, select
 
 from gateway.fine_tuning.hot_reads import READS
-from gateway.hot_reads.lane import HotRead, PageParams
+from gateway.hot_reads.lane import HotRead, HotReadsMiddleware, PageParams
 from gateway.hot_reads.reader import PostgresReader, Query, SqliteReader, build_reader
 from gateway.models import JobEvent
 
@@ -82,3 +84,32 @@ def test_only_a_database_another_connection_can_see_has_a_reader(tmp_path) -> No
     assert build_reader("sqlite+aiosqlite:///:memory:") is None
     assert isinstance(build_reader(f"sqlite+aiosqlite:///{tmp_path / 'ftgate.db'}"), SqliteReader)
     assert isinstance(build_reader("postgresql+asyncpg://u:p@localhost/db"), PostgresReader)
+
+
+class NoReads:
+    async def rows(self, query: Query, **params: object) -> list[object]:
+        raise AssertionError("the lane read for a request it must leave to the app")
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"type": "http", "method": "POST", "path": "/v1/fine_tuning/jobs"},
+        {"type": "http", "method": "HEAD", "path": "/v1/fine_tuning/jobs"},
+        {"type": "http", "method": "GET", "path": "/v1/files"},
+        {"type": "http", "method": "GET", "path": "/v1/fine_tuning/jobs/ftjob-1/checkpoints"},
+        {"type": "websocket", "path": "/v1/fine_tuning/jobs"},
+    ],
+)
+async def test_the_lane_steps_aside_for_what_it_does_not_answer(scope: dict) -> None:
+    runtime = SimpleNamespace(hot_reader=NoReads())
+    passed = []
+
+    async def app(scope: dict, receive: object, send: object) -> None:
+        passed.append(scope)
+
+    lane = HotReadsMiddleware(app, READS)
+    app_state = SimpleNamespace(state=SimpleNamespace(runtime=runtime))
+    scope |= {"query_string": b"", "headers": [], "app": app_state}
+    await lane(scope, None, None)
+    assert passed == [scope]
