@@ -156,7 +156,9 @@ def test_cancel_stops_training_and_frees_the_trainer_for_the_next_job(client: op
     wait_for_status(client, first, {"running"}, timeout=60)
     second = create(client, upload(client, "elle-limericks.jsonl"), n_epochs=1)
     wait_for_status(client, second, {"queued"}, timeout=60)
+    deadline = time.monotonic() + 120
     while not metrics_events(client, first):
+        assert time.monotonic() < deadline, "the first job trained no step"
         time.sleep(0.1)
     time.sleep(0.5)
     assert client.fine_tuning.jobs.retrieve(second).status == "queued"  # one training at a time

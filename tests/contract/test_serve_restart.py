@@ -76,7 +76,9 @@ def test_a_server_killed_mid_training_resumes_the_job_after_a_restart(tmp_path: 
             method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 10}}},
         )
         states = artifacts.states_dir(tmp_path / "artifacts", job.id)
+        deadline = time.monotonic() + 240
         while not list(states.glob("state-*")):  # written just after the first checkpoint
+            assert time.monotonic() < deadline, "the job saved no state"
             time.sleep(0.05)
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)

@@ -165,7 +165,9 @@ def test_a_worker_killed_mid_training_resumes_from_its_last_checkpoint(
     worker = start_worker(with_beat=True)
     kills = 0
     latest_checkpoint = 0
+    deadline = time.monotonic() + 300
     while kills < 3:
+        assert time.monotonic() < deadline, f"no new checkpoint to kill at after {kills} kills"
         steps = [c.step_number for c in client.fine_tuning.jobs.checkpoints.list(job.id)]
         if client.fine_tuning.jobs.retrieve(job.id).status == "succeeded":
             break
@@ -228,7 +230,9 @@ def test_a_worker_killed_mid_eval_run_leaves_every_item_graded_once(client: open
     )
     worker = start_worker(with_beat=True)
     kills = 0
+    deadline = time.monotonic() + 240
     while kills < 2:
+        assert time.monotonic() < deadline, f"the run graded too few items after {kills} kills"
         current = client.evals.runs.retrieve(run.id, eval_id=created.id)
         if current.status == "completed":
             break

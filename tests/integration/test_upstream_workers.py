@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import json
 import secrets
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -24,6 +22,7 @@ from tests.support.celery_worker import Worker
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.jobs import wait_for_status
 from tests.support.postgres import temporary_database
+from tests.support.private_redis import PrivateRedis
 from tests.support.redis_isolation import REDIS_KEY_PREFIX, REDIS_URL
 from tests.support.server import RunningServer, serve
 from tests.support.upstream import (
@@ -39,10 +38,6 @@ from tests.support.upstream import (
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-REDIS_PORT = "6379"
-# How CI starts Redis, and so how a restarted one must be started.
-REDIS_SERVER = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", REDIS_PORT]
-REDIS_SERVER += ["--save", "", "--appendonly", "no"]
 JOB_LEASE_SECONDS = 3
 CREATE = r"/fine_tuning/jobs$"
 FINISHED = {"succeeded", "failed", "cancelled"}
@@ -323,54 +318,30 @@ def test_a_finished_jobs_model_answers_its_own_project_only(
     assert refused.value.code == "model_not_found"
 
 
-def redis_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["redis-cli", "-p", REDIS_PORT, *args], capture_output=True, text=True, timeout=10, check=False
-    )
-
-
-def redis_answers() -> bool:
-    return redis_cli("ping").stdout.strip() == "PONG"
-
-
-def start_redis() -> None:
-    subprocess.run(REDIS_SERVER, cwd="/", capture_output=True, timeout=30, check=True)
-    wait_until(redis_answers, "the restarted Redis answers", timeout=30)
-
-
 @pytest.fixture
-def restartable_redis() -> Iterator[None]:
-    """Redis may be shut down here and started again as CI starts it; it always runs afterwards."""
-    where = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
-    if where.get("host") not in ("127.0.0.1", "localhost") or where.get("port") != int(REDIS_PORT):
-        pytest.skip(f"the test Redis {REDIS_URL} is not the one on port {REDIS_PORT} that can be restarted")
-    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
-        pytest.skip("redis-server and redis-cli are needed to restart Redis")
-    info = redis_cli("info", "server").stdout
-    if "process_supervised:no" not in info:
-        pytest.skip(f"Redis on port {REDIS_PORT} is run by a supervisor, which would restart it its own way")
-    try:
-        yield
-    finally:
-        if not redis_answers():
-            start_redis()
+def private_redis(tmp_path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 def test_a_redis_restarted_mid_job_only_delays_it(
-    client: openai.OpenAI, fake: FakeUpstream, start_worker, restartable_redis: None
+    settings: Settings, fake: FakeUpstream, private_redis: PrivateRedis
 ):
-    creates_before = fake.requests_to("POST", CREATE)
-    job = create_job(client, EPOCHS, metadata={"fake_step_seconds": "0.3"})
-    start_worker()
-    wait_until(lambda: steps_seen(client, job.id) >= 3, "ftgate shows the job's first steps")
-    upstream_id = the_upstream_job(fake, job.id)["id"]
-    redis_cli("shutdown", "nosave")
-    wait_until(lambda: not redis_answers(), "Redis is down", timeout=30)
-    assert fake.job(upstream_id)["status"] == "running"
-    down_at = upstream_steps(fake, upstream_id)
-    wait_until(lambda: upstream_steps(fake, upstream_id) >= down_at + 3, "the job ran on upstream")
-    assert not redis_answers(), "Redis came back by itself: something else runs it"
-    start_redis()
-    assert fake.job(upstream_id)["status"] == "running", "the job ended upstream while Redis was down"
-    assert_mirrored_exactly_once(client, fake, job.id, creates_before)
-    assert_checkpoints_mirrored(client, fake, job.id)
+    """On a Redis of the test's own, which it stops while tests beside it go on using theirs."""
+    own = settings.model_copy(update={"redis_url": private_redis.url})
+    with serve(own) as gateway, sdk(gateway) as client, worker_pool(own) as start_worker:
+        creates_before = fake.requests_to("POST", CREATE)
+        job = create_job(client, EPOCHS, metadata={"fake_step_seconds": "0.3"})
+        start_worker()
+        wait_until(lambda: steps_seen(client, job.id) >= 3, "ftgate shows the job's first steps")
+        upstream_id = the_upstream_job(fake, job.id)["id"]
+        private_redis.stop()
+        assert fake.job(upstream_id)["status"] == "running"
+        down_at = upstream_steps(fake, upstream_id)
+        wait_until(lambda: upstream_steps(fake, upstream_id) >= down_at + 3, "the job ran on upstream")
+        private_redis.start()
+        assert fake.job(upstream_id)["status"] == "running", "the job ended upstream while Redis was down"
+        assert_mirrored_exactly_once(client, fake, job.id, creates_before)
+        assert_checkpoints_mirrored(client, fake, job.id)

@@ -4,6 +4,7 @@ sends twice, and what it makes of the upstream's errors."""
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -44,7 +45,9 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr("gateway.providers.http.asyncio.sleep", sleep)
+    # Only the provider's module sees the fake: patching asyncio.sleep itself would also turn
+    # any other task on the session's event loop into a busy loop, counted here.
+    monkeypatch.setattr("gateway.providers.http.asyncio", SimpleNamespace(sleep=sleep))
     return slept
 
 
