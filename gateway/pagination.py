@@ -19,6 +19,14 @@ class ListPage(BaseModel, Generic[Item]):
     has_more: bool
 
 
+def list_page_json(items: list[bytes], has_more: bool) -> bytes:
+    """`ListPage`'s wire bytes from its items' own: what `wire_json(ListPage(...))` writes."""
+    return b'{"object":"list","data":[%s],"has_more":%s}' % (
+        b",".join(items),
+        b"true" if has_more else b"false",
+    )
+
+
 class ListPageWithIds(ListPage[Item], Generic[Item]):
     first_id: str | None
     last_id: str | None

@@ -2,8 +2,12 @@
 events) answered by `hot_reads.lane` straight from the database driver, each page in one
 statement. Each answers exactly what its route in `router.py` answers for a job the caller's
 project holds; for anything else (another project's job, an unknown `after`) it answers None and
-the route answers instead."""
+the route answers instead.
 
+A row's wire bytes are remembered by the row's whole raw content, so a page of jobs that have not
+changed is joined from bytes already made; a row changed in any column is another key."""
+
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, inspect, select
@@ -12,9 +16,11 @@ from gateway.fine_tuning.schemas import FineTuningJob, FineTuningJobEvent
 from gateway.hot_reads.lane import HotRead, PageParams
 from gateway.hot_reads.reader import Query, Reader
 from gateway.models import Job, JobEvent
-from gateway.pagination import ListPage
+from gateway.pagination import list_page_json
 from gateway.projects import Caller
 from gateway.shown import wire_json
+
+REMEMBERED_ROWS = 4096
 
 
 def _columns(model: type) -> list[Any]:
@@ -46,41 +52,55 @@ EVENTS = _newest_first(JobEvent, *_OF_JOB)
 EVENTS_AFTER = _newest_first(JobEvent, *_OF_JOB, JobEvent.seq < _AFTER_EVENT.scalar_subquery())
 
 
+@lru_cache(maxsize=REMEMBERED_ROWS)
+def _job_json(values: tuple[Any, ...]) -> bytes:
+    return wire_json(FineTuningJob.of(JOB.row(values)))  # JOB, JOBS and JOBS_AFTER share their columns
+
+
+@lru_cache(maxsize=REMEMBERED_ROWS)
+def _event_json(values: tuple[Any, ...]) -> bytes:
+    return wire_json(FineTuningJobEvent.of(EVENTS.row(values)))
+
+
+def _page(rows: list[tuple[Any, ...]], limit: int, shown: Any) -> bytes:
+    return list_page_json([shown(values) for values in rows[:limit]], has_more=len(rows) > limit)
+
+
 async def job(reader: Reader, caller: Caller, path: dict[str, str], _: PageParams) -> bytes | None:
-    rows = await reader.rows(JOB, job_id=path["fine_tuning_job_id"], project_id=caller.project_id)
-    return wire_json(FineTuningJob.of(rows[0])) if rows else None
+    rows = await reader.raw_rows(JOB, job_id=path["fine_tuning_job_id"], project_id=caller.project_id)
+    return _job_json(rows[0]) if rows else None
 
 
 async def jobs(reader: Reader, caller: Caller, _: dict[str, str], page: PageParams) -> bytes | None:
     project_id = caller.project_id
     if page.after is None:
-        rows = await reader.rows(JOBS, project_id=project_id, limit=page.limit + 1)
+        rows = await reader.raw_rows(JOBS, project_id=project_id, limit=page.limit + 1)
     else:
-        rows = await reader.rows(JOBS_AFTER, project_id=project_id, after=page.after, limit=page.limit + 1)
-        if not rows and not await reader.rows(JOB_SEQ, job_id=page.after, project_id=project_id):
+        rows = await reader.raw_rows(
+            JOBS_AFTER, project_id=project_id, after=page.after, limit=page.limit + 1
+        )
+        if not rows and not await reader.raw_rows(JOB_SEQ, job_id=page.after, project_id=project_id):
             return None
-    data = [FineTuningJob.of(row) for row in rows[: page.limit]]
-    return wire_json(ListPage(data=data, has_more=len(rows) > page.limit))
+    return _page(rows, page.limit, _job_json)
 
 
 async def events(reader: Reader, caller: Caller, path: dict[str, str], page: PageParams) -> bytes | None:
     job_id = path["fine_tuning_job_id"]
     known = {"job_id": job_id, "project_id": caller.project_id}
     if page.after is None:
-        rows = await reader.rows(EVENTS, **known, limit=page.limit + 1)
+        rows = await reader.raw_rows(EVENTS, **known, limit=page.limit + 1)
     else:
-        rows = await reader.rows(EVENTS_AFTER, **known, after=page.after, limit=page.limit + 1)
+        rows = await reader.raw_rows(EVENTS_AFTER, **known, after=page.after, limit=page.limit + 1)
     if not rows and not await _empty_page(reader, known, page.after):
         return None
-    data = [FineTuningJobEvent.of(row) for row in rows[: page.limit]]
-    return wire_json(ListPage(data=data, has_more=len(rows) > page.limit))
+    return _page(rows, page.limit, _event_json)
 
 
 async def _empty_page(reader: Reader, known: dict[str, str], after: str | None) -> bool:
     """Whether an empty page of events is the answer: the job is the caller's, `after` one of its events."""
-    if not await reader.rows(JOB_SEQ, **known):
+    if not await reader.raw_rows(JOB_SEQ, **known):
         return False
-    return after is None or bool(await reader.rows(EVENT_SEQ, job_id=known["job_id"], after=after))
+    return after is None or bool(await reader.raw_rows(EVENT_SEQ, job_id=known["job_id"], after=after))
 
 
 READS = [

@@ -11,9 +11,10 @@ which waits, retries and answers errors as every other request does.
 
 import asyncio
 import sqlite3
+from abc import ABC, abstractmethod
 from collections import namedtuple
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 import pydantic_core
@@ -54,25 +55,31 @@ class Query:
         return self.row_type(*decoded)
 
 
-class Reader(Protocol):
+class Reader(ABC):
     async def rows(self, query: Query, **params: Any) -> list[Any]:
-        """Raises ReadFailed."""
+        """The rows, their JSON columns decoded. Raises ReadFailed."""
+        return [query.row(values) for values in await self.raw_rows(query, **params)]
 
+    @abstractmethod
+    async def raw_rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
+        """Each row's values as the driver hands them over, JSON columns as text: a row's whole
+        content, hashable. Raises ReadFailed."""
+
+    @abstractmethod
     async def close(self) -> None: ...
 
 
-class SqliteReader:
+class SqliteReader(Reader):
     def __init__(self, path: str) -> None:
         self._path = path
         self._connection: sqlite3.Connection | None = None
 
-    async def rows(self, query: Query, **params: Any) -> list[Any]:
+    async def raw_rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
         sql, values = query.sql("sqlite", params)
         try:
-            found = self._connect().execute(sql, values).fetchall()
+            return self._connect().execute(sql, values).fetchall()
         except sqlite3.Error as error:
             raise ReadFailed(str(error)) from error
-        return [query.row(values) for values in found]
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -87,19 +94,19 @@ class SqliteReader:
             self._connection = None
 
 
-class PostgresReader:
+class PostgresReader(Reader):
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
-    async def rows(self, query: Query, **params: Any) -> list[Any]:
+    async def raw_rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
         sql, values = query.sql("postgresql", params)
         try:
             found = await (await self._connect()).fetch(sql, *values)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
             raise ReadFailed(str(error)) from error
-        return [query.row(values) for values in found]
+        return [tuple(record) for record in found]
 
     async def _connect(self) -> asyncpg.Pool:
         if self._pool is None:

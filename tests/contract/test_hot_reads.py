@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from gateway import db
 from gateway.hot_reads.reader import Query, Reader, ReadFailed
@@ -111,23 +111,23 @@ async def seed(database_url: str, project_names: list[str]) -> None:
         await engine.dispose()
 
 
-class CountingReader:
-    """The lane's reader, counting the rows it hands over."""
+class CountingReader(Reader):
+    """The lane's reader, counting the statements it runs."""
 
     def __init__(self, reader: Reader) -> None:
         self.reader = reader
         self.reads = 0
 
-    async def rows(self, query: Query, **params: Any) -> list[Any]:
+    async def raw_rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
         self.reads += 1
-        return await self.reader.rows(query, **params)
+        return await self.reader.raw_rows(query, **params)
 
     async def close(self) -> None:
         await self.reader.close()
 
 
-class UnreadableDatabase:
-    async def rows(self, query: Query, **params: Any) -> list[Any]:
+class UnreadableDatabase(Reader):
+    async def raw_rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
         raise ReadFailed("database is locked")
 
     async def close(self) -> None:
@@ -266,6 +266,25 @@ def test_a_revoked_key_fails_its_next_read(servers: dict) -> None:
     admin.revoke(key["id"])
     refused = get(lane, JOBS, key["value"])
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
+
+
+async def change_job(database_url: str, job_id: str, **values: Any) -> None:
+    engine = db.create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(update(Job).where(Job.id == job_id).values(**values))
+    finally:
+        await engine.dispose()
+
+
+def test_a_job_changed_since_it_was_last_shown_is_shown_as_it_is_now(servers: dict) -> None:
+    paths = [f"{JOBS}/ftjob-hot0005", f"{JOBS}?limit=8"]
+    before = [get(servers["lane"], path, servers["key"]).content for path in paths]
+    wait_for(change_job(servers["database_url"], "ftjob-hot0005", user_metadata={"changed": "yes"}))
+    for path, shown_before in zip(paths, before, strict=True):
+        ours, theirs = both(servers, path)
+        assert ours.content == theirs.content != shown_before
+        assert b'"metadata":{"changed":"yes"}' in ours.content
 
 
 def test_a_database_the_lane_cannot_read_leaves_every_read_to_its_route(servers: dict) -> None:

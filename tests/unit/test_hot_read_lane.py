@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, select
 
 from gateway.fine_tuning.hot_reads import READS
 from gateway.hot_reads.lane import HotRead, HotReadsMiddleware, PageParams
-from gateway.hot_reads.reader import PostgresReader, Query, SqliteReader, build_reader
+from gateway.hot_reads.reader import PostgresReader, Query, Reader, SqliteReader, build_reader
 from gateway.models import JobEvent
 
 PAGED = HotRead("/v1/things/{thing_id}/parts", answer=None, paged=True, default_limit=20)  # type: ignore[arg-type]
@@ -86,9 +86,12 @@ def test_only_a_database_another_connection_can_see_has_a_reader(tmp_path) -> No
     assert isinstance(build_reader("postgresql+asyncpg://u:p@localhost/db"), PostgresReader)
 
 
-class NoReads:
-    async def rows(self, query: Query, **params: object) -> list[object]:
+class NoReads(Reader):
+    async def raw_rows(self, query: Query, **params: object) -> list[tuple[object, ...]]:
         raise AssertionError("the lane read for a request it must leave to the app")
+
+    async def close(self) -> None:
+        pass
 
 
 @pytest.mark.parametrize(
