@@ -137,13 +137,18 @@ def test_a_file_uploaded_on_one_gateway_is_trained_on_the_trainer_and_served_by_
     assert (nodes.trainer.data_dir / "artifacts" / job.id / "model").is_dir()
 
 
+# Epochs of 20 steps, a state published after each: the first one's is in the bucket for five
+# more epochs, long enough for a test on a loaded machine to see it and kill a node mid-job.
+LONG_JOB_EPOCHS = 6
+LONG_JOB_STEPS = 20 * LONG_JOB_EPOCHS
+
+
 def create_long_job(client: openai.OpenAI) -> str:
-    """Three epochs of 20 steps."""
     file_id = upload(client, "many.jsonl", many_examples(20))
     job = client.fine_tuning.jobs.create(
         model=TINY_MODEL,
         training_file=file_id,
-        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3}}},
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": LONG_JOB_EPOCHS}}},
     )
     return job.id
 
@@ -161,13 +166,17 @@ def wait_for_published_state(client: openai.OpenAI, settings: Settings, job_id: 
 def assert_trained_once(client: openai.OpenAI, job_id: str) -> None:
     done = wait_for_status(client, job_id, DONE, timeout=150)
     assert done.status == "succeeded", done.error
-    assert [event.data["step"] for event in metrics_events(client, job_id)] == list(range(1, 61))
+    assert [event.data["step"] for event in metrics_events(client, job_id)] == list(
+        range(1, LONG_JOB_STEPS + 1)
+    )
     messages = events(client, job_id)
     assert messages.count("Fine-tuning job started") == 1
     assert messages.count("The job has successfully completed") == 1
     assert "Training resumed from the beginning" not in " ".join(messages)
     steps = [c.step_number for c in client.fine_tuning.jobs.checkpoints.list(job_id)]
-    assert sorted(steps) == [20, 40, 60], steps
+    assert sorted(steps) == [LONG_JOB_STEPS - 40, LONG_JOB_STEPS - 20, LONG_JOB_STEPS], (
+        steps
+    )  # the last 3 kept
 
 
 def test_a_trainer_killed_mid_job_is_replaced_by_one_on_an_empty_folder(

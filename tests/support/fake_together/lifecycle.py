@@ -43,9 +43,9 @@ def iso_now() -> str:
 
 @dataclass
 class Script:
-    """How the next jobs go: `error` fails them at step 2 with these words; `restarts` sends
-    them back to the queue after step 2, as Together does when it restarts one, until the test
-    ends the restart."""
+    """How the next jobs go: `error` fails them at step 2 with these words; `restarts` holds
+    them running after step 2 until the test restarts them (back to the queue, as Together does
+    after a node failure), and then queued until the test ends the restart."""
 
     step_seconds: float | None = None
     error: str | None = None
@@ -201,6 +201,12 @@ class Together(ScriptedUpstream):
         job.next_at = time.monotonic() + self.phase_seconds
         return job
 
+    def restart(self, job_id: str) -> None:
+        job = self.job(job_id)
+        job.phase, job.data["status"], job.next_at = "restarting", "queued", math.inf
+        job.restarts = False  # once
+        self._emit(job, "job_restarted", "Job restarted after a node failure")
+
     def end_restart(self, job_id: str) -> None:
         self.job(job_id).next_at = time.monotonic()
 
@@ -255,9 +261,7 @@ class Together(ScriptedUpstream):
             self._emit(job, "training_complete", f"Training completed for {job.data['model']}")
             self._enter(job, "compressing", now)
         elif job.restarts and step == 2:
-            job.phase, job.data["status"] = "restarting", "queued"
-            self._emit(job, "job_restarted", "Job restarted after a node failure")
-            job.next_at = math.inf
+            job.next_at = math.inf  # running, until the test restarts it
         else:
             job.next_at = now + job.step_seconds
 

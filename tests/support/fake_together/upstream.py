@@ -31,8 +31,13 @@ class FakeTogether(ScriptedFake):
         restarts: bool = False,
     ) -> None:
         """The next job created trains at `step_seconds` a step, and, when given, fails at step 2
-        with `error`, or goes back to the queue after it (`restarts`) until `end_restart`."""
+        with `error`, or stays running after it (`restarts`) until `restart`, then queued until
+        `end_restart`."""
         self._call(self.together.scripts.append, Script(step_seconds, error, restarts))
+
+    def restart(self, job_id: str) -> None:
+        """The running job goes back to the queue, as after a node failure."""
+        self._call(self.together.restart, job_id)
 
     def end_restart(self, job_id: str) -> None:
         """The restarted job leaves the queue and trains on."""
