@@ -7,6 +7,7 @@ the route answers instead.
 A row's wire bytes are remembered by the row's whole raw content, so a page of jobs that have not
 changed is joined from bytes already made; a row changed in any column is another key."""
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -62,7 +63,7 @@ def _event_json(values: tuple[Any, ...]) -> bytes:
     return wire_json(FineTuningJobEvent.of(EVENTS.row(values)))
 
 
-def _page(rows: list[tuple[Any, ...]], limit: int, shown: Any) -> bytes:
+def _page(rows: list[tuple[Any, ...]], limit: int, shown: Callable[[tuple[Any, ...]], bytes]) -> bytes:
     return list_page_json([shown(values) for values in rows[:limit]], has_more=len(rows) > limit)
 
 
@@ -72,14 +73,12 @@ async def job(reader: Reader, caller: Caller, path: dict[str, str], _: PageParam
 
 
 async def jobs(reader: Reader, caller: Caller, _: dict[str, str], page: PageParams) -> bytes | None:
-    project_id = caller.project_id
+    known = {"project_id": caller.project_id}
     if page.after is None:
-        rows = await reader.raw_rows(JOBS, project_id=project_id, limit=page.limit + 1)
+        rows = await reader.raw_rows(JOBS, **known, limit=page.limit + 1)
     else:
-        rows = await reader.raw_rows(
-            JOBS_AFTER, project_id=project_id, after=page.after, limit=page.limit + 1
-        )
-        if not rows and not await reader.raw_rows(JOB_SEQ, job_id=page.after, project_id=project_id):
+        rows = await reader.raw_rows(JOBS_AFTER, **known, after=page.after, limit=page.limit + 1)
+        if not rows and not await reader.raw_rows(JOB_SEQ, **known, job_id=page.after):
             return None
     return _page(rows, page.limit, _job_json)
 

@@ -166,17 +166,14 @@ def wait_for_published_state(client: openai.OpenAI, settings: Settings, job_id: 
 def assert_trained_once(client: openai.OpenAI, job_id: str) -> None:
     done = wait_for_status(client, job_id, DONE, timeout=150)
     assert done.status == "succeeded", done.error
-    assert [event.data["step"] for event in metrics_events(client, job_id)] == list(
-        range(1, LONG_JOB_STEPS + 1)
-    )
+    steps = [event.data["step"] for event in metrics_events(client, job_id)]
+    assert steps == list(range(1, LONG_JOB_STEPS + 1))
     messages = events(client, job_id)
     assert messages.count("Fine-tuning job started") == 1
     assert messages.count("The job has successfully completed") == 1
     assert "Training resumed from the beginning" not in " ".join(messages)
-    steps = [c.step_number for c in client.fine_tuning.jobs.checkpoints.list(job_id)]
-    assert sorted(steps) == [LONG_JOB_STEPS - 40, LONG_JOB_STEPS - 20, LONG_JOB_STEPS], (
-        steps
-    )  # the last 3 kept
+    kept = sorted(c.step_number for c in client.fine_tuning.jobs.checkpoints.list(job_id))
+    assert kept == [LONG_JOB_STEPS - 40, LONG_JOB_STEPS - 20, LONG_JOB_STEPS], kept  # the last 3
 
 
 def test_a_trainer_killed_mid_job_is_replaced_by_one_on_an_empty_folder(

@@ -40,6 +40,7 @@ class PrivateRedis:
 
     def answers(self) -> bool:
         try:
-            return bool(redis.Redis(port=self.port, socket_timeout=1).ping())
+            with redis.Redis(port=self.port, socket_timeout=1) as client:
+                return bool(client.ping())
         except redis.RedisError:
             return False
