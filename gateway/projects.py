@@ -3,6 +3,7 @@
 import hashlib
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,12 +149,18 @@ async def _caller(session: AsyncSession, *conditions: Any) -> Caller | None:
     return None if row is None else _caller_of(row)
 
 
-CALLER_OF_KEY_HASH = Query(
-    "CallerRow", _caller_query(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
-)
+_KEY_IS_LIVE = (ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+CALLER_OF_KEY_HASH = Query("CallerRow", _caller_query(*_KEY_IS_LIVE))
+# The project of the live key whose hash is the `key_hash` parameter, inside another statement.
+PROJECT_OF_KEY_HASH = select(ApiKey.project_id).where(*_KEY_IS_LIVE).scalar_subquery()
 
 
 async def read_caller(reader: Reader, key_hash: str) -> Caller | None:
     """`find_caller` through a hot reader (raises ReadFailed)."""
-    rows = await reader.rows(CALLER_OF_KEY_HASH, key_hash=key_hash)
-    return _caller_of(rows[0]) if rows else None
+    rows = await reader.raw_rows(CALLER_OF_KEY_HASH, key_hash=key_hash)
+    return caller_of_values(rows[0]) if rows else None
+
+
+def caller_of_values(values: Sequence[Any]) -> Caller:
+    """The caller in a raw row that starts with CALLER_OF_KEY_HASH's columns."""
+    return _caller_of(CALLER_OF_KEY_HASH.row(values[: CALLER_OF_KEY_HASH.width]))

@@ -1,105 +1,152 @@
 """The reads clients repeat most (a job polled for its status, a page of jobs, a page of its
-events) answered by `hot_reads.lane` straight from the database driver, each page in one
-statement. Each answers exactly what its route in `router.py` answers for a job the caller's
-project holds; for anything else (another project's job, an unknown `after`) it answers None and
-the route answers instead.
+events) answered by `hot_reads.lane` straight from the database driver. Each answers exactly
+what its route in `router.py` answers for a job the caller's project holds; for anything else
+(another project's job, an unknown `after`) its page is None and the route answers instead.
 
-A row's wire bytes are remembered by the row's whole raw content, so a page of jobs that have not
-changed is joined from bytes already made; a row changed in any column is another key."""
+One statement reads the caller and the page together: the caller's columns (a live key's, looked
+up by its hash as every request looks its key up) joined to each row of the page, which is
+scoped to that key's project. An unknown or revoked key has no row at all; an empty page is one
+row of the caller's columns and nulls. Only an empty page asks more (whether its job and `after`
+exist).
 
-from collections.abc import Callable
+A page selects only the columns a job or event shows (`COLUMNS` of its schema). A row's wire bytes
+are remembered by those columns' raw content, so a page of jobs whose shown content has not changed
+is joined from bytes already made, however often a running job's lease or counters move; a row
+changed in any shown column is another key."""
+
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, inspect, select
+from sqlalchemy import ColumnElement, Select, bindparam, inspect, select, true
 
 from gateway.fine_tuning.schemas import FineTuningJob, FineTuningJobEvent
-from gateway.hot_reads.lane import HotRead, PageParams
+from gateway.hot_reads.lane import CallerAndPage, HotRead, PageParams
 from gateway.hot_reads.reader import Query, Reader
 from gateway.models import Job, JobEvent
 from gateway.pagination import list_page_json
-from gateway.projects import Caller
+from gateway.projects import CALLER_OF_KEY_HASH, PROJECT_OF_KEY_HASH, caller_of_values
 from gateway.shown import wire_json
 
 REMEMBERED_ROWS = 4096
+SCHEMAS = {Job: FineTuningJob, JobEvent: FineTuningJobEvent}
+Model = type[Job] | type[JobEvent]
 
 
-def _columns(model: type) -> list[Any]:
-    """Every column of `model`, labelled with its attribute's name (`user_metadata`, not `metadata`)."""
-    return [prop.columns[0].label(prop.key) for prop in inspect(model).column_attrs]
+def _shown(model: Model) -> list[Any]:
+    """The columns of `model` that its schema's `of` reads, labelled with their attributes' names
+    (`user_metadata`, not `metadata`)."""
+    attributes = inspect(model).column_attrs
+    return [attributes[name].columns[0].label(name) for name in SCHEMAS[model].COLUMNS]
 
 
-def _newest_first(model: type[Job] | type[JobEvent], *where: ColumnElement[bool]) -> Query:
-    """`limit` rows of `model`, newest first."""
-    statement = select(*_columns(model)).where(*where).order_by(model.seq.desc()).limit(bindparam("limit"))
-    return Query(f"{model.__name__}Row", statement)
+def _with_caller(name: str, model: Model, *where: ColumnElement[bool], limit: bool = True) -> Query:
+    """The caller's columns, then `seq` and the shown columns of the rows of `model` that match
+    `where`, newest first (at most `limit` of them, where `limit`)."""
+    rows = select(model.seq, *_shown(model)).where(*where).order_by(model.seq.desc())
+    page = (rows.limit(bindparam("limit")) if limit else rows).subquery("page")
+    caller = CALLER_OF_KEY_HASH.statement.subquery("caller")
+    statement: Select[Any] = (
+        select(caller, page).select_from(caller.outerjoin(page, true())).order_by(page.c.seq.desc())
+    )
+    return Query(name, statement)
 
 
-_IN_PROJECT = Job.project_id == bindparam("project_id")
-_JOB_IN_PROJECT = (Job.id == bindparam("job_id"), _IN_PROJECT)
-_OF_JOB = (JobEvent.job_id == bindparam("job_id"), select(Job.id).where(*_JOB_IN_PROJECT).exists())
+_IN_KEYS_PROJECT = Job.project_id == PROJECT_OF_KEY_HASH
+_JOB_IN_KEYS_PROJECT = (Job.id == bindparam("job_id"), _IN_KEYS_PROJECT)
+_OF_JOB = (JobEvent.job_id == bindparam("job_id"), select(Job.id).where(*_JOB_IN_KEYS_PROJECT).exists())
 # An unknown `after` has no seq: the page is then empty, and `_empty_page` tells the two apart.
-_AFTER_JOB = select(Job.seq).where(Job.id == bindparam("after"), _IN_PROJECT).scalar_subquery()
+_AFTER_JOB = select(Job.seq).where(Job.id == bindparam("after"), _IN_KEYS_PROJECT).scalar_subquery()
 _AFTER_EVENT = select(JobEvent.seq).where(
     JobEvent.job_id == bindparam("job_id"), JobEvent.id == bindparam("after")
 )
+_IN_PROJECT = (Job.id == bindparam("job_id"), Job.project_id == bindparam("project_id"))
 
-JOB = Query("JobRow", select(*_columns(Job)).where(*_JOB_IN_PROJECT))
-JOB_SEQ = Query("JobSeq", select(Job.seq).where(*_JOB_IN_PROJECT))
+JOB = _with_caller("CallerAndJob", Job, *_JOB_IN_KEYS_PROJECT, limit=False)
+JOBS = _with_caller("CallerAndJobs", Job, _IN_KEYS_PROJECT)
+JOBS_AFTER = _with_caller("CallerAndJobsAfter", Job, _IN_KEYS_PROJECT, Job.seq < _AFTER_JOB)
+EVENTS = _with_caller("CallerAndEvents", JobEvent, *_OF_JOB)
+EVENTS_AFTER = _with_caller(
+    "CallerAndEventsAfter", JobEvent, *_OF_JOB, JobEvent.seq < _AFTER_EVENT.scalar_subquery()
+)
+JOB_SEQ = Query("JobSeq", select(Job.seq).where(*_IN_PROJECT))
 EVENT_SEQ = Query("EventSeq", _AFTER_EVENT)
-JOBS = _newest_first(Job, _IN_PROJECT)
-JOBS_AFTER = _newest_first(Job, _IN_PROJECT, Job.seq < _AFTER_JOB)
-EVENTS = _newest_first(JobEvent, *_OF_JOB)
-EVENTS_AFTER = _newest_first(JobEvent, *_OF_JOB, JobEvent.seq < _AFTER_EVENT.scalar_subquery())
+
+# A row's shown values start after the caller's columns and `seq`.
+SHOWN_FROM = CALLER_OF_KEY_HASH.width + 1
+JOB_ROW = Query("JobRow", select(*_shown(Job)))
+EVENT_ROW = Query("EventRow", select(*_shown(JobEvent)))
 
 
 @lru_cache(maxsize=REMEMBERED_ROWS)
 def _job_json(values: tuple[Any, ...]) -> bytes:
-    return wire_json(FineTuningJob.of(JOB.row(values)))  # JOB, JOBS and JOBS_AFTER share their columns
+    return wire_json(FineTuningJob.of(JOB_ROW.row(values)))
 
 
 @lru_cache(maxsize=REMEMBERED_ROWS)
 def _event_json(values: tuple[Any, ...]) -> bytes:
-    return wire_json(FineTuningJobEvent.of(EVENTS.row(values)))
+    return wire_json(FineTuningJobEvent.of(EVENT_ROW.row(values)))
 
 
-def _page(rows: list[tuple[Any, ...]], limit: int, shown: Callable[[tuple[Any, ...]], bytes]) -> bytes:
+def _split(found: list[tuple[Any, ...]]) -> tuple[Any, list[tuple[Any, ...]]] | None:
+    """The caller and the shown values of each row of the page; None for no live key."""
+    if not found:
+        return None
+    page = [values[SHOWN_FROM:] for values in found if values[SHOWN_FROM - 1] is not None]
+    return caller_of_values(found[0]), page
+
+
+def _page(rows: Sequence[tuple[Any, ...]], limit: int, shown: Callable[[tuple[Any, ...]], bytes]) -> bytes:
     return list_page_json([shown(values) for values in rows[:limit]], has_more=len(rows) > limit)
 
 
-async def job(reader: Reader, caller: Caller, path: dict[str, str], _: PageParams) -> bytes | None:
-    rows = await reader.raw_rows(JOB, job_id=path["fine_tuning_job_id"], project_id=caller.project_id)
-    return _job_json(rows[0]) if rows else None
-
-
-async def jobs(reader: Reader, caller: Caller, _: dict[str, str], page: PageParams) -> bytes | None:
-    known = {"project_id": caller.project_id}
-    if page.after is None:
-        rows = await reader.raw_rows(JOBS, **known, limit=page.limit + 1)
-    else:
-        rows = await reader.raw_rows(JOBS_AFTER, **known, after=page.after, limit=page.limit + 1)
-        if not rows and not await reader.raw_rows(JOB_SEQ, **known, job_id=page.after):
-            return None
-    return _page(rows, page.limit, _job_json)
-
-
-async def events(reader: Reader, caller: Caller, path: dict[str, str], page: PageParams) -> bytes | None:
-    job_id = path["fine_tuning_job_id"]
-    known = {"job_id": job_id, "project_id": caller.project_id}
-    if page.after is None:
-        rows = await reader.raw_rows(EVENTS, **known, limit=page.limit + 1)
-    else:
-        rows = await reader.raw_rows(EVENTS_AFTER, **known, after=page.after, limit=page.limit + 1)
-    if not rows and not await _empty_page(reader, known, page.after):
+async def job(reader: Reader, key_hash: str, path: dict[str, str], _: PageParams) -> CallerAndPage | None:
+    split = _split(await reader.raw_rows(JOB, key_hash=key_hash, job_id=path["fine_tuning_job_id"]))
+    if split is None:
         return None
-    return _page(rows, page.limit, _event_json)
+    caller, rows = split
+    return caller, _job_json(rows[0]) if rows else None
 
 
-async def _empty_page(reader: Reader, known: dict[str, str], after: str | None) -> bool:
-    """Whether an empty page of events is the answer: the job is the caller's, `after` one of its events."""
-    if not await reader.raw_rows(JOB_SEQ, **known):
+async def jobs(reader: Reader, key_hash: str, _: dict[str, str], page: PageParams) -> CallerAndPage | None:
+    if page.after is None:
+        found = await reader.raw_rows(JOBS, key_hash=key_hash, limit=page.limit + 1)
+    else:
+        found = await reader.raw_rows(JOBS_AFTER, key_hash=key_hash, after=page.after, limit=page.limit + 1)
+    split = _split(found)
+    if split is None:
+        return None
+    caller, rows = split
+    if (
+        not rows
+        and page.after is not None
+        and not await reader.raw_rows(JOB_SEQ, job_id=page.after, project_id=caller.project_id)
+    ):
+        return caller, None
+    return caller, _page(rows, page.limit, _job_json)
+
+
+async def events(
+    reader: Reader, key_hash: str, path: dict[str, str], page: PageParams
+) -> CallerAndPage | None:
+    known = {"key_hash": key_hash, "job_id": path["fine_tuning_job_id"], "limit": page.limit + 1}
+    if page.after is None:
+        split = _split(await reader.raw_rows(EVENTS, **known))
+    else:
+        split = _split(await reader.raw_rows(EVENTS_AFTER, **known, after=page.after))
+    if split is None:
+        return None
+    caller, rows = split
+    if not rows and not await _empty_page(reader, caller.project_id, known["job_id"], page.after):
+        return caller, None
+    return caller, _page(rows, page.limit, _event_json)
+
+
+async def _empty_page(reader: Reader, project_id: str, job_id: str, after: str | None) -> bool:
+    """Whether an empty page of events is the answer: the job is the project's, `after` one of its events."""
+    if not await reader.raw_rows(JOB_SEQ, job_id=job_id, project_id=project_id):
         return False
-    return after is None or bool(await reader.raw_rows(EVENT_SEQ, job_id=known["job_id"], after=after))
+    return after is None or bool(await reader.raw_rows(EVENT_SEQ, job_id=job_id, after=after))
 
 
 READS = [

@@ -1,6 +1,6 @@
 """Wire shapes of the Fine-tuning API, field for field OpenAI's."""
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
@@ -36,6 +36,29 @@ class FineTuningJob(BaseModel):
     metadata: dict[str, str] | None
     user_provided_suffix: str | None
 
+    # The attributes of a job that `of` reads: all that a hot read selects.
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "created_at",
+        "error",
+        "fine_tuned_model",
+        "finished_at",
+        "hyperparameters",
+        "model",
+        "organization_id",
+        "result_files",
+        "seed",
+        "status",
+        "trained_tokens",
+        "training_file",
+        "validation_file",
+        "integrations",
+        "estimated_finish",
+        "method",
+        "user_metadata",
+        "suffix",
+    )
+
     @classmethod
     def of(cls, job: Job) -> "FineTuningJob":
         return cls(
@@ -69,6 +92,8 @@ class FineTuningJobEvent(BaseModel):
     message: str
     data: dict[str, Any]
     type: Literal["message", "metrics"]
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("id", "created_at", "level", "message", "data", "type")
 
     @classmethod
     def of(cls, event: JobEvent) -> "FineTuningJobEvent":

@@ -1,13 +1,14 @@
 """A lane in front of FastAPI's routing for the few reads clients repeat most.
 
-A GET whose path is a hot read's template is admitted as its route would admit it (the key, then
-one request from the caller's rate limit) and answered from `reader` rows, with no route matching,
-dependency solving or session. The lane answers only a success it is sure of. Anything else
-steps aside to the ordinary route with the scope as it came, so every error is the route's own:
-no or a wrong key, a rate limit refusal, a parameter outside the route's bounds or one the lane
-does not know (a metadata filter), an id the caller's project does not hold, a database that
-cannot answer at once. A caller admitted before the lane stepped aside is left in the request's
-state; `ProjectRoute` then admits it without asking the rate limit twice.
+A GET whose path is a hot read's template is answered from `reader` rows, with no route matching,
+dependency solving or session: its read finds the caller of the request's key and the page
+together, in one statement, and the caller is then admitted as its route would admit it (one
+request from its rate limit). The lane answers only a success it is sure of. Anything else steps
+aside to the ordinary route with the scope as it came, so every error is the route's own: no or a
+wrong key, a rate limit refusal, a parameter outside the route's bounds or one the lane does not
+know (a metadata filter), an id the caller's project does not hold, a database that cannot answer
+at once. A caller admitted before the lane stepped aside is left in the request's state;
+`ProjectRoute` then admits it without asking the rate limit twice.
 """
 
 import re
@@ -18,7 +19,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway import auth
+from gateway import auth, projects
 from gateway.errors import GatewayError
 from gateway.hot_reads.reader import Reader, ReadFailed
 from gateway.projects import Caller
@@ -34,7 +35,10 @@ class PageParams:
     limit: int
 
 
-Answer = Callable[[Reader, Caller, dict[str, str], PageParams], Awaitable[bytes | None]]
+# The caller of the key, and the page's bytes (None where the route must answer).
+CallerAndPage = tuple[Caller, bytes | None]
+# (reader, the key's hash, the path's parameters, the page) -> None where no live key has that hash.
+Answer = Callable[[Reader, str, dict[str, str], PageParams], Awaitable[CallerAndPage | None]]
 
 
 @dataclass(frozen=True)
@@ -105,15 +109,18 @@ class HotReadsMiddleware:
             return None
         request = Request(scope)
         try:
-            caller = await auth.authenticate(runtime, auth.bearer_secret(request))
+            key_hash = projects.hash_key(auth.bearer_secret(request))
+            found = await read.answer(runtime.hot_reader, key_hash, matched.groupdict(), page)
+        except (GatewayError, ReadFailed):
+            return None
+        if found is None:
+            return None
+        caller, body = found
+        try:
             await admit_request(request, runtime.rate_limiter, caller)
         except GatewayError:
             return None
         request.state.caller = caller
-        try:
-            body = await read.answer(runtime.hot_reader, caller, matched.groupdict(), page)
-        except ReadFailed:
-            return None
         if body is not None:
             scope["route"] = read
         return body

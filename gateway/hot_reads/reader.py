@@ -33,21 +33,24 @@ class ReadFailed(Exception):
 class Query:
     def __init__(self, name: str, statement: Select[Any]) -> None:
         columns = list(statement.selected_columns)
-        self.row_type = namedtuple(name, [column.key for column in columns])  # type: ignore[misc]
+        self.width = len(columns)
+        # Renamed where two columns share a name (a join's): such a query's rows are read in parts.
+        self.row_type = namedtuple(name, [column.key for column in columns], rename=True)  # type: ignore[misc]
         self._json_fields = [index for index, column in enumerate(columns) if isinstance(column.type, JSON)]
-        self._statement = statement
+        self.statement = statement
         self._compiled: dict[str, tuple[str, Sequence[str], dict[str, Any]]] = {}
 
     def sql(self, database: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
         """The SQL text for `database` and its parameters' values in order: `params`, and the
         values the statement holds itself (SQLite's `OFFSET 0`)."""
         if database not in self._compiled:
-            compiled = self._statement.compile(dialect=DIALECTS[database])
+            compiled = self.statement.compile(dialect=DIALECTS[database])
             self._compiled[database] = (str(compiled), compiled.positiontup or (), compiled.params)
         sql, names, own = self._compiled[database]
         return sql, [params[name] if name in params else own[name] for name in names]
 
     def row(self, values: Sequence[Any]) -> Any:
+        """A row of this query's columns from the driver's values, its JSON columns decoded."""
         decoded = list(values)
         for index in self._json_fields:
             if isinstance(decoded[index], str):
@@ -56,10 +59,6 @@ class Query:
 
 
 class Reader(ABC):
-    async def rows(self, query: Query, **params: Any) -> list[Any]:
-        """The rows, their JSON columns decoded. Raises ReadFailed."""
-        return [query.row(values) for values in await self.raw_rows(query, **params)]
-
     @abstractmethod
     async def raw_rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
         """Each row's values as the driver hands them over, JSON columns as text: a row's whole

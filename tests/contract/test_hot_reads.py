@@ -200,6 +200,18 @@ def test_the_lane_answers_every_read_with_the_routes_bytes(servers: dict, path: 
     assert counting.reads > reads_before, "the lane did not answer"
 
 
+def test_a_project_without_jobs_reads_an_empty_page_through_the_lane(servers: dict) -> None:
+    admin = Admin(servers["lane"].base_url)
+    key = admin.create_key(admin.create_project(f"empty-{time.monotonic_ns()}")["id"])["value"]
+    counting = servers["lane"].runtime.hot_reader
+    reads_before = counting.reads
+    ours, theirs = both(servers, JOBS, key)
+    assert ours.status_code == theirs.status_code == 200
+    assert ours.content == theirs.content
+    assert ours.json() == {"object": "list", "data": [], "has_more": False}
+    assert counting.reads == reads_before + 1, "the lane did not answer in one read"
+
+
 def test_pages_follow_one_another_through_the_lane(servers: dict) -> None:
     seen, after = [], None
     while True:
