@@ -40,10 +40,25 @@ def _shown(model: Model) -> list[Any]:
     return [attributes[name].columns[0].label(name) for name in SCHEMAS[model].COLUMNS]
 
 
+# A page's rows are those of one project (jobs) or one job (events), newest first: the order of
+# the index on (project_id, seq) or (job_id, seq). The one value is asked for as a range, not an
+# equality, and the page ordered by both columns: PostgreSQL then reads the page from that index
+# whatever it guesses, when it plans, of how many rows match. An equality would let it walk the
+# primary key backwards and filter: a quarter of a second for a small project among a million jobs.
+NEWEST_FIRST = {
+    Job: (Job.project_id.desc(), Job.seq.desc()),
+    JobEvent: (JobEvent.job_id.desc(), JobEvent.seq.desc()),
+}
+
+
+def _only(column: Any, value: Any) -> ColumnElement[bool]:
+    return column.between(value, value)
+
+
 def _with_caller(name: str, model: Model, *where: ColumnElement[bool], limit: bool = True) -> Query:
     """The caller's columns, then `seq` and the shown columns of the rows of `model` that match
     `where`, newest first (at most `limit` of them, where `limit`)."""
-    rows = select(model.seq, *_shown(model)).where(*where).order_by(model.seq.desc())
+    rows = select(model.seq, *_shown(model)).where(*where).order_by(*NEWEST_FIRST[model])
     page = (rows.limit(bindparam("limit")) if limit else rows).subquery("page")
     caller = CALLER_OF_KEY_HASH.statement.subquery("caller")
     statement: Select[Any] = (
@@ -54,7 +69,8 @@ def _with_caller(name: str, model: Model, *where: ColumnElement[bool], limit: bo
 
 _IN_KEYS_PROJECT = Job.project_id == PROJECT_OF_KEY_HASH
 _JOB_IN_KEYS_PROJECT = (Job.id == bindparam("job_id"), _IN_KEYS_PROJECT)
-_OF_JOB = (JobEvent.job_id == bindparam("job_id"), select(Job.id).where(*_JOB_IN_KEYS_PROJECT).exists())
+_KEYS_PROJECTS_JOBS = _only(Job.project_id, PROJECT_OF_KEY_HASH)
+_OF_JOB = (_only(JobEvent.job_id, bindparam("job_id")), select(Job.id).where(*_JOB_IN_KEYS_PROJECT).exists())
 # An unknown `after` has no seq: the page is then empty, and `_empty_page` tells the two apart.
 _AFTER_JOB = select(Job.seq).where(Job.id == bindparam("after"), _IN_KEYS_PROJECT).scalar_subquery()
 _AFTER_EVENT = select(JobEvent.seq).where(
@@ -63,8 +79,8 @@ _AFTER_EVENT = select(JobEvent.seq).where(
 _IN_PROJECT = (Job.id == bindparam("job_id"), Job.project_id == bindparam("project_id"))
 
 JOB = _with_caller("CallerAndJob", Job, *_JOB_IN_KEYS_PROJECT, limit=False)
-JOBS = _with_caller("CallerAndJobs", Job, _IN_KEYS_PROJECT)
-JOBS_AFTER = _with_caller("CallerAndJobsAfter", Job, _IN_KEYS_PROJECT, Job.seq < _AFTER_JOB)
+JOBS = _with_caller("CallerAndJobs", Job, _KEYS_PROJECTS_JOBS)
+JOBS_AFTER = _with_caller("CallerAndJobsAfter", Job, _KEYS_PROJECTS_JOBS, Job.seq < _AFTER_JOB)
 EVENTS = _with_caller("CallerAndEvents", JobEvent, *_OF_JOB)
 EVENTS_AFTER = _with_caller(
     "CallerAndEventsAfter", JobEvent, *_OF_JOB, JobEvent.seq < _AFTER_EVENT.scalar_subquery()
