@@ -25,7 +25,7 @@ from gateway.hot_reads.lane import CallerAndPage, HotRead, PageParams
 from gateway.hot_reads.reader import Query, Reader
 from gateway.models import Job, JobEvent
 from gateway.pagination import list_page_json
-from gateway.projects import CALLER_OF_KEY_HASH, PROJECT_OF_KEY_HASH, caller_of_values
+from gateway.projects import CALLER_OF_KEY_HASH, PROJECT_OF_KEY_HASH, Caller, caller_of_values
 from gateway.shown import wire_json
 
 REMEMBERED_ROWS = 4096
@@ -76,7 +76,7 @@ _AFTER_JOB = select(Job.seq).where(Job.id == bindparam("after"), _IN_KEYS_PROJEC
 _AFTER_EVENT = select(JobEvent.seq).where(
     JobEvent.job_id == bindparam("job_id"), JobEvent.id == bindparam("after")
 )
-_IN_PROJECT = (Job.id == bindparam("job_id"), Job.project_id == bindparam("project_id"))
+_JOB_IN_PROJECT = (Job.id == bindparam("job_id"), Job.project_id == bindparam("project_id"))
 
 JOB = _with_caller("CallerAndJob", Job, *_JOB_IN_KEYS_PROJECT, limit=False)
 JOBS = _with_caller("CallerAndJobs", Job, _KEYS_PROJECTS_JOBS)
@@ -85,7 +85,7 @@ EVENTS = _with_caller("CallerAndEvents", JobEvent, *_OF_JOB)
 EVENTS_AFTER = _with_caller(
     "CallerAndEventsAfter", JobEvent, *_OF_JOB, JobEvent.seq < _AFTER_EVENT.scalar_subquery()
 )
-JOB_SEQ = Query("JobSeq", select(Job.seq).where(*_IN_PROJECT))
+JOB_SEQ = Query("JobSeq", select(Job.seq).where(*_JOB_IN_PROJECT))
 EVENT_SEQ = Query("EventSeq", _AFTER_EVENT)
 
 # A row's shown values start after the caller's columns and `seq`.
@@ -104,7 +104,7 @@ def _event_json(values: tuple[Any, ...]) -> bytes:
     return wire_json(FineTuningJobEvent.of(EVENT_ROW.row(values)))
 
 
-def _split(found: list[tuple[Any, ...]]) -> tuple[Any, list[tuple[Any, ...]]] | None:
+def _split(found: list[tuple[Any, ...]]) -> tuple[Caller, list[tuple[Any, ...]]] | None:
     """The caller and the shown values of each row of the page; None for no live key."""
     if not found:
         return None
