@@ -3,11 +3,10 @@ events) answered by `hot_reads.lane` straight from the database driver. Each ans
 what its route in `router.py` answers for a job the caller's project holds; for anything else
 (another project's job, an unknown `after`) its page is None and the route answers instead.
 
-One statement reads the caller and the page together: the caller's columns (a live key's, looked
-up by its hash as every request looks its key up) joined to each row of the page, which is
-scoped to that key's project. An unknown or revoked key has no row at all; an empty page is one
-row of the caller's columns and nulls. Only an empty page asks more (whether its job and `after`
-exist).
+Each read finds the caller of the key (a live key's, looked up by its hash as every request looks
+its key up) and the page, which is scoped to that key's project: a `JoinedRead`, one statement on
+PostgreSQL. An unknown or revoked key has no caller. Only an empty page asks more (whether its
+job and `after` exist).
 
 A page selects only the columns a job or event shows (`COLUMNS` of its schema). A row's wire bytes
 are remembered by those columns' raw content, so a page of jobs whose shown content has not changed
@@ -18,11 +17,11 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, inspect, select, true
+from sqlalchemy import ColumnElement, bindparam, inspect, select
 
 from gateway.fine_tuning.schemas import FineTuningJob, FineTuningJobEvent
 from gateway.hot_reads.lane import CallerAndPage, HotRead, PageParams
-from gateway.hot_reads.reader import Query, Reader
+from gateway.hot_reads.reader import JoinedRead, Query, Reader
 from gateway.models import Job, JobEvent
 from gateway.pagination import list_page_json
 from gateway.projects import CALLER_OF_KEY_HASH, PROJECT_OF_KEY_HASH, Caller, caller_of_values
@@ -55,16 +54,11 @@ def _only(column: Any, value: Any) -> ColumnElement[bool]:
     return column.between(value, value)
 
 
-def _with_caller(name: str, model: Model, *where: ColumnElement[bool], limit: bool = True) -> Query:
-    """The caller's columns, then `seq` and the shown columns of the rows of `model` that match
+def _keyed(name: str, model: Model, *where: ColumnElement[bool], limit: bool = True) -> JoinedRead:
+    """The caller of the key, and `seq` and the shown columns of the rows of `model` that match
     `where`, newest first (at most `limit` of them, where `limit`)."""
     rows = select(model.seq, *_shown(model)).where(*where).order_by(*NEWEST_FIRST[model])
-    page = (rows.limit(bindparam("limit")) if limit else rows).subquery("page")
-    caller = CALLER_OF_KEY_HASH.statement.subquery("caller")
-    statement: Select[Any] = (
-        select(caller, page).select_from(caller.outerjoin(page, true())).order_by(page.c.seq.desc())
-    )
-    return Query(name, statement)
+    return JoinedRead(name, CALLER_OF_KEY_HASH.statement, rows.limit(bindparam("limit")) if limit else rows)
 
 
 _IN_KEYS_PROJECT = Job.project_id == PROJECT_OF_KEY_HASH
@@ -78,18 +72,16 @@ _AFTER_EVENT = select(JobEvent.seq).where(
 )
 _JOB_IN_PROJECT = (Job.id == bindparam("job_id"), Job.project_id == bindparam("project_id"))
 
-JOB = _with_caller("CallerAndJob", Job, *_JOB_IN_KEYS_PROJECT, limit=False)
-JOBS = _with_caller("CallerAndJobs", Job, _KEYS_PROJECTS_JOBS)
-JOBS_AFTER = _with_caller("CallerAndJobsAfter", Job, _KEYS_PROJECTS_JOBS, Job.seq < _AFTER_JOB)
-EVENTS = _with_caller("CallerAndEvents", JobEvent, *_OF_JOB)
-EVENTS_AFTER = _with_caller(
+JOB = _keyed("CallerAndJob", Job, *_JOB_IN_KEYS_PROJECT, limit=False)
+JOBS = _keyed("CallerAndJobs", Job, _KEYS_PROJECTS_JOBS)
+JOBS_AFTER = _keyed("CallerAndJobsAfter", Job, _KEYS_PROJECTS_JOBS, Job.seq < _AFTER_JOB)
+EVENTS = _keyed("CallerAndEvents", JobEvent, *_OF_JOB)
+EVENTS_AFTER = _keyed(
     "CallerAndEventsAfter", JobEvent, *_OF_JOB, JobEvent.seq < _AFTER_EVENT.scalar_subquery()
 )
 JOB_SEQ = Query("JobSeq", select(Job.seq).where(*_JOB_IN_PROJECT))
 EVENT_SEQ = Query("EventSeq", _AFTER_EVENT)
 
-# A row's shown values start after the caller's columns and `seq`.
-SHOWN_FROM = CALLER_OF_KEY_HASH.width + 1
 JOB_ROW = Query("JobRow", select(*_shown(Job)))
 EVENT_ROW = Query("EventRow", select(*_shown(JobEvent)))
 
@@ -104,12 +96,15 @@ def _event_json(values: tuple[Any, ...]) -> bytes:
     return wire_json(FineTuningJobEvent.of(EVENT_ROW.row(values)))
 
 
-def _split(found: list[tuple[Any, ...]]) -> tuple[Caller, list[tuple[Any, ...]]] | None:
-    """The caller and the shown values of each row of the page; None for no live key."""
-    if not found:
+async def _read(
+    reader: Reader, read: JoinedRead, **params: Any
+) -> tuple[Caller, list[tuple[Any, ...]]] | None:
+    """The caller of the key and the shown values of each row of the page; None for no live key."""
+    found = await reader.joined_rows(read, **params)
+    if found is None:
         return None
-    page = [values[SHOWN_FROM:] for values in found if values[SHOWN_FROM - 1] is not None]
-    return caller_of_values(found[0]), page
+    caller, rows = found
+    return caller_of_values(caller), [values[1:] for values in rows]  # each row after its seq
 
 
 def _page(rows: Sequence[tuple[Any, ...]], limit: int, shown: Callable[[tuple[Any, ...]], bytes]) -> bytes:
@@ -117,22 +112,21 @@ def _page(rows: Sequence[tuple[Any, ...]], limit: int, shown: Callable[[tuple[An
 
 
 async def job(reader: Reader, key_hash: str, path: dict[str, str], _: PageParams) -> CallerAndPage | None:
-    split = _split(await reader.raw_rows(JOB, key_hash=key_hash, job_id=path["fine_tuning_job_id"]))
-    if split is None:
+    found = await _read(reader, JOB, key_hash=key_hash, job_id=path["fine_tuning_job_id"])
+    if found is None:
         return None
-    caller, rows = split
+    caller, rows = found
     return caller, _job_json(rows[0]) if rows else None
 
 
 async def jobs(reader: Reader, key_hash: str, _: dict[str, str], page: PageParams) -> CallerAndPage | None:
     if page.after is None:
-        found = await reader.raw_rows(JOBS, key_hash=key_hash, limit=page.limit + 1)
+        found = await _read(reader, JOBS, key_hash=key_hash, limit=page.limit + 1)
     else:
-        found = await reader.raw_rows(JOBS_AFTER, key_hash=key_hash, after=page.after, limit=page.limit + 1)
-    split = _split(found)
-    if split is None:
+        found = await _read(reader, JOBS_AFTER, key_hash=key_hash, after=page.after, limit=page.limit + 1)
+    if found is None:
         return None
-    caller, rows = split
+    caller, rows = found
     if (
         not rows
         and page.after is not None
@@ -147,12 +141,12 @@ async def events(
 ) -> CallerAndPage | None:
     known = {"key_hash": key_hash, "job_id": path["fine_tuning_job_id"], "limit": page.limit + 1}
     if page.after is None:
-        split = _split(await reader.raw_rows(EVENTS, **known))
+        found = await _read(reader, EVENTS, **known)
     else:
-        split = _split(await reader.raw_rows(EVENTS_AFTER, **known, after=page.after))
-    if split is None:
+        found = await _read(reader, EVENTS_AFTER, **known, after=page.after)
+    if found is None:
         return None
-    caller, rows = split
+    caller, rows = found
     if not rows and not await _empty_page(reader, caller.project_id, known["job_id"], page.after):
         return caller, None
     return caller, _page(rows, page.limit, _event_json)

@@ -7,6 +7,11 @@ handing it to a thread, and never waits for a writer (a busy timeout of 0 makes 
 database an error at once). PostgreSQL is read through a small asyncpg pool of its own. Both
 connections are read-only. Any failure is `ReadFailed`: the caller then takes the ordinary path,
 which waits, retries and answers errors as every other request does.
+
+A `JoinedRead` is a row (who calls, say) and the rows of a page that depends on it, both found by
+the same parameters: PostgreSQL reads them in one statement, the first row joined to each row of
+the page, so a request waits on one round trip; SQLite in two, as a join would first copy the
+page into a temporary table, which costs more than a second statement read inline.
 """
 
 import asyncio
@@ -18,7 +23,7 @@ from typing import Any
 
 import asyncpg
 import pydantic_core
-from sqlalchemy import JSON, Select
+from sqlalchemy import JSON, Select, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 
@@ -58,11 +63,35 @@ class Query:
         return self.row_type(*decoded)
 
 
+class JoinedRead:
+    def __init__(self, name: str, first: Select[Any], page: Select[Any]) -> None:
+        """`first` finds at most one row; `page`'s first column is `seq`, its order newest first."""
+        self.first = Query(f"{name}First", first)
+        self.page = Query(f"{name}Page", page)
+        first_row, page_rows = first.subquery("first"), page.subquery("page")
+        joined = (
+            select(first_row, page_rows)
+            .select_from(first_row.outerjoin(page_rows, true()))
+            .order_by(page_rows.c.seq.desc())
+        )
+        self.joined = Query(name, joined)
+
+
 class Reader(ABC):
     @abstractmethod
     async def raw_rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
         """Each row's values as the driver hands them over, JSON columns as text: a row's whole
         content, hashable. Raises ReadFailed."""
+
+    async def joined_rows(
+        self, read: JoinedRead, **params: Any
+    ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]] | None:
+        """The first row and the page's rows; None where there is no first row. Raises ReadFailed."""
+        found = await self.raw_rows(read.joined, **params)
+        if not found:
+            return None
+        width = read.first.width
+        return found[0][:width], [values[width:] for values in found if values[width] is not None]
 
     @abstractmethod
     async def close(self) -> None: ...
@@ -79,6 +108,12 @@ class SqliteReader(Reader):
             return self._connect().execute(sql, values).fetchall()
         except sqlite3.Error as error:
             raise ReadFailed(str(error)) from error
+
+    async def joined_rows(
+        self, read: JoinedRead, **params: Any
+    ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]] | None:
+        first = await self.raw_rows(read.first, **params)
+        return (first[0], await self.raw_rows(read.page, **params)) if first else None
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from gateway import db
-from gateway.hot_reads.reader import Query, Reader, ReadFailed
+from gateway.hot_reads.reader import JoinedRead, Query, Reader, ReadFailed
 from gateway.models import Job, JobEvent, Project
 from gateway.settings import Settings
 from tests.support.admin import ADMIN_KEY, Admin
@@ -121,6 +121,10 @@ class CountingReader(Reader):
     async def raw_rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
         self.reads += 1
         return await self.reader.raw_rows(query, **params)
+
+    async def joined_rows(self, read: JoinedRead, **params: Any) -> Any:
+        self.reads += 1
+        return await self.reader.joined_rows(read, **params)
 
     async def close(self) -> None:
         await self.reader.close()

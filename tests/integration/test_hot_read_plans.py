@@ -10,7 +10,7 @@ import pytest
 
 from gateway import migrations
 from gateway.fine_tuning.hot_reads import EVENTS, EVENTS_AFTER, JOBS, JOBS_AFTER
-from gateway.hot_reads.reader import Query
+from gateway.hot_reads.reader import JoinedRead
 from gateway.projects import hash_key
 from tests.support.blocking import wait_for
 from tests.support.postgres import temporary_database
@@ -63,11 +63,11 @@ async def _execute(dsn: str, sql: str) -> None:
         await connection.close()
 
 
-async def _indexes_read(dsn: str, query: Query, params: dict[str, object], plan_mode: str) -> set[str]:
-    """The indexes the plan of `query` reads pages of jobs and events through, with PostgreSQL's
-    plans made as `plan_mode` says (a custom plan knows the values; a generic plan, which a
-    prepared statement switches to after five runs, does not)."""
-    sql, values = query.sql("postgresql", params)
+async def _indexes_read(dsn: str, read: JoinedRead, params: dict[str, object], plan_mode: str) -> set[str]:
+    """The indexes through which the plan of `read` (its one statement, as PostgreSQL reads it)
+    reads pages of jobs and events, with plans made as `plan_mode` says (a custom plan knows the
+    values; a generic plan, which a prepared statement switches to after five runs, does not)."""
+    sql, values = read.joined.sql("postgresql", params)
     connection = await asyncpg.connect(dsn, server_settings={"plan_cache_mode": plan_mode})
     try:
         await connection.execute(f"PREPARE hot AS {sql}")
@@ -112,8 +112,8 @@ PAGES = [
 
 
 @pytest.mark.parametrize("plan_mode", ["force_custom_plan", "force_generic_plan"])
-@pytest.mark.parametrize(("page", "query", "params"), PAGES, ids=[page[0] for page in PAGES])
+@pytest.mark.parametrize(("page", "read", "params"), PAGES, ids=[page[0] for page in PAGES])
 def test_a_page_is_read_through_its_scoping_index(
-    dsn: str, plan_mode: str, page: str, query: Query, params: dict[str, object]
+    dsn: str, plan_mode: str, page: str, read: JoinedRead, params: dict[str, object]
 ) -> None:
-    assert wait_for(_indexes_read(dsn, query, params, plan_mode)) <= PAGE_INDEXES
+    assert wait_for(_indexes_read(dsn, read, params, plan_mode)) <= PAGE_INDEXES
