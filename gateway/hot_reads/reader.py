@@ -150,7 +150,14 @@ class PostgresReader(Reader):
                         self._dsn,
                         min_size=1,
                         max_size=POOL_SIZE,
-                        server_settings={"default_transaction_read_only": "on"},
+                        # Each statement is planned once per connection, not per run: their
+                        # generic plans read through the indexes that scope them (held by
+                        # tests/integration/test_hot_read_plans.py), and PostgreSQL would
+                        # otherwise plan a statement with subqueries anew on every run.
+                        server_settings={
+                            "default_transaction_read_only": "on",
+                            "plan_cache_mode": "force_generic_plan",
+                        },
                         reset=_nothing_to_reset,
                     )
         return self._pool
