@@ -162,5 +162,5 @@ async def read_caller(reader: Reader, key_hash: str) -> Caller | None:
 
 
 def caller_of_values(values: Sequence[Any]) -> Caller:
-    """The caller in a raw row that starts with CALLER_OF_KEY_HASH's columns."""
-    return _caller_of(CALLER_OF_KEY_HASH.row(values[: CALLER_OF_KEY_HASH.width]))
+    """The caller in a raw row of CALLER_OF_KEY_HASH."""
+    return _caller_of(CALLER_OF_KEY_HASH.row(values))

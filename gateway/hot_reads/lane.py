@@ -111,14 +111,11 @@ class HotReadsMiddleware:
         try:
             key_hash = projects.hash_key(auth.bearer_secret(request))
             found = await read.answer(runtime.hot_reader, key_hash, matched.groupdict(), page)
-        except (GatewayError, ReadFailed):
-            return None
-        if found is None:
-            return None
-        caller, body = found
-        try:
+            if found is None:
+                return None
+            caller, body = found
             await admit_request(request, runtime.rate_limiter, caller)
-        except GatewayError:
+        except (GatewayError, ReadFailed):
             return None
         request.state.caller = caller
         if body is not None:
